@@ -1,0 +1,38 @@
+"""arq worker: built from the shared Services, never from its own connections."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from arq import Worker
+from arq.cron import cron
+
+from jobs import registry
+from nurture.bootstrap import Services
+
+HEARTBEAT_KEY = "nurture:worker:heartbeat"
+
+
+async def heartbeat(ctx: dict[str, Any]) -> None:
+    """Lets /healthz and operators see that some worker is alive."""
+    services: Services = ctx["services"]
+    await services.redis.set(HEARTBEAT_KEY, str(time.time()), ex=600)
+
+
+def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50) -> Worker:
+    # The worker owns its Redis pool (arq closes it on shutdown).
+    # poll_delay and queue_read_limit raised from arq's defaults, which cap at ~200 jobs/s.
+    return Worker(
+        functions=registry.FUNCTIONS,
+        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=True), *registry.CRON_JOBS],
+        redis_settings=services.redis_endpoint.settings,
+        ctx={"services": services},
+        burst=burst,
+        max_jobs=max_jobs,
+        poll_delay=0.05,
+        queue_read_limit=max_jobs * 4,
+        handle_signals=False,
+        keep_result=60,
+        max_tries=20,
+    )

@@ -1,0 +1,208 @@
+"""Journey models: definitions, immutable versions, enrollments (durable timers), steps, tasks."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class JourneyStatus(StrEnum):
+    DRAFT = "draft"
+    LIVE = "live"
+    PAUSED = "paused"
+    ARCHIVED = "archived"
+
+
+class Journey(Model):
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=100, unique=True)
+    name = fields.CharField(max_length=200)
+    status = fields.CharEnumField(JourneyStatus, default=JourneyStatus.DRAFT)
+    priority = fields.IntField(default=0)
+    exclusive = fields.BooleanField(default=False)
+    template_key = fields.CharField(max_length=100, default="")
+    # The version new enrollments start on (0: never published).
+    live_version_number = fields.IntField(default=0)
+    created_by = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "journeys"
+
+
+class InFlightPolicy(StrEnum):
+    STAY = "stay"
+    MOVE = "move"
+    EXIT = "exit"
+
+
+class JourneyVersion(Model):
+    id = fields.BigIntField(primary_key=True)
+    journey: fields.ForeignKeyRelation[Journey] = fields.ForeignKeyField(
+        "nurture.Journey", related_name="versions", on_delete=fields.CASCADE
+    )
+    number = fields.IntField()
+    spec: dict = fields.JSONField()
+    checksum = fields.CharField(max_length=64)
+    in_flight_policy = fields.CharEnumField(InFlightPolicy, default=InFlightPolicy.STAY)
+    created_by = fields.CharField(max_length=64, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    published_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "journey_versions"
+        unique_together = (("journey", "number"),)
+
+
+class EnrollmentState(StrEnum):
+    ACTIVE = "active"
+    WAITING = "waiting"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    EXITED = "exited"
+    FAILED = "failed"
+
+
+class Enrollment(Model):
+    id = fields.BigIntField(primary_key=True)
+    contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "nurture.Contact", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    journey: fields.ForeignKeyRelation[Journey] = fields.ForeignKeyField(
+        "nurture.Journey", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    version: fields.ForeignKeyRelation[JourneyVersion] = fields.ForeignKeyField(
+        "nurture.JourneyVersion", related_name="enrollments", on_delete=fields.CASCADE
+    )
+    # Entry policy is enforced by this key (journey, contact, object, period bucket).
+    entry_key = fields.CharField(max_length=300, unique=True)
+    object_key = fields.CharField(max_length=200, default="")
+    state = fields.CharEnumField(EnrollmentState, default=EnrollmentState.ACTIVE)
+    cursor = fields.CharField(max_length=200, default="")
+    seq = fields.IntField(default=0)
+    next_run_at = fields.DatetimeField(null=True)
+    wait_event = fields.CharField(max_length=64, null=True)
+    wait_deadline = fields.DatetimeField(null=True)
+    variant = fields.CharField(max_length=32, default="")
+    context: dict = fields.JSONField(default=dict)
+    paused_by = fields.BigIntField(null=True)
+    is_test = fields.BooleanField(default=False)
+    entered_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    exit_reason = fields.CharField(max_length=200, default="")
+
+    class Meta:
+        table = "enrollments"
+        indexes = (("state", "next_run_at"), ("contact_id", "state"), ("wait_event", "state"))
+
+
+class StepRun(Model):
+    id = fields.BigIntField(primary_key=True)
+    enrollment: fields.ForeignKeyRelation[Enrollment] = fields.ForeignKeyField(
+        "nurture.Enrollment", related_name="step_runs", on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    step_id = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=32, default="")
+    outcome = fields.CharField(max_length=64, default="")
+    variant = fields.CharField(max_length=32, default="")
+    started_at = fields.DatetimeField()
+    finished_at = fields.DatetimeField(null=True)
+    error = fields.TextField(default="")
+
+    class Meta:
+        table = "step_runs"
+        unique_together = (("enrollment", "seq"),)
+
+
+# Why something did or did not happen to a contact, in words.
+class TraceEntry(Model):
+
+    id = fields.BigIntField(primary_key=True)
+    contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "nurture.Contact", related_name="trace", on_delete=fields.CASCADE
+    )
+    enrollment_id_ref = fields.BigIntField(null=True)
+    journey_key = fields.CharField(max_length=100, default="")
+    at = fields.DatetimeField()
+    kind = fields.CharField(max_length=32)
+    message = fields.TextField()
+    data: dict = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "trace_entries"
+        indexes = (("contact_id", "at"),)
+
+
+class TaskKind(StrEnum):
+    HOT_LEAD = "hot_lead"
+    FEEDBACK = "feedback"
+    QUOTE_APPROVAL = "quote_approval"
+    CALL = "call"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    SNOOZED = "snoozed"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+
+
+class Task(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharEnumField(TaskKind)
+    contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "nurture.Contact", related_name="tasks", on_delete=fields.CASCADE
+    )
+    enrollment: fields.ForeignKeyNullableRelation[Enrollment] = fields.ForeignKeyField(
+        "nurture.Enrollment", related_name="tasks", null=True, on_delete=fields.SET_NULL
+    )
+    # One task per journey step or rule firing, however often it is retried.
+    dedupe_key = fields.CharField(max_length=300, unique=True)
+    assignee = fields.CharField(max_length=32, null=True)
+    status = fields.CharEnumField(TaskStatus, default=TaskStatus.OPEN)
+    payload: dict = fields.JSONField(default=dict)
+    slack_channel = fields.CharField(max_length=32, null=True)
+    slack_ts = fields.CharField(max_length=32, null=True)
+    due_at = fields.DatetimeField(null=True)
+    escalated_at = fields.DatetimeField(null=True)
+    decided_by = fields.CharField(max_length=32, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "tasks"
+        indexes = (("status", "due_at"), ("assignee", "status"))
+
+
+class CouponPool(Model):
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=100, unique=True)
+    description = fields.CharField(max_length=300, default="")
+    # Pools with a prefix generate codes when no uploaded code is left.
+    generate_prefix = fields.CharField(max_length=32, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "coupon_pools"
+
+
+class Coupon(Model):
+    id = fields.BigIntField(primary_key=True)
+    pool: fields.ForeignKeyRelation[CouponPool] = fields.ForeignKeyField(
+        "nurture.CouponPool", related_name="coupons", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=64)
+    assignment_key = fields.CharField(max_length=300, unique=True, null=True)
+    contact_ref = fields.BigIntField(null=True)
+    assigned_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "coupons"
+        unique_together = (("pool", "code"),)
+        indexes = (("pool_id", "assigned_at"),)

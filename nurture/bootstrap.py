@@ -1,0 +1,67 @@
+"""The composition root: builds every connection once and hands them to the edges.
+
+`open_services(settings)` is used by the HTTP server, the arq worker, the CLI and
+the tests alike; nothing else opens a database, Redis, SMTP or Slack connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from arq import create_pool
+from arq.connections import ArqRedis
+from slack_sdk.web.async_client import AsyncWebClient
+
+from emails.sink import SmtpSink
+from emails.transport import SmtpTarget, SmtpTransport
+from nurture.db import close_database, open_database
+from nurture.metrics import Metrics
+from nurture.redis import RedisEndpoint, start_redis
+from nurture.settings import Settings
+from nurture.slack import build_slack_client
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: ArqRedis
+    redis_endpoint: RedisEndpoint
+    mailer: SmtpTransport
+    slack: AsyncWebClient
+    metrics: Metrics = field(default_factory=Metrics)
+    sink: SmtpSink | None = None
+
+
+async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | None]:
+    if settings.smtp_url != "embedded":
+        return SmtpTransport(SmtpTarget.from_url(settings.smtp_url)), None
+    sink = SmtpSink(settings.outbox_dir)
+    await sink.start()
+    return SmtpTransport(SmtpTarget(host=sink.host, port=sink.port)), sink
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    await open_database(settings)
+    endpoint = start_redis(settings)
+    redis = await create_pool(endpoint.settings)
+    mailer, sink = await _start_mail(settings)
+    services = Services(
+        settings=settings,
+        redis=redis,
+        redis_endpoint=endpoint,
+        mailer=mailer,
+        slack=build_slack_client(settings),
+        sink=sink,
+    )
+    try:
+        yield services
+    finally:
+        await mailer.close()
+        if sink is not None:
+            await sink.stop()
+        await redis.aclose()
+        endpoint.close()
+        await close_database()

@@ -1,0 +1,42 @@
+"""`nurture` command line: one entry point, commands grouped by resource."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from nurture.cli import contacts, inbox, server
+from nurture.cli.common import CliError
+from nurture.settings import SettingsError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nurture")
+def cli() -> None:
+    """Nurture: marketing automation with a Slack front door.
+
+    Configuration comes from NURTURE_* environment variables (or a .env file);
+    with none set, everything runs embedded under ./var.
+    """
+
+
+server.register(cli)
+contacts.register(cli)
+inbox.register(cli)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.exceptions.ClickException as error:
+        error.show()
+        sys.exit(2 if isinstance(error, click.UsageError) else error.exit_code)
+    except (SettingsError, CliError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)

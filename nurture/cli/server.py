@@ -1,0 +1,97 @@
+"""serve, worker, dev, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+from aiohttp import web
+
+from jobs.worker import build_worker
+from nurture.bootstrap import Services, open_services
+from nurture.cli.common import console, run, settings
+from nurture.migrate import apply_migrations
+from nurture.settings import Settings
+from webhooks.app import build_app
+
+
+async def _wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _start_http(services: Services) -> web.AppRunner:
+    runner = web.AppRunner(build_app(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, services.settings.http_host, services.settings.http_port)
+    await site.start()
+    return runner
+
+
+async def _serve(config: Settings, with_worker: bool) -> None:
+    async with open_services(config) as services:
+        runner = await _start_http(services)
+        url = f"http://{config.http_host}:{config.http_port}"
+        console.print(f"Nurture listening on [bold]{url}[/] (health: {url}/healthz)")
+        worker = build_worker(services) if with_worker else None
+        worker_task = asyncio.create_task(worker.async_run()) if worker else None
+        if worker:
+            console.print("Worker running in this process.")
+        if services.sink:
+            console.print(f"Embedded SMTP sink on port {services.sink.port}, outbox: {config.outbox_dir}")
+        try:
+            await _wait_for_stop()
+        finally:
+            if worker and worker_task:
+                await worker.close()
+                worker_task.cancel()
+            await runner.cleanup()
+
+
+async def _work(config: Settings) -> None:
+    async with open_services(config) as services:
+        worker = build_worker(services)
+        task = asyncio.create_task(worker.async_run())
+        console.print(f"Worker connected to {services.redis_endpoint.describe()}")
+        stopper = asyncio.create_task(_wait_for_stop())
+        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await worker.close()
+        task.cancel()
+
+
+@click.command()
+def serve() -> None:
+    """Run the HTTP server (webhooks, tracking, Slack, health)."""
+    run(_serve(settings(), with_worker=False))
+
+
+@click.command()
+def worker() -> None:
+    """Run an arq worker (journeys, deliveries, emails). Run as many as you like."""
+    run(_work(settings()))
+
+
+@click.command()
+def dev() -> None:
+    """Run server, worker and the embedded SMTP sink in one process."""
+    run(_serve(settings(), with_worker=True))
+
+
+@click.command()
+def migrate() -> None:
+    """Apply database migrations (safe to run again: applied ones are skipped)."""
+    applied = run(apply_migrations(settings()))
+    if applied:
+        for name in applied:
+            console.print(f"applied [green]{name}[/]")
+    else:
+        console.print("Database is up to date: no migrations to apply.")
+
+
+def register(group: click.Group) -> None:
+    for command in (serve, worker, dev, migrate):
+        group.add_command(command)

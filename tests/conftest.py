@@ -1,0 +1,150 @@
+"""Test harness: one embedded or PostgreSQL/Redis backend per run, chosen by NURTURE_* variables."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from tortoise.connection import get_connection
+
+from jobs.worker import build_worker
+from nurture.bootstrap import Services, open_services
+from nurture.db import tortoise_url
+from nurture.migrate import apply_migrations
+from nurture.settings import Settings, load_settings
+from tests.doubles.slack_api import SlackApiDouble
+from webhooks.app import build_app
+
+SECRETS = {
+    "NURTURE_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
+    "NURTURE_SHOPIFY_WEBHOOK_SECRET": "shpss_test_secret",
+    "NURTURE_TYPEFORM_SECRET": "typeform-test-secret",
+    "NURTURE_SURVEY_SECRET": "survey-test-secret",
+    "NURTURE_EMAIL_WEBHOOK_SECRET": "postmark:hook-pass",
+    "NURTURE_TRACKING_WRITE_KEY": "wk_test_public",
+    "NURTURE_SLACK_BOT_TOKEN": "xoxb-test-token",
+    "NURTURE_SLACK_SIGNING_SECRET": "slack-signing-test-secret",
+}
+
+
+async def _fresh_postgres_database(url: str) -> tuple[str, str]:
+    """Create a database of our own on the server so runs never collide."""
+    parsed = urlparse(url)
+    name = f"nurture_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(urlunparse(parsed._replace(scheme="postgresql")))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return urlunparse(parsed._replace(path=f"/{name}")), name
+
+
+async def _drop_postgres_database(url: str, name: str) -> None:
+    parsed = urlparse(url)
+    admin = await asyncpg.connect(urlunparse(parsed._replace(scheme="postgresql", path="/postgres")))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def slack_double() -> AsyncIterator[tuple[SlackApiDouble, str]]:
+    double = SlackApiDouble()
+    server = TestServer(double.app())
+    await server.start_server()
+    yield double, str(server.make_url("/api/"))
+    await server.close()
+
+
+@pytest.fixture(scope="session")
+async def settings(
+    tmp_path_factory: pytest.TempPathFactory, slack_double: tuple[SlackApiDouble, str]
+) -> AsyncIterator[Settings]:
+    var_dir: Path = tmp_path_factory.mktemp("var")
+    base = load_settings(dotenv_path=None, overrides={**SECRETS, "NURTURE_VAR_DIR": str(var_dir)})
+    overrides = {**SECRETS, "NURTURE_VAR_DIR": str(var_dir), "NURTURE_SLACK_API_URL": slack_double[1]}
+    created: str | None = None
+    if base.is_postgres:
+        url, created = await _fresh_postgres_database(base.database_url)
+        overrides["NURTURE_DATABASE_URL"] = url
+    config = load_settings(dotenv_path=None, overrides=overrides)
+    await apply_migrations(config)
+    yield config
+    if created:
+        await _drop_postgres_database(base.database_url, created)
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    async with open_services(settings) as built:
+        await built.redis.flushdb()
+        yield built
+
+
+TABLES = [
+    "step_runs", "tasks", "coupons", "coupon_pools", "messages", "outbox", "trace_entries",
+    "enrollments", "journey_versions", "journeys", "events", "orders", "checkouts",
+    "product_interests", "suppressions", "inbound_deliveries", "contacts",
+]
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test that touches the backend starts from empty tables and an empty queue."""
+    if "services" not in request.fixturenames:
+        yield
+        return
+    services: Services = request.getfixturevalue("services")
+    connection = get_connection("default")
+    if services.settings.is_postgres:
+        await connection.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        await connection.execute_script("".join(f"DELETE FROM {t};" for t in TABLES))
+    await services.redis.flushdb()
+    double: SlackApiDouble = request.getfixturevalue("slack_double")[0]
+    double.reset()
+    yield
+
+
+@pytest.fixture
+async def client(services: Services) -> AsyncIterator[TestClient]:
+    server = TestServer(build_app(services))
+    test_client = TestClient(server)
+    await test_client.start_server()
+    yield test_client
+    await test_client.close()
+
+
+@pytest.fixture
+def slack(slack_double: tuple[SlackApiDouble, str]) -> SlackApiDouble:
+    return slack_double[0]
+
+
+@pytest.fixture
+def run_worker(services: Services) -> Callable[[], Awaitable[int]]:
+    """Runs a real arq Worker in burst mode until the queue is empty; returns jobs completed."""
+
+    async def run() -> int:
+        worker = build_worker(services, burst=True)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+        return worker.jobs_complete
+
+    return run
+
+
+def app_with(services: Services) -> web.Application:
+    return build_app(services)
+
+
+__all__ = ["asyncio"]

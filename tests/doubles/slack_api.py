@@ -1,0 +1,73 @@
+"""A local double of Slack's Web API: implements the methods we call and records every request."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+
+@dataclass
+class SlackCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class SlackApiDouble:
+    calls: list[SlackCall] = field(default_factory=list)
+    # Queue of (status, headers) answers to give before answering normally (429, 500...).
+    faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    _ts: int = 0
+
+    def called(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.faults.clear()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            return json.loads(raw or b"{}")
+        params: dict[str, Any] = dict(parse_qsl(raw.decode()))
+        for key in ("blocks", "view", "attachments"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if self.faults:
+            status, headers = self.faults.pop(0)
+            return web.json_response({"ok": False, "error": "fault"}, status=status, headers=headers)
+        params = await self._params(request)
+        self.calls.append(SlackCall(method, params))
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._ts += 1
+        ts = f"{int(time.time())}.{self._ts:06d}"
+        channel = params.get("channel", "C0DOUBLE")
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "U0"))[1:]}}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            return {"ok": True, "channel": channel, "ts": params.get("ts", ts), "message_ts": ts}
+        if method.startswith("views."):
+            return {"ok": True, "view": {"id": f"V{self._ts}", **(params.get("view") or {})}}
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0DOUBLE"}
+        if method == "users.info":
+            user = params.get("user", "U0")
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": {"email": ""}}}
+        return {"ok": True}
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self.handle)
+        return app

@@ -1,0 +1,20 @@
+"""The aiohttp application: every HTTP route of Nurture is registered here."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from nurture.bootstrap import Services
+from nurture.keys import SERVICES
+from webhooks import health
+from webhooks.errors import error_middleware
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=services.settings.max_body_bytes,
+    )
+    app[SERVICES] = services
+    health.register(app)
+    return app

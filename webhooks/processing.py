@@ -1,0 +1,35 @@
+"""Turn a stored delivery into normalized events and apply them, recording the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from nurture.bootstrap import Services
+from nurture.errors import UnprocessablePayload
+from webhooks.models import DeliveryStatus, InboundDelivery
+from webhooks.providers import IgnoredTopic, provider_for
+
+log = logging.getLogger(__name__)
+
+
+async def process(services: Services, delivery: InboundDelivery) -> InboundDelivery:
+    from contacts.ingest import apply_all
+
+    if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED):
+        return delivery
+    delivery.attempts += 1
+    try:
+        provider = provider_for(delivery.provider)
+        events = provider.parse(delivery.headers, bytes(delivery.body))
+        await apply_all(services, events)
+    except IgnoredTopic as why:
+        delivery.status, delivery.error = DeliveryStatus.IGNORED, str(why)
+    except UnprocessablePayload as error:
+        delivery.status, delivery.error = DeliveryStatus.FAILED, str(error)
+    else:
+        delivery.status, delivery.error = DeliveryStatus.PROCESSED, ""
+    delivery.processed_at = dt.datetime.now(dt.UTC)
+    await delivery.save(update_fields=["status", "error", "attempts", "processed_at"])
+    services.metrics.deliveries.labels(delivery.provider, delivery.status.value).inc()
+    return delivery
