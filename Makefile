@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/nurture migrate
-	$(BIN)/python -m demo
+	$(BIN)/nurture demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,4 +1,24 @@
-"""NormalizedEvent: what every provider's parser produces and `contacts.ingest` applies."""
+"""NormalizedEvent: what every provider's parser produces and `contacts.ingest` applies.
+
+Event types (properties in brackets; money is a string like "49.90"):
+- order.created / order.paid / order.cancelled [order_id:int, name, total_price, currency,
+  line_items:[{product_id, variant_id, title, quantity, price, sku, url, image}], financial_status,
+  checkout_token, discount_codes:[str], placed_at:iso]   object_key "order:<id>"
+- checkout.updated [token, line_items, total_price, currency, recovery_url, started_at:iso,
+  updated_at:iso, completed_at:iso|None]                 object_key "checkout:<token>"
+- checkout.abandoned (emitted by our cron, same properties as checkout.updated)
+- customer.created / customer.updated [shopify tags go to `tags`]
+- consent.updated [state, source]                         (consent field carries the new state)
+- privacy.data_requested [request_id, orders_requested:[int]]
+- privacy.redact_requested [orders_to_redact:[int]]
+- privacy.shop_redact [shop_domain]
+- form.submitted [form_key, fields:{name: value}]      object_key "form:<response id>" when known
+- survey.answered [score:int 0-10, category: promoter|passive|detractor, comment, reason,
+  survey, response_id]                                   object_key "survey:<response id>"
+- email.delivered / email.bounced [bounce_type: hard|soft, description] / email.complained /
+  email.opened / email.clicked [url]  -- all with [message_id, provider, recipient]
+- page.viewed [url, path, title, referrer], identify [], and custom names from tracking [any]
+"""
 
 from __future__ import annotations
 
@@ -13,12 +33,14 @@ from contacts.models import Consent
 class NormalizedEvent:
     type: str
     source: str
+    # Unique per real-world happening: the same order delivered twice has one key.
     idempotency_key: str
     occurred_at: dt.datetime
+    # Identity: at least one of these (events with none are dropped with a trace).
     email: str | None = None
     shopify_customer_id: int | None = None
     anonymous_id: str | None = None
-    # Contact fields to set (first_name, last_name, phone, locale, timezone, owner).
+    # Contact fields to set when present: first_name, last_name, phone, locale, timezone.
     profile: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()

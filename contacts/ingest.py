@@ -1,14 +1,112 @@
-"""The one place where normalized events change contacts."""
+"""The one place where normalized events change contacts.
+
+`apply` upserts the contact, appends the Event (its idempotency key is unique, so a
+redelivered event has no second effect), updates derived fields, and returns what
+was applied so the caller can hand it to the journey triggers.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from contacts import privacy
+from contacts.derived import PASSIVE_EVENTS, UPDATERS
 from contacts.events import NormalizedEvent
+from contacts.identity import resolve_contact
+from contacts.models import Consent, Contact, Event
 from nurture.bootstrap import Services
-from nurture.errors import UnprocessablePayload
+
+log = logging.getLogger(__name__)
+
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "owner")
+# Order snapshots carry a stale consent flag; they never re-subscribe someone who opted out.
+IMPLICIT_CONSENT_EVENTS = {"order.created", "order.paid", "order.cancelled", "checkout.updated"}
 
 
-async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> None:
+@dataclass(frozen=True)
+class Applied:
+    event: Event
+    contact: Contact
+    contact_created: bool
+
+
+def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
+    for name in PROFILE_FIELDS:
+        value = event.profile.get(name)
+        if value:
+            setattr(contact, name, str(value)[:100])
+    if event.attributes:
+        contact.attributes = {**contact.attributes, **event.attributes}
+    if event.tags:
+        contact.tags = sorted(set(contact.tags) | set(event.tags))
+    if event.type not in PASSIVE_EVENTS and (
+        contact.last_activity_at is None or event.occurred_at > contact.last_activity_at
+    ):
+        contact.last_activity_at = event.occurred_at
+
+
+def _update_consent(contact: Contact, event: NormalizedEvent) -> None:
+    if event.consent is None or event.consent == contact.consent:
+        return
+    if (
+        event.type in IMPLICIT_CONSENT_EVENTS
+        and contact.consent == Consent.UNSUBSCRIBED
+        and event.consent == Consent.SUBSCRIBED
+    ):
+        return
+    if contact.consent_at and event.occurred_at < contact.consent_at:
+        return  # an older consent change arriving late does not undo a newer one
+    contact.consent = event.consent
+    contact.consent_source = f"{event.source}:{event.type}"[:64]
+    contact.consent_at = event.occurred_at
+
+
+async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> Applied | None:
+    async with in_transaction():
+        if await Event.exists(idempotency_key=event.idempotency_key):
+            return None
+        found, created = await resolve_contact(event)
+        if found is None:
+            log.info("event %s names nobody; dropped", event.idempotency_key)
+            return None
+        contact = await Contact.filter(id=found.id).select_for_update().get()
+        row = await Event.create(
+            contact=contact, type=event.type, properties=event.properties,
+            occurred_at=event.occurred_at, source=event.source,
+            idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200],
+        )
+        _update_profile(contact, event)
+        _update_consent(contact, event)
+        updater = UPDATERS.get(event.type)
+        if updater is not None:
+            await updater(services.settings.secret_key, contact, event)
+        await contact.save()
+    return Applied(row, contact, created)
+
+
+async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
+    """Apply one event; None when it was a duplicate or names nobody."""
+    if event.type in privacy.HANDLERS:
+        await privacy.HANDLERS[event.type](services, event)
+        return None
+    try:
+        return await _apply_in_transaction(services, event)
+    except IntegrityError:
+        # A concurrent copy of this event committed first: exactly one effect.
+        if await Event.exists(idempotency_key=event.idempotency_key):
+            return None
+        raise
+
+
+async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:
+    applied = []
     for event in events:
-        raise UnprocessablePayload(f"cannot apply {event.type} yet")
+        result = await apply(services, event)
+        if result is not None:
+            applied.append(result)
+    return applied

@@ -4,5 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-FUNCTIONS: list[Any] = []
-CRON_JOBS: list[Any] = []
+from arq.cron import cron
+
+from jobs.checkouts import scan_abandoned_checkouts
+from jobs.deliveries import process_delivery, sweep_pending_deliveries
+
+FUNCTIONS: list[Any] = [process_delivery]
+CRON_JOBS: list[Any] = [
+    cron(sweep_pending_deliveries, second={15, 45}, unique=True),
+    cron(scan_abandoned_checkouts, second={5}, unique=True),
+]

@@ -21,6 +21,7 @@ from nurture.metrics import Metrics
 from nurture.redis import RedisEndpoint, start_redis
 from nurture.settings import Settings
 from nurture.slack import build_slack_client
+from nurture.workspace import Workspace, load_workspace
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Services:
     redis_endpoint: RedisEndpoint
     mailer: SmtpTransport
     slack: AsyncWebClient
+    workspace: Workspace = field(default_factory=Workspace)
     metrics: Metrics = field(default_factory=Metrics)
     sink: SmtpSink | None = None
 
@@ -44,6 +46,7 @@ async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | Non
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    workspace = load_workspace(settings.config_file)
     await open_database(settings)
     endpoint = start_redis(settings)
     redis = await create_pool(endpoint.settings)
@@ -54,6 +57,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         redis_endpoint=endpoint,
         mailer=mailer,
         slack=build_slack_client(settings),
+        workspace=workspace,
         sink=sink,
     )
     try:

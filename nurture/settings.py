@@ -119,6 +119,7 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
         "a number of seconds greater than 0",
     ),
     "NURTURE_MAX_BODY_BYTES": ("max_body_bytes", _positive_int, "a number of bytes greater than 0"),
+    "NURTURE_CONFIG_FILE": ("config_file", Path, "the path of the workspace YAML file"),
 }
 
 
@@ -143,6 +144,7 @@ class Settings:
     mail_from: str = "Nurture <hello@nurture.invalid>"
     checkout_abandon_after: float = 3600.0
     max_body_bytes: int = 1024 * 1024
+    config_file: Path = Path("nurture.yml")
 
     @property
     def outbox_dir(self) -> Path:

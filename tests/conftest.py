@@ -16,7 +16,6 @@ from tortoise.connection import get_connection
 
 from jobs.worker import build_worker
 from nurture.bootstrap import Services, open_services
-from nurture.db import tortoise_url
 from nurture.migrate import apply_migrations
 from nurture.settings import Settings, load_settings
 from tests.doubles.slack_api import SlackApiDouble
@@ -32,6 +31,21 @@ SECRETS = {
     "NURTURE_SLACK_BOT_TOKEN": "xoxb-test-token",
     "NURTURE_SLACK_SIGNING_SECRET": "slack-signing-test-secret",
 }
+
+WORKSPACE_YAML = """
+brand: {name: Acme Audio, url: "https://acme-audio.example"}
+forms:
+  newsletter:
+    allowed_origins: ["https://acme-audio.example"]
+    tags: [newsletter]
+  contact-sales:
+    secret: form-secret-contact-sales
+    tags: [sales-inquiry]
+slack:
+  admins: [UADMIN]
+  sales_channel: C0SALES
+  sales_reps: [UREP1, UREP2]
+"""
 
 
 async def _fresh_postgres_database(url: str) -> tuple[str, str]:
@@ -69,8 +83,13 @@ async def settings(
     tmp_path_factory: pytest.TempPathFactory, slack_double: tuple[SlackApiDouble, str]
 ) -> AsyncIterator[Settings]:
     var_dir: Path = tmp_path_factory.mktemp("var")
+    config_file = var_dir / "nurture.yml"
+    config_file.write_text(WORKSPACE_YAML)
     base = load_settings(dotenv_path=None, overrides={**SECRETS, "NURTURE_VAR_DIR": str(var_dir)})
-    overrides = {**SECRETS, "NURTURE_VAR_DIR": str(var_dir), "NURTURE_SLACK_API_URL": slack_double[1]}
+    overrides = {
+        **SECRETS, "NURTURE_VAR_DIR": str(var_dir), "NURTURE_SLACK_API_URL": slack_double[1],
+        "NURTURE_CONFIG_FILE": str(config_file),
+    }
     created: str | None = None
     if base.is_postgres:
         url, created = await _fresh_postgres_database(base.database_url)

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from nurture.bootstrap import Services
 from nurture.keys import SERVICES
-from webhooks import health
+from webhooks import health, routes, tracking
 from webhooks.errors import error_middleware
 
 
@@ -17,4 +17,6 @@ def build_app(services: Services) -> web.Application:
     )
     app[SERVICES] = services
     health.register(app)
+    routes.register(app)
+    tracking.register(app)
     return app

@@ -22,6 +22,7 @@ def cli() -> None:
 
 
 server.register(cli)
+server.register_demo(cli)
 contacts.register(cli)
 inbox.register(cli)
 

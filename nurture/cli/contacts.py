@@ -27,7 +27,9 @@ def show(email: str, as_json: bool) -> None:
     async def work(services: Services) -> dict:
         contact = await Contact.get_or_none(email=email.strip().lower())
         if contact is None:
-            raise CliError(f"no contact with email {email!r}: check the spelling, or list inbox deliveries with `nurture inbox list`")
+            raise CliError(
+                f"no contact with email {email!r}: check the spelling, or see what arrived with `nurture inbox list`"
+            )
         return await contact_profile(contact, events=20)
 
     profile = run(with_services(work))

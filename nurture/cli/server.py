@@ -95,3 +95,15 @@ def migrate() -> None:
 def register(group: click.Group) -> None:
     for command in (serve, worker, dev, migrate):
         group.add_command(command)
+
+
+@click.command()
+def demo() -> None:
+    """Play a store's day through the real endpoints on the embedded stack and show the result."""
+    from nurture.demo import run_demo
+
+    run(run_demo(settings()))
+
+
+def register_demo(group: click.Group) -> None:
+    group.add_command(demo)

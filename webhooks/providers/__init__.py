@@ -1,10 +1,21 @@
-"""Webhook providers: one module each, with `verify(headers, body)` and `parse(headers, body)`."""
+"""Webhook providers: one module each. The contract every module follows:
+
+    NAME: str                                       # route name, InboundDelivery.provider
+    verify(headers, body, secret) -> None           # raises nurture.errors.InvalidSignature
+    delivery_id(headers, body) -> str               # dedupe key of the delivery (unique per provider)
+    topic(headers, body) -> str                     # what kind of delivery, for the inbox listing
+    parse(headers, body) -> list[NormalizedEvent]   # pure; raises UnprocessablePayload or IgnoredTopic
+
+`headers` always has lower-case names. `parse` is pure (no I/O), so it is unit-tested
+on the sample payloads and fuzzed with hypothesis; it must raise only the two
+exceptions above, whatever the input.
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
-from types import ModuleType
-from typing import Protocol
+from typing import Protocol, cast
 
 from contacts.events import NormalizedEvent
 from nurture.errors import UnprocessablePayload
@@ -15,15 +26,34 @@ class IgnoredTopic(Exception):
 
 
 class Provider(Protocol):
+    NAME: str
+
+    def verify(self, headers: Mapping[str, str], body: bytes, secret: str) -> None: ...
+
+    def delivery_id(self, headers: Mapping[str, str], body: bytes) -> str: ...
+
+    def topic(self, headers: Mapping[str, str], body: bytes) -> str: ...
+
     def parse(self, headers: Mapping[str, str], body: bytes) -> list[NormalizedEvent]: ...
 
 
-def _modules() -> dict[str, ModuleType]:
-    return {}
+# provider name -> module under webhooks.providers
+MODULES = {
+    "shopify": "shopify",
+    "typeform": "typeform",
+    "forms": "forms",
+    "tracking": "tracking",
+    "survey-generic": "surveys",
+    "survey-wootric": "surveys_wootric",
+    "email-generic": "email_generic",
+    "email-postmark": "email_postmark",
+    "email-sendgrid": "email_sendgrid",
+    "email-mailgun": "email_mailgun",
+    "email-ses": "email_ses",
+}
 
 
 def provider_for(name: str) -> Provider:
-    modules = _modules()
-    if name not in modules:
+    if name not in MODULES:
         raise UnprocessablePayload(f"no parser for provider {name!r}")
-    return modules[name]  # type: ignore[return-value]
+    return cast(Provider, importlib.import_module(f"webhooks.providers.{MODULES[name]}"))

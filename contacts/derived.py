@@ -1,0 +1,211 @@
+"""What each event type changes beyond the timeline: counters, mirrors, suppression, interest.
+
+One small function per event type, looked up in UPDATERS; all run inside the
+ingest transaction with the contact row locked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlparse
+
+from contacts.events import NormalizedEvent
+from contacts.models import (
+    Checkout,
+    Consent,
+    Contact,
+    LifecycleStage,
+    Order,
+    ProductInterest,
+    SuppressionReason,
+)
+from contacts.suppression import suppress
+from emails.models import Message, MessageStatus
+
+Updater = Callable[[str, Contact, NormalizedEvent], Awaitable[None]]
+
+# Events that are not the person doing something (no effect on last_activity_at).
+PASSIVE_EVENTS = {
+    "email.delivered", "email.bounced", "email.complained", "checkout.abandoned",
+    "consent.updated", "customer.created", "customer.updated", "order.cancelled",
+}
+STAGE_ORDER = list(LifecycleStage)
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def promote(contact: Contact, stage: LifecycleStage) -> None:
+    """Lifecycle stages only move forward through events."""
+    if STAGE_ORDER.index(stage) > STAGE_ORDER.index(LifecycleStage(contact.lifecycle_stage)):
+        contact.lifecycle_stage = stage
+
+
+async def _record_purchases(contact: Contact, items: list[dict[str, Any]], at: dt.datetime) -> None:
+    for item in items:
+        key = str(item.get("product_id") or item.get("sku") or item.get("title") or "")[:200]
+        if not key:
+            continue
+        interest, _ = await ProductInterest.get_or_create(
+            contact=contact, product_key=key, defaults={"title": str(item.get("title", ""))[:300], "last_seen_at": at}
+        )
+        interest.purchases += int(item.get("quantity") or 1)
+        interest.last_seen_at = max(interest.last_seen_at, at)
+        await interest.save()
+
+
+async def order_created(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    props = event.properties
+    order, created = await Order.get_or_create(
+        shopify_id=props["order_id"],
+        defaults={
+            "contact": contact, "name": props.get("name", ""), "email": contact.email or "",
+            "currency": props.get("currency", ""), "total_price": Decimal(props.get("total_price", "0")),
+            "line_items": props.get("line_items", []), "financial_status": props.get("financial_status", ""),
+            "checkout_token": props.get("checkout_token") or None, "placed_at": event.occurred_at,
+        },
+    )
+    if not created:
+        return
+    contact.orders_count += 1
+    contact.total_spent = Decimal(contact.total_spent) + order.total_price
+    contact.first_order_at = min(filter(None, [contact.first_order_at, event.occurred_at]))
+    contact.last_order_at = max(filter(None, [contact.last_order_at, event.occurred_at]))
+    promote(contact, LifecycleStage.CUSTOMER)
+    await _record_purchases(contact, props.get("line_items", []), event.occurred_at)
+    if order.checkout_token:
+        await Checkout.filter(token=order.checkout_token, completed_at=None).update(
+            completed_at=event.occurred_at
+        )
+
+
+async def order_paid(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    if not await Order.exists(shopify_id=event.properties["order_id"]):
+        await order_created(_, contact, event)
+    await Order.filter(shopify_id=event.properties["order_id"]).update(
+        paid_at=event.occurred_at, financial_status=event.properties.get("financial_status", "paid")
+    )
+
+
+async def order_cancelled(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    order = await Order.get_or_none(shopify_id=event.properties["order_id"])
+    if order is None or order.cancelled_at is not None:
+        return
+    order.cancelled_at = event.occurred_at
+    await order.save(update_fields=["cancelled_at"])
+    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - order.total_price)
+
+
+async def checkout_updated(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    props = event.properties
+    values = {
+        "contact": contact, "email": contact.email or "", "currency": props.get("currency", ""),
+        "total_price": Decimal(props.get("total_price", "0")), "line_items": props.get("line_items", []),
+        "recovery_url": str(props.get("recovery_url") or "")[:1000],
+        "started_at": _time(props.get("started_at")) or event.occurred_at,
+        "updated_at": _time(props.get("updated_at")) or event.occurred_at,
+    }
+    checkout = await Checkout.get_or_none(token=props["token"])
+    if checkout is None:
+        checkout = await Checkout.create(token=props["token"], **values)
+    elif values["updated_at"] >= checkout.updated_at:
+        # Shopify delivers out of order: only a newer state replaces an older one.
+        await checkout.update_from_dict(values).save()
+    completed = _time(props.get("completed_at"))
+    if completed and checkout.completed_at is None:
+        checkout.completed_at = completed
+        await checkout.save(update_fields=["completed_at"])
+
+
+async def checkout_abandoned(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    await Checkout.filter(token=event.properties["token"], abandoned_at=None).update(
+        abandoned_at=event.occurred_at
+    )
+
+
+async def survey_answered(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    contact.attributes = {
+        **contact.attributes,
+        "nps_score": event.properties.get("score"),
+        "nps_category": event.properties.get("category"),
+        "nps_answered_at": event.occurred_at.isoformat(),
+    }
+
+
+async def _message_for(event: NormalizedEvent) -> Message | None:
+    message_id = str(event.properties.get("message_id") or "")
+    if not message_id:
+        return None
+    return await Message.get_or_none(message_id=message_id) or await Message.get_or_none(
+        provider_id=message_id
+    )
+
+
+async def email_bounced(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+    message = await _message_for(event)
+    if message is not None:
+        message.status = MessageStatus.BOUNCED
+        await message.save(update_fields=["status"])
+    if event.properties.get("bounce_type") == "hard" and contact.email:
+        await suppress(secret_key, contact.email, SuppressionReason.HARD_BOUNCE,
+                       str(event.properties.get("description", "")))
+
+
+async def email_complained(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+    if contact.email:
+        await suppress(secret_key, contact.email, SuppressionReason.COMPLAINT, "spam complaint")
+    contact.consent = Consent.UNSUBSCRIBED
+    contact.consent_source = f"complaint:{event.source}"
+    contact.consent_at = event.occurred_at
+
+
+async def email_opened(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    contact.consecutive_unopened = 0
+    message = await _message_for(event)
+    if message is not None and message.opened_at is None:
+        message.opened_at = event.occurred_at
+        await message.save(update_fields=["opened_at"])
+
+
+async def email_clicked(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    contact.consecutive_unopened = 0
+    message = await _message_for(event)
+    if message is not None and message.clicked_at is None:
+        message.clicked_at = event.occurred_at
+        message.opened_at = message.opened_at or event.occurred_at
+        await message.save(update_fields=["clicked_at", "opened_at"])
+
+
+async def page_viewed(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    path = urlparse(str(event.properties.get("url", ""))).path
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 2 and parts[-2] == "products":
+        interest, _created = await ProductInterest.get_or_create(
+            contact=contact, product_key=parts[-1][:200],
+            defaults={"title": str(event.properties.get("title", ""))[:300], "last_seen_at": event.occurred_at},
+        )
+        interest.views += 1
+        interest.last_seen_at = max(interest.last_seen_at, event.occurred_at)
+        await interest.save()
+
+
+UPDATERS: dict[str, Updater] = {
+    "order.created": order_created,
+    "order.paid": order_paid,
+    "order.cancelled": order_cancelled,
+    "checkout.updated": checkout_updated,
+    "checkout.abandoned": checkout_abandoned,
+    "survey.answered": survey_answered,
+    "email.bounced": email_bounced,
+    "email.complained": email_complained,
+    "email.opened": email_opened,
+    "email.clicked": email_clicked,
+    "page.viewed": page_viewed,
+}

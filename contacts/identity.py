@@ -1,0 +1,55 @@
+"""Find or create the contact an event belongs to, merging anonymous visitors on identify."""
+
+from __future__ import annotations
+
+from contacts.events import NormalizedEvent
+from contacts.models import Contact, Event
+
+
+async def _merge(anonymous: Contact, known: Contact) -> None:
+    """Move an anonymous visitor's history onto the identified contact."""
+    await Event.filter(contact_id=anonymous.id).update(contact_id=known.id)
+    known.tags = sorted(set(known.tags) | set(anonymous.tags))
+    known.attributes = {**anonymous.attributes, **known.attributes}
+    if anonymous.last_activity_at and (
+        known.last_activity_at is None or anonymous.last_activity_at > known.last_activity_at
+    ):
+        known.last_activity_at = anonymous.last_activity_at
+    anonymous_id = anonymous.anonymous_id
+    await anonymous.delete()
+    known.anonymous_id = known.anonymous_id or anonymous_id
+
+
+async def _by_identity(event: NormalizedEvent) -> tuple[Contact | None, Contact | None, Contact | None]:
+    by_email = await Contact.get_or_none(email=event.email) if event.email else None
+    by_shopify = (
+        await Contact.get_or_none(shopify_customer_id=event.shopify_customer_id)
+        if event.shopify_customer_id is not None
+        else None
+    )
+    by_anonymous = (
+        await Contact.get_or_none(anonymous_id=event.anonymous_id) if event.anonymous_id else None
+    )
+    return by_email, by_shopify, by_anonymous
+
+
+async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]:
+    """Returns (contact, created); (None, False) when the event names nobody."""
+    if not (event.email or event.shopify_customer_id is not None or event.anonymous_id):
+        return None, False
+    by_email, by_shopify, by_anonymous = await _by_identity(event)
+    contact = by_email or by_shopify
+    if contact is not None and by_anonymous is not None and by_anonymous.id != contact.id:
+        await _merge(by_anonymous, contact)
+    contact = contact or by_anonymous
+    created = contact is None
+    if contact is None:
+        contact = Contact(email=event.email, anonymous_id=event.anonymous_id)
+    if event.email and contact.email is None and by_email is None:
+        contact.email = event.email
+    if event.shopify_customer_id is not None and contact.shopify_customer_id is None and by_shopify is None:
+        contact.shopify_customer_id = event.shopify_customer_id
+    if event.anonymous_id and contact.anonymous_id is None and by_anonymous is None:
+        contact.anonymous_id = event.anonymous_id
+    await contact.save()
+    return contact, created

@@ -1,0 +1,132 @@
+"""GDPR: export everything we hold about a person, and erase it everywhere.
+
+Erasure removes the contact with its events, messages, tasks, enrollments and
+outbox files; only a keyed hash stays on the suppression list, so the address is
+never emailed again and cannot be read back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from contacts.events import NormalizedEvent
+from contacts.export import contact_profile
+from contacts.models import Checkout, Contact, Order, ProductInterest, Suppression, SuppressionReason
+from contacts.suppression import email_hash, suppress
+from emails.models import Message, OutboxMessage
+from journeys.models import Enrollment, Task, TraceEntry
+from nurture.bootstrap import Services
+from webhooks.models import InboundDelivery
+
+log = logging.getLogger(__name__)
+
+
+async def _find(event: NormalizedEvent) -> list[Contact]:
+    found: dict[int, Contact] = {}
+    if event.email:
+        for contact in await Contact.filter(email=event.email):
+            found[contact.id] = contact
+    if event.shopify_customer_id is not None:
+        for contact in await Contact.filter(shopify_customer_id=event.shopify_customer_id):
+            found[contact.id] = contact
+    return list(found.values())
+
+
+async def export_contact(contact: Contact) -> dict[str, Any]:
+    profile = await contact_profile(contact, events=100_000)
+    profile["orders"] = [
+        {"id": o.shopify_id, "name": o.name, "total_price": str(o.total_price), "currency": o.currency,
+         "line_items": o.line_items, "placed_at": o.placed_at.isoformat()}
+        for o in await Order.filter(contact=contact)
+    ]
+    profile["messages"] = [
+        {"template": m.template, "subject": m.subject, "status": m.status.value,
+         "sent_at": m.sent_at.isoformat() if m.sent_at else None}
+        for m in await Message.filter(contact=contact)
+    ]
+    profile["interests"] = [
+        {"product": i.product_key, "views": i.views, "purchases": i.purchases}
+        for i in await ProductInterest.filter(contact=contact)
+    ]
+    profile["tasks"] = [{"kind": t.kind.value, "status": t.status.value} for t in await Task.filter(contact=contact)]
+    return profile
+
+
+async def data_requested(services: Services, event: NormalizedEvent) -> None:
+    contacts = await _find(event)
+    export = {"request": event.properties, "contacts": [await export_contact(c) for c in contacts]}
+    directory = services.settings.var_dir / "exports"
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"{event.idempotency_key.replace(':', '_').replace('/', '_')}.json"
+    (directory / name).write_text(json.dumps(export, indent=2, default=str))
+    log.info("privacy export written to %s", directory / name)
+
+
+async def _remove_outbox_files(messages: list[Message]) -> None:
+    ids = [m.message_id for m in messages if m.message_id]
+    for row in await OutboxMessage.filter(message_id__in=ids):
+        Path(row.path).unlink(missing_ok=True)
+        await row.delete()
+
+
+async def _scrub_inbox(needles: list[bytes]) -> None:
+    """Raw deliveries hold the person's data too: blank the bodies that mention them."""
+    last_id = 0
+    while needles:
+        rows = await InboundDelivery.filter(id__gt=last_id).order_by("id").limit(500)
+        if not rows:
+            return
+        for row in rows:
+            body = bytes(row.body).lower()
+            if any(needle in body for needle in needles):
+                row.body, row.headers = b"{}", {}
+                row.error = (row.error + " [personal data erased]").strip()
+                await row.save(update_fields=["body", "headers", "error"])
+        last_id = rows[-1].id
+
+
+async def erase_contact(services: Services, contact: Contact) -> None:
+    needles = [n.encode() for n in (contact.email, contact.anonymous_id) if n]
+    if contact.shopify_customer_id is not None:
+        needles.append(str(contact.shopify_customer_id).encode())
+    await _scrub_inbox(needles)
+    if contact.email:
+        await suppress(services.settings.secret_key, contact.email, SuppressionReason.ERASED)
+        digest = email_hash(services.settings.secret_key, contact.email)
+        await Suppression.filter(email_hash=digest).update(email=None, detail="")
+    messages = await Message.filter(contact=contact)
+    await _remove_outbox_files(messages)
+    await Message.filter(contact=contact).delete()
+    await Order.filter(contact=contact).delete()
+    await Checkout.filter(contact=contact).delete()
+    await Task.filter(contact=contact).delete()
+    await TraceEntry.filter(contact=contact).delete()
+    await Enrollment.filter(contact=contact).delete()
+    await contact.delete()
+
+
+async def redact_requested(services: Services, event: NormalizedEvent) -> None:
+    for contact in await _find(event):
+        await erase_contact(services, contact)
+    orders = [o for o in event.properties.get("orders_to_redact", []) if isinstance(o, int)]
+    if orders:
+        await Order.filter(shopify_id__in=orders).delete()
+
+
+async def shop_redact(services: Services, event: NormalizedEvent) -> None:
+    """The store uninstalled us 48 h ago: erase every customer it sent."""
+    for contact in await Contact.filter(shopify_customer_id__not_isnull=True):
+        await erase_contact(services, contact)
+    await Order.all().delete()
+    await Checkout.all().delete()
+
+
+HANDLERS: dict[str, Callable[[Services, NormalizedEvent], Awaitable[None]]] = {
+    "privacy.data_requested": data_requested,
+    "privacy.redact_requested": redact_requested,
+    "privacy.shop_redact": shop_redact,
+}

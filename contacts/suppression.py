@@ -1,0 +1,29 @@
+"""Suppression list: addresses we must never send marketing email to again."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+
+from tortoise.exceptions import IntegrityError
+
+from contacts.models import Suppression, SuppressionReason
+
+
+def email_hash(secret_key: str, email: str) -> str:
+    """Keyed so an erased address cannot be recovered by hashing a list of guesses."""
+    return hmac.new(secret_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+async def suppress(secret_key: str, email: str, reason: SuppressionReason, detail: str = "") -> None:
+    digest = email_hash(secret_key, email)
+    if await Suppression.exists(email_hash=digest):
+        return
+    # IntegrityError: suppressed concurrently, so the row we wanted exists.
+    with contextlib.suppress(IntegrityError):
+        await Suppression.create(email_hash=digest, email=email.lower(), reason=reason, detail=detail[:500])
+
+
+async def is_suppressed(secret_key: str, email: str) -> Suppression | None:
+    return await Suppression.get_or_none(email_hash=email_hash(secret_key, email))

@@ -1,0 +1,47 @@
+"""Cron: a checkout left open for the configured time becomes `checkout.abandoned`, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from contacts.events import NormalizedEvent
+from contacts.ingest import apply
+from contacts.models import Checkout
+from nurture.bootstrap import Services
+
+
+def abandoned_event(checkout: Checkout, email: str, now: dt.datetime) -> NormalizedEvent:
+    return NormalizedEvent(
+        type="checkout.abandoned", source="nurture",
+        # One per checkout token, however often the scan runs or the checkout is updated.
+        idempotency_key=f"checkout.abandoned:{checkout.token}",
+        occurred_at=now, email=email,
+        properties={
+            "token": checkout.token, "line_items": checkout.line_items,
+            "total_price": str(checkout.total_price), "currency": checkout.currency,
+            "recovery_url": checkout.recovery_url, "started_at": checkout.started_at.isoformat(),
+            "updated_at": checkout.updated_at.isoformat(),
+        },
+        object_key=f"checkout:{checkout.token}",
+    )
+
+
+async def detect_abandoned_checkouts(services: Services, now: dt.datetime | None = None) -> int:
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff = now - dt.timedelta(seconds=services.settings.checkout_abandon_after)
+    due = await Checkout.filter(
+        completed_at=None, abandoned_at=None, updated_at__lte=cutoff, contact_id__not_isnull=True
+    ).prefetch_related("contact").limit(1000)
+    emitted = 0
+    for checkout in due:
+        contact = checkout.contact
+        if contact is None or not contact.email:
+            continue
+        if await apply(services, abandoned_event(checkout, contact.email, now)) is not None:
+            emitted += 1
+    return emitted
+
+
+async def scan_abandoned_checkouts(ctx: dict[str, Any]) -> int:
+    return await detect_abandoned_checkouts(ctx["services"])

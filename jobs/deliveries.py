@@ -1,0 +1,38 @@
+"""Jobs that turn stored deliveries into contact changes, and the sweeper that guarantees it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from arq import Retry
+
+from nurture.bootstrap import Services
+from webhooks.models import DeliveryStatus, InboundDelivery
+from webhooks.processing import process
+from webhooks.receive import enqueue_processing
+
+SWEEP_AFTER = dt.timedelta(seconds=30)
+
+
+async def process_delivery(ctx: dict[str, Any], *, delivery_id: int) -> str:
+    services: Services = ctx["services"]
+    delivery = await InboundDelivery.get_or_none(id=delivery_id)
+    if delivery is None:
+        return "missing"
+    try:
+        done = await process(services, delivery)
+    except (OSError, ConnectionError) as error:
+        # Database or network trouble: the row is still pending, try again shortly.
+        raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
+    return done.status.value
+
+
+async def sweep_pending_deliveries(ctx: dict[str, Any]) -> int:
+    """Re-enqueue deliveries stored while Redis was unreachable or whose job was lost."""
+    services: Services = ctx["services"]
+    cutoff = dt.datetime.now(dt.UTC) - SWEEP_AFTER
+    rows = await InboundDelivery.filter(status=DeliveryStatus.PENDING, received_at__lt=cutoff).limit(1000)
+    for row in rows:
+        await enqueue_processing(services, row.id)
+    return len(rows)

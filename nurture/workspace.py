@@ -1,0 +1,65 @@
+"""Workspace configuration: the YAML file a store edits (forms, Slack people, scoring...).
+
+Settings say where things run; the workspace file says how this store works.
+It is read once at start (`NURTURE_CONFIG_FILE`, default `nurture.yml`); without
+one, the defaults below apply.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from nurture.settings import SettingsError
+
+
+class FormConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Server-to-server posts send it in X-Nurture-Form-Secret; browsers are checked by origin.
+    secret: str = ""
+    allowed_origins: tuple[str, ...] = ()
+    consent_field: str = "consent"
+    honeypot_field: str = "website"
+    tags: tuple[str, ...] = ()
+    # Where a browser lands after a plain HTML post (taken from here only: no open redirect).
+    thank_you_url: str = ""
+
+
+class SlackConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    admins: tuple[str, ...] = ()
+    journey_editors: tuple[str, ...] = ()
+    sales_channel: str = ""
+    sales_reps: tuple[str, ...] = ()
+    hot_lead_sla_hours: float = 2.0
+
+
+class Workspace(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    brand: dict[str, str] = Field(default_factory=dict)
+    forms: dict[str, FormConfig] = Field(default_factory=dict)
+    slack: SlackConfig = SlackConfig()
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{where}: {first['msg']}"
+
+
+def load_workspace(path: Path) -> Workspace:
+    if not path.exists():
+        return Workspace()
+    try:
+        data: Any = yaml.safe_load(path.read_text()) or {}
+        return Workspace.model_validate(data)
+    except yaml.YAMLError as error:
+        raise SettingsError(f"{path} is not valid YAML: {error}") from None
+    except ValidationError as error:
+        raise SettingsError(f"{path}: {_describe(error)}") from None

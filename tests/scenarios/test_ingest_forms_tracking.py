@@ -1,0 +1,142 @@
+"""Forms and site tracking through the real app: origins, secrets, honeypot, consent, identity merge."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+
+from contacts.models import Consent, Contact, Event
+from nurture.bootstrap import Services
+from tests.support import sample
+from webhooks.models import DeliveryStatus, InboundDelivery
+
+Worker = Callable[[], Awaitable[int]]
+ORIGIN = {"Origin": "https://acme-audio.example"}
+URLENCODED = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def test_newsletter_form_from_allowed_origin(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    body = sample("forms/newsletter-signup.urlencoded").strip()
+    response = await client.post("/webhooks/forms/newsletter", data=body, headers={**URLENCODED, **ORIGIN})
+    assert response.status == 200
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN["Origin"]
+    await run_worker()
+    contact = await Contact.get(email="ravi.kumar@example.com")
+    assert contact.first_name == "Ravi"
+    assert contact.consent == Consent.SUBSCRIBED
+    assert contact.tags == ["newsletter"]
+    assert contact.attributes["interest"] == "blog"
+    event = await Event.get(contact=contact)
+    assert event.type == "form.submitted"
+    assert event.properties["form_key"] == "newsletter"
+    assert "website" not in event.properties["fields"]
+
+
+async def test_json_form_with_secret(client: TestClient, services: Services, run_worker: Worker) -> None:
+    body = sample("forms/contact-sales.json")
+    headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-contact-sales"}
+    response = await client.post("/webhooks/forms/contact-sales", data=body, headers=headers)
+    assert response.status == 200
+    await run_worker()
+    contact = await Contact.get(email="maria.rossi@example.com")
+    assert (contact.first_name, contact.last_name) == ("Maria", "Rossi")
+    assert contact.attributes["industry"] == "logistics"
+    assert contact.attributes["company"] == "Rossi Logistica"
+    assert "sales-inquiry" in contact.tags
+
+
+async def test_form_refuses_strangers(client: TestClient) -> None:
+    body = sample("forms/contact-sales.json")
+    response = await client.post(
+        "/webhooks/forms/contact-sales", data=body,
+        headers={"Content-Type": "application/json", "X-Nurture-Form-Secret": "guess"},
+    )
+    assert response.status == 401
+    response = await client.post(
+        "/webhooks/forms/newsletter", data=b"email=a%40b.example",
+        headers={**URLENCODED, "Origin": "https://evil.example"},
+    )
+    assert response.status == 401
+    assert await InboundDelivery.all().count() == 0
+
+
+async def test_unknown_form_is_404_with_reason(client: TestClient) -> None:
+    response = await client.post("/webhooks/forms/nope", data=b"email=a%40b.example", headers=URLENCODED)
+    assert response.status == 404
+    assert "unknown form 'nope'" in (await response.json())["error"]
+
+
+async def test_honeypot_marks_spam_ignored(client: TestClient, run_worker: Worker) -> None:
+    body = b"email=bot%40spam.example&website=http%3A%2F%2Fspam.example"
+    response = await client.post("/webhooks/forms/newsletter", data=body, headers={**URLENCODED, **ORIGIN})
+    assert response.status == 200
+    await run_worker()
+    delivery = await InboundDelivery.get()
+    assert delivery.status == DeliveryStatus.IGNORED and "honeypot" in delivery.error
+    assert await Contact.all().count() == 0
+
+
+async def test_unticked_consent_does_not_subscribe(client: TestClient, run_worker: Worker) -> None:
+    body = b"email=quiet%40example.com&first_name=Q"
+    await client.post("/webhooks/forms/newsletter", data=body, headers={**URLENCODED, **ORIGIN})
+    await run_worker()
+    assert (await Contact.get(email="quiet@example.com")).consent == Consent.UNKNOWN
+
+
+async def test_form_without_email_fails_visibly(client: TestClient, run_worker: Worker) -> None:
+    await client.post("/webhooks/forms/newsletter", data=b"first_name=NoMail", headers={**URLENCODED, **ORIGIN})
+    await run_worker()
+    delivery = await InboundDelivery.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert "email" in delivery.error
+
+
+async def test_tracking_merges_anonymous_visitor_on_identify(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    events = json.loads(sample("tracking/page-views.json"))
+    key = {"X-Nurture-Write-Key": services.settings.tracking_write_key, "Content-Type": "application/json"}
+    # Two page views first, as separate requests, then the rest in a batch.
+    for event in events[:2]:
+        response = await client.post("/track", data=json.dumps(event), headers=key)
+        assert response.status == 200
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    await run_worker()
+    anonymous = await Contact.get(anonymous_id="anon-5b1f2c")
+    assert anonymous.email is None
+    await client.post("/track", data=json.dumps({"batch": events[2:]}), headers=key)
+    await run_worker()
+    contact = await Contact.get(email="wei.chen@example.com")
+    assert contact.anonymous_id == "anon-5b1f2c"
+    assert contact.attributes["company"] == "Harbor Clinic Group"
+    types = sorted(e.type for e in await Event.filter(contact=contact))
+    assert types == ["identify", "link.clicked", "page.viewed", "page.viewed", "page.viewed"]
+    assert await Contact.all().count() == 1
+
+
+async def test_tracking_needs_the_write_key(client: TestClient) -> None:
+    body = json.dumps({"type": "page", "anonymous_id": "a1", "url": "https://x.example/"})
+    response = await client.post("/track", data=body, headers={"X-Nurture-Write-Key": "wrong"})
+    assert response.status == 401
+    preflight = await client.options("/track")
+    assert preflight.status == 204
+    assert "X-Nurture-Write-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    snippet = await client.get("/t.js")
+    assert snippet.status == 200 and "X-Nurture-Write-Key" in await snippet.text()
+    assert await InboundDelivery.all().count() == 0
+
+
+async def test_email_spellings_resolve_to_one_contact(client: TestClient, run_worker: Worker) -> None:
+    for spelling in ("Same.Person@Example.com", " same.person@example.COM ", "SAME.PERSON@EXAMPLE.COM"):
+        body = json.dumps({"email": spelling, "first_name": "Sam", "n": spelling}).encode()
+        await client.post(
+            "/webhooks/forms/contact-sales", data=body,
+            headers={"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-contact-sales"},
+        )
+    await run_worker()
+    assert await Contact.all().count() == 1
+    assert await Event.filter(type="form.submitted").count() == 3
