@@ -88,7 +88,7 @@ class SmtpTransport:
             except aiosmtplib.SMTPResponseException as exc:
                 self._discard(client)
                 raise self._classify(exc) from exc
-            except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as exc:
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 self._discard(client)
                 raise TransientSendError(f"SMTP connection failed: {exc}") from exc
             self._idle.put_nowait(client)

@@ -28,6 +28,19 @@ async def process_delivery(ctx: dict[str, Any], *, delivery_id: int) -> str:
     return done.status.value
 
 
+async def process_deliveries(ctx: dict[str, Any], *, delivery_ids: list[int]) -> int:
+    """A group-committed batch; each delivery is processed (and recorded) on its own."""
+    services: Services = ctx["services"]
+    processed = 0
+    for delivery in await InboundDelivery.filter(id__in=delivery_ids).order_by("id"):
+        try:
+            await process(services, delivery)
+        except (OSError, ConnectionError) as error:
+            raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
+        processed += 1
+    return processed
+
+
 async def sweep_pending_deliveries(ctx: dict[str, Any]) -> int:
     """Re-enqueue deliveries stored while Redis was unreachable or whose job was lost."""
     services: Services = ctx["services"]

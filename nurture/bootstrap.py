@@ -22,6 +22,7 @@ from nurture.redis import RedisEndpoint, start_redis
 from nurture.settings import Settings
 from nurture.slack import build_slack_client
 from nurture.workspace import Workspace, load_workspace
+from webhooks.batching import InboxWriter
 
 
 @dataclass
@@ -34,6 +35,15 @@ class Services:
     workspace: Workspace = field(default_factory=Workspace)
     metrics: Metrics = field(default_factory=Metrics)
     sink: SmtpSink | None = None
+    inbox: InboxWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        from webhooks.receive import enqueue_batch
+
+        async def dispatch(ids: list[int]) -> None:
+            await enqueue_batch(self, ids)
+
+        self.inbox = InboxWriter(dispatch)
 
 
 async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | None]:

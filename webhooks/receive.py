@@ -10,11 +10,12 @@ from aiohttp import web
 from nurture.bootstrap import Services
 from nurture.errors import PayloadTooLarge
 from nurture.keys import SERVICES
-from webhooks.inbox import store_delivery
+from webhooks.batching import PendingDelivery
 from webhooks.providers import Provider
 from webhooks.providers.common import DELIVERY_HEADER, RECEIVED_HEADER
 
 PROCESS_JOB = "process_delivery"
+BATCH_JOB = "process_deliveries"
 
 
 def _now_iso() -> str:
@@ -42,6 +43,13 @@ async def enqueue_processing(services: Services, delivery_id: int) -> None:
     await services.redis.enqueue_job(PROCESS_JOB, delivery_id=delivery_id, _job_id=f"delivery:{delivery_id}")
 
 
+async def enqueue_batch(services: Services, delivery_ids: list[int]) -> None:
+    """One job for a group-committed batch (ids are consecutive rows of one transaction)."""
+    await services.redis.enqueue_job(
+        BATCH_JOB, delivery_ids=delivery_ids, _job_id=f"deliveries:{delivery_ids[0]}:{delivery_ids[-1]}"
+    )
+
+
 async def accept(
     services: Services,
     provider: Provider,
@@ -54,14 +62,11 @@ async def accept(
     topic = provider.topic(headers, body)
     # Stored with the delivery so that parsing (and any replay) is a pure function of the row.
     stamped = {**headers, DELIVERY_HEADER: external_id, RECEIVED_HEADER: _now_iso()}
-    delivery, created = await store_delivery(provider.NAME, external_id, topic, stamped, body)
-    if created:
-        try:
-            await enqueue_processing(services, delivery.id)
-        except Exception:  # noqa: BLE001 - stored is enough: the sweeper enqueues it later
-            services.metrics.deliveries.labels(provider.NAME, "enqueue_deferred").inc()
+    delivery_id, created = await services.inbox.submit(
+        PendingDelivery(provider.NAME, external_id, topic, stamped, body)
+    )
     services.metrics.deliveries.labels(provider.NAME, "accepted" if created else "duplicate").inc()
-    return web.json_response({"ok": True, "delivery": delivery.id, "duplicate": not created})
+    return web.json_response({"ok": True, "delivery": delivery_id, "duplicate": not created})
 
 
 async def handle(request: web.Request, provider: Provider, secret: str) -> web.Response:

@@ -105,7 +105,11 @@ def check_hmac_base64(body: bytes, secret: str, signature: str) -> None:
     if not secret:
         raise InvalidSignature("webhook secret is not configured")
     expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
-    if not hmac.compare_digest(expected.encode(), signature.strip().encode()):
+    try:
+        given = signature.strip().encode("ascii")
+    except UnicodeEncodeError:
+        raise InvalidSignature("signature is not base64") from None
+    if not hmac.compare_digest(expected.encode(), given):
         raise InvalidSignature("signature does not match")
 
 

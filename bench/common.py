@@ -1,0 +1,107 @@
+"""Shared benchmark plumbing: subprocess servers, a bounded load loop, result lines."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_for_port(port, process)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on {port} after {timeout}s")
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+async def load(
+    url: str, make_request: Callable[[int], tuple[bytes, dict[str, str]]], seconds: float, concurrency: int = 32
+) -> LoadResult:
+    """POST as fast as the server answers for `seconds` (bounded: stops by itself)."""
+    counter = 0
+    errors = 0
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    async def user(session: aiohttp.ClientSession) -> None:
+        nonlocal counter, errors
+        while time.monotonic() < deadline:
+            counter += 1
+            body, headers = make_request(counter)
+            started = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as response:
+                await response.read()
+                if response.status >= 300:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    start = time.monotonic()
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(user(session) for _ in range(concurrency)))
+    return LoadResult(len(latencies), errors, time.monotonic() - start, latencies)
+
+
+def python() -> str:
+    return sys.executable
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+    env.update(extra)
+    return env
+
+
+def row(name: str, ours: float, peer_name: str, peer: float, unit: str) -> str:
+    ratio = ours / peer if peer else float("nan")
+    return f"| {name} | {ours:,.1f} {unit} | {peer_name} | {peer:,.1f} {unit} | {ratio:.2f}x |"

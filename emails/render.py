@@ -1,0 +1,239 @@
+"""MJML + Jinja email rendering: compile once per template version, then Jinja per recipient.
+
+Template files are `emails/templates/<name>.mjml.j2`. They use two stages (see sandbox.py):
+
+    {%@ extends "layout.mjml.j2" %}
+    {%@ import "blocks.mjml.j2" as blocks %}
+    {%@ block subject %}{{ contact.first_name | fallback('there') }}, your cart is waiting{%@ endblock %}
+    {%@ block preheader %}Text shown next to the subject in the inbox.{%@ endblock %}
+    {%@ block body %}<mj-section>...{{@ blocks.button("Back to your cart", "cart.recovery_url") }}
+    {%@ endblock %}
+
+The `subject` block (required for library templates) is the subject line, rendered per
+recipient without HTML escaping. Build-stage macros take recipient-stage *expressions* as
+strings ("cart.recovery_url") and emit `{{ ... }}` around them. Recipient-stage loop and
+if tags that sit between MJML sections or columns go inside `<mj-raw>` so the MJML stays
+valid for any compiler; inside MJML attributes use single quotes in Jinja expressions.
+
+Pipeline per template version (name + content hash of the file and everything it extends or
+imports): build stage -> MJML check + compile -> recipient-stage Jinja templates for HTML
+and for the text part (converted once from the compiled HTML). Per recipient: Jinja only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError as JinjaTemplateError
+from jinja2 import TemplateNotFound
+
+from emails.compiler import Compiler, compile_mjml, mjml_compiler
+from emails.errors import TemplateError
+from emails.links import find_links
+from emails.sandbox import HTML_ENV, TEXT_ENV, StrictSandbox, build_env, parse_checked, run, string_template
+from emails.text import html_to_text, normalize
+
+__all__ = ["CompiledTemplate", "RenderedEmail", "TemplateError", "TemplateLibrary", "render"]
+
+SUFFIX = ".mjml.j2"
+# Files that are building material, not emails of their own.
+PARTIALS = frozenset({"layout", "blocks"})
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+    links: list[str] = field(default_factory=list)  # original http(s) targets, in document order
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """One template version, ready for per-recipient rendering."""
+
+    name: str
+    version: str
+    mjml: str  # the assembled MJML, kept for previews and error reports
+    subject_source: str
+    subject: Any  # jinja2.Template (text env)
+    html: Any  # jinja2.Template (html env, autoescape)
+    text: Any | None  # jinja2.Template (text env); None: convert the rendered HTML instead
+
+    def render(self, context: dict[str, Any], subject: str | None = None) -> RenderedEmail:
+        subject_template = self.subject if subject is None else string_template(subject, html=False)
+        subject_line = " ".join(run(subject_template, context, self.name).split())
+        html = run(self.html, context, self.name)
+        text = normalize(run(self.text, context, self.name)) if self.text is not None else html_to_text(html)
+        return RenderedEmail(subject=subject_line, html=html, text=text, links=find_links(html))
+
+
+class TemplateLibrary:
+    """Loads `<name>.mjml.j2` files from `directory`; compiled versions are cached by content hash.
+
+    `compiler` turns MJML into HTML (injectable so tests can count calls). With
+    `auto_reload=False` a compiled template is reused without re-reading its files, which
+    is what a worker wants once templates are deployed; previews keep the default.
+    """
+
+    def __init__(self, directory: Path | str, *, compiler: Compiler = mjml_compiler,
+                 auto_reload: bool = True) -> None:
+        self.directory = Path(directory)
+        self.compiler = compiler
+        self.auto_reload = auto_reload
+        # name -> last compiled version; valid while the content hash of its files matches.
+        self._compiled: dict[str, CompiledTemplate] = {}
+        self._deps: dict[str, tuple[str, ...]] = {}  # template name -> files it was built from
+        self._hashes: dict[str, tuple[tuple[int, int], str]] = {}  # file -> ((mtime_ns, size), sha256)
+
+    def names(self) -> list[str]:
+        """Email templates (partials such as the layout and blocks excluded), sorted."""
+        stems = (p.name[: -len(SUFFIX)] for p in self.directory.glob(f"*{SUFFIX}"))
+        return sorted(s for s in stems if s not in PARTIALS and not s.startswith("_"))
+
+    def _path(self, filename: str) -> Path:
+        if not _NAME.match(filename) or ".." in filename:
+            raise TemplateError("invalid template name", template=filename)
+        return self.directory / filename
+
+    def source(self, filename: str) -> str:
+        try:
+            return self._path(filename).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise TemplateError("template not found", template=filename) from exc
+
+    def _file_hash(self, filename: str) -> str:
+        # Content hash, memoised by (mtime, size) so a render costs a stat, not a read + hash.
+        try:
+            stat = self._path(filename).stat()
+        except FileNotFoundError as exc:
+            raise TemplateError("template not found", template=filename) from exc
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        known = self._hashes.get(filename)
+        if known is None or known[0] != stamp:
+            known = (stamp, hashlib.sha256(self.source(filename).encode()).hexdigest())
+            self._hashes[filename] = known
+        return known[1]
+
+    def _version(self, files: tuple[str, ...]) -> str:
+        digest = hashlib.sha256()
+        for filename in files:
+            digest.update(f"{filename}\0{self._file_hash(filename)}\0".encode())
+        return digest.hexdigest()[:16]
+
+    def compiled(self, name: str) -> CompiledTemplate:
+        """The compiled current version of `name`; compiles (MJML included) only on a change."""
+        cached = self._compiled.get(name)
+        if cached is not None and (not self.auto_reload or cached.version == self._version(self._deps[name])):
+            return cached
+        cached = self._compile_file(name)
+        self._compiled[name] = cached  # replaces the old version: the cache holds one per name
+        return cached
+
+    def _compile_file(self, name: str) -> CompiledTemplate:
+        loaded: list[str] = []
+
+        def deps() -> tuple[str, ...]:
+            return tuple(dict.fromkeys(loaded))  # the file itself first, then what it pulled in
+
+        def load(filename: str) -> str:
+            loaded.append(filename)
+            return self.source(filename)
+
+        env = build_env(load)
+        try:
+            build_template = env.get_template(name + SUFFIX)
+        except TemplateNotFound as exc:
+            raise TemplateError("template not found", template=name) from exc
+        except JinjaTemplateError as exc:
+            raise _build_error(exc, name) from exc
+        compiled = _finish(build_template, name, self.compiler, lambda: self._version(deps()))
+        self._deps[name] = deps()
+        return compiled
+
+    def compile_source(self, source: str, name: str = "<string>") -> CompiledTemplate:
+        """Compile MJML(+Jinja) text that is not a library file, e.g. an imported template.
+
+        It may extend the library's layout. Never cached: callers hold on to the result.
+        """
+        env = build_env(self.source)
+        try:
+            build_template = env.from_string(source)
+        except JinjaTemplateError as exc:
+            raise _build_error(exc, name) from exc
+        return _finish(build_template, name, self.compiler,
+                       lambda: hashlib.sha256(source.encode()).hexdigest()[:16])
+
+    def validate(self, name: str) -> CompiledTemplate:
+        """Compile `name` and require a subject; raises TemplateError naming the problem."""
+        compiled = self.compiled(name)
+        if not compiled.subject_source:
+            raise TemplateError("no subject: add {%@ block subject %}...{%@ endblock %}", template=name)
+        return compiled
+
+    def validate_all(self) -> dict[str, TemplateError]:
+        """Every library template's problem, by name; empty when all compile cleanly."""
+        problems: dict[str, TemplateError] = {}
+        for name in self.names():
+            try:
+                self.validate(name)
+            except TemplateError as exc:
+                problems[name] = exc
+        return problems
+
+
+def _build_error(exc: JinjaTemplateError, name: str) -> TemplateError:
+    return TemplateError(f"template syntax: {exc}", template=getattr(exc, "name", None) or name,
+                         line=getattr(exc, "lineno", None))
+
+
+def _build_block(build_template: Any, block: str, name: str) -> str:
+    render_block = build_template.blocks.get(block)
+    if render_block is None:
+        return ""
+    try:
+        return "".join(render_block(build_template.new_context({}))).strip()
+    except JinjaTemplateError as exc:
+        raise _build_error(exc, name) from exc
+
+
+def _finish(build_template: Any, name: str, compiler: Compiler,
+            version: Callable[[], str]) -> CompiledTemplate:
+    """Build stage -> MJML -> recipient-stage templates. The slow part, once per version."""
+    try:
+        mjml = build_template.render()
+    except JinjaTemplateError as exc:
+        raise _build_error(exc, name) from exc
+    subject_source = _build_block(build_template, "subject", name)
+    html_source = compile_mjml(mjml, compiler, name)
+    return CompiledTemplate(
+        name=name,
+        version=version(),
+        mjml=mjml,
+        subject_source=subject_source,
+        subject=parse_checked(TEXT_ENV, subject_source, name),
+        html=parse_checked(HTML_ENV, html_source, name),
+        text=_text_template(TEXT_ENV, html_source, name),
+    )
+
+
+def _text_template(env: StrictSandbox, html_source: str, name: str) -> Any | None:
+    # Converting once is only safe if the Jinja tags survive conversion intact; when they do
+    # not (a tag split across the head and body, say), fall back to converting per recipient.
+    try:
+        return parse_checked(env, html_to_text(html_source), name)
+    except TemplateError:
+        return None
+
+
+def render(library: TemplateLibrary, name: str, context: dict[str, Any], *,
+           subject: str | None = None) -> RenderedEmail:
+    """Render template `name` for one recipient. `subject` overrides the template's subject
+    line with marketer-written text (sandboxed like everything else)."""
+    return library.compiled(name).render(context, subject)

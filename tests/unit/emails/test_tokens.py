@@ -1,0 +1,62 @@
+import pytest
+
+from emails.tokens import TokenError, sign, verify
+
+KEY = "test-key-0123456789"
+
+
+def test_round_trip_keeps_data() -> None:
+    token = sign(KEY, "click", {"m": 42, "i": 3})
+    assert verify(KEY, "click", token) == {"m": 42, "i": 3}
+
+
+def test_token_is_compact_and_url_safe() -> None:
+    token = sign(KEY, "open", {"m": 123456})
+    assert len(token) < 80
+    assert all(c.isalnum() or c in "-_." for c in token)
+
+
+def test_tampered_payload_is_rejected() -> None:
+    payload, signature = sign(KEY, "click", {"m": 1}).split(".")
+    forged = sign("other", "click", {"m": 2}).split(".")[0]
+    with pytest.raises(TokenError):
+        verify(KEY, "click", f"{forged}.{signature}")
+    with pytest.raises(TokenError):
+        verify(KEY, "click", f"{payload}.{signature[:-2]}xx")
+
+
+def test_wrong_purpose_is_rejected() -> None:
+    token = sign(KEY, "open", {"m": 1})
+    with pytest.raises(TokenError):
+        verify(KEY, "unsub", token)
+
+
+def test_wrong_key_is_rejected() -> None:
+    with pytest.raises(TokenError):
+        verify("another-key", "click", sign(KEY, "click", {"m": 1}))
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "!!!.???", "é.é"])
+def test_malformed_tokens_are_rejected(token: str) -> None:
+    with pytest.raises(TokenError):
+        verify(KEY, "click", token)
+
+
+def test_signed_non_object_payload_is_rejected() -> None:
+    # A correctly signed payload that is not a JSON object still must not reach callers.
+    import base64
+    import hashlib
+    import hmac
+
+    payload = base64.urlsafe_b64encode(b"[1,2]").rstrip(b"=").decode()
+    mac = hmac.new(KEY.encode(), b"click\x00" + payload.encode(), hashlib.sha256).digest()
+    token = payload + "." + base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+    with pytest.raises(TokenError):
+        verify(KEY, "click", token)
+
+
+def test_unknown_purpose_and_empty_key_are_programming_errors() -> None:
+    with pytest.raises(ValueError):
+        sign(KEY, "login", {})
+    with pytest.raises(ValueError):
+        sign("", "click", {})
