@@ -3,22 +3,20 @@
 Only response events become `survey.answered` (created and updated); declines and anything else
 are ignored. The answer's `created_at` (or `updated_at` for an update) is when it happened.
 
-Authentication: Wootric does not sign its webhooks. We use the same scheme as the generic survey
-endpoint (`surveys.verify_signature`): an `X-Nurture-Signature` header carrying the base64
-HMAC-SHA256 of the raw body, keyed with NURTURE_SURVEY_SECRET. Wootric's webhook settings only
-add a shared secret in the custom header configuration of the URL, which is a fixed value and
-cannot be a per-body HMAC: in practice the deliveries have to pass through a relay that holds the
-secret and signs each body (or the scheme has to change to a constant-time check of that fixed
-header). Without a valid signature the delivery is rejected.
+Authentication: Wootric does not sign its webhooks; it can only send fixed custom headers. So
+besides the generic survey scheme (`X-Nurture-Signature`, base64 HMAC-SHA256 of the body keyed
+with NURTURE_SURVEY_SECRET, for relays that sign) we accept `X-Nurture-Secret: <the secret>`
+configured as a custom header in Wootric, compared in constant time. Anything else is rejected.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import UnprocessablePayload
+from nurture.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, normalize_email, parse_time
 from webhooks.providers.surveys import (
@@ -32,7 +30,16 @@ from webhooks.providers.surveys import (
 
 NAME = "survey-wootric"
 
-verify = verify_signature
+SECRET_HEADER = "x-nurture-secret"
+
+
+def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
+    fixed = headers.get(SECRET_HEADER, "")
+    if fixed:
+        if not secret or not fixed.isascii() or not hmac.compare_digest(fixed.encode(), secret.encode()):
+            raise InvalidSignature("shared secret does not match")
+        return
+    verify_signature(headers, body, secret)
 
 
 def _response(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_category(score: int, category: str) -> None:
 
 
 def test_wootric_reuses_the_survey_helpers() -> None:
-    assert surveys_wootric.verify is surveys.verify_signature
+    assert surveys_wootric.verify_signature is surveys.verify_signature
     assert surveys_wootric.survey_event is surveys.survey_event
 
 
@@ -336,3 +336,11 @@ def test_fuzz_json_like(data: Any) -> None:
 @given(mutated_samples())
 def test_fuzz_mutated_samples(body: bytes) -> None:
     _parse_only_raises_allowed(body)
+
+
+def test_wootric_accepts_its_fixed_shared_secret_header() -> None:
+    surveys_wootric.verify({"x-nurture-secret": "s3cret"}, b"{}", "s3cret")
+    with pytest.raises(InvalidSignature):
+        surveys_wootric.verify({"x-nurture-secret": "guess"}, b"{}", "s3cret")
+    with pytest.raises(InvalidSignature):
+        surveys_wootric.verify({"x-nurture-secret": "anything"}, b"{}", "")
