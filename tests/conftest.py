@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
@@ -167,3 +168,18 @@ def app_with(services: Services) -> web.Application:
 
 
 __all__ = ["asyncio"]
+
+
+@pytest.fixture
+def outbox(services: Services) -> Callable[[], Awaitable[list[Any]]]:
+    """What the embedded SMTP sink received, as parsed email messages (oldest first)."""
+    import email
+    import email.policy
+
+    from emails.models import OutboxMessage
+
+    async def received() -> list[Any]:
+        rows = await OutboxMessage.all().order_by("id")
+        return [email.message_from_bytes(Path(r.path).read_bytes(), policy=email.policy.default) for r in rows]
+
+    return received
