@@ -23,6 +23,7 @@ from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
 
+ATTEMPTS = 3
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "owner")
 # Order snapshots carry a stale consent flag; they never re-subscribe someone who opted out.
 IMPLICIT_CONSENT_EVENTS = {"order.created", "order.paid", "order.cancelled", "checkout.updated"}
@@ -94,13 +95,18 @@ async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
     if event.type in privacy.HANDLERS:
         await privacy.HANDLERS[event.type](services, event)
         return None
-    try:
-        return await _apply_in_transaction(services, event)
-    except IntegrityError:
-        # A concurrent copy of this event committed first: exactly one effect.
-        if await Event.exists(idempotency_key=event.idempotency_key):
-            return None
-        raise
+    for attempt in range(ATTEMPTS):
+        try:
+            return await _apply_in_transaction(services, event)
+        except IntegrityError:
+            # A concurrent copy of this event committed first: exactly one effect.
+            if await Event.exists(idempotency_key=event.idempotency_key):
+                return None
+            # Otherwise another event created the same contact (or order) first: the
+            # transaction rolled back, and the next attempt finds the row.
+            if attempt == ATTEMPTS - 1:
+                raise
+    return None
 
 
 async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:

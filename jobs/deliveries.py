@@ -9,7 +9,7 @@ from arq import Retry
 
 from nurture.bootstrap import Services
 from webhooks.models import DeliveryStatus, InboundDelivery
-from webhooks.processing import process
+from webhooks.processing import TRANSIENT, process
 from webhooks.receive import enqueue_processing
 
 SWEEP_AFTER = dt.timedelta(seconds=30)
@@ -22,7 +22,7 @@ async def process_delivery(ctx: dict[str, Any], *, delivery_id: int) -> str:
         return "missing"
     try:
         done = await process(services, delivery)
-    except (OSError, ConnectionError) as error:
+    except TRANSIENT as error:
         # Database or network trouble: the row is still pending, try again shortly.
         raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
     return done.status.value
@@ -35,7 +35,7 @@ async def process_deliveries(ctx: dict[str, Any], *, delivery_ids: list[int]) ->
     for delivery in await InboundDelivery.filter(id__in=delivery_ids).order_by("id"):
         try:
             await process(services, delivery)
-        except (OSError, ConnectionError) as error:
+        except TRANSIENT as error:
             raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
         processed += 1
     return processed

@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from tortoise.exceptions import DBConnectionError
+
 from nurture.bootstrap import Services
 from nurture.errors import UnprocessablePayload
 from webhooks.models import DeliveryStatus, InboundDelivery
 from webhooks.providers import IgnoredTopic, provider_for
 
 log = logging.getLogger(__name__)
+
+# Infrastructure trouble (database or network unreachable): retry rather than fail.
+TRANSIENT = (OSError, ConnectionError, TimeoutError, DBConnectionError)
 
 
 async def process(services: Services, delivery: InboundDelivery) -> InboundDelivery:
@@ -27,6 +32,12 @@ async def process(services: Services, delivery: InboundDelivery) -> InboundDeliv
         delivery.status, delivery.error = DeliveryStatus.IGNORED, str(why)
     except UnprocessablePayload as error:
         delivery.status, delivery.error = DeliveryStatus.FAILED, str(error)
+    except TRANSIENT:
+        raise  # the job retries; the row stays pending meanwhile
+    except Exception as error:
+        # A bug of ours must not lose the delivery: keep it failed, visible and replayable.
+        log.exception("processing delivery %s failed", delivery.id)
+        delivery.status, delivery.error = DeliveryStatus.FAILED, f"internal error: {type(error).__name__}: {error}"
     else:
         delivery.status, delivery.error = DeliveryStatus.PROCESSED, ""
     delivery.processed_at = dt.datetime.now(dt.UTC)

@@ -183,6 +183,7 @@ async def test_data_request_writes_an_export(
     order["email"] = order["contact_email"] = order["customer"]["email"] = email
     order["customer"]["id"] = request["customer"]["id"]
     await post_shopify(client, services, json.dumps(order).encode(), "orders/create")
+    await run_worker()
     await post_shopify(client, services, sample("shopify/customers-data-request.json"), "customers/data_request")
     await run_worker()
     exports = list((services.settings.var_dir / "exports").glob("*.json"))
