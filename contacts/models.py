@@ -64,6 +64,7 @@ class Contact(Model):
 
 
 class Event(Model):
+    contact_id: int
     id = fields.BigIntField(primary_key=True)
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "nurture.Contact", related_name="events", on_delete=fields.CASCADE
@@ -124,6 +125,7 @@ class Checkout(Model):
 
 
 class ProductInterest(Model):
+    contact_id: int
     id = fields.BigIntField(primary_key=True)
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "nurture.Contact", related_name="interests", on_delete=fields.CASCADE

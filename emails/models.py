@@ -38,7 +38,8 @@ class Message(Model):
     attempts = fields.IntField(default=0)
     error = fields.TextField(default="")
     is_test = fields.BooleanField(default=False)
-    queued_at = fields.DatetimeField(auto_now_add=True)
+    # Clock time of the decision to send (virtual in simulations and fast demos).
+    queued_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)
     opened_at = fields.DatetimeField(null=True)
     clicked_at = fields.DatetimeField(null=True)

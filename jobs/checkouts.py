@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from contacts.ingest import apply
 from contacts.models import Checkout
 from nurture.bootstrap import Services
+from nurture.pipeline import ingest
 
 
 def abandoned_event(checkout: Checkout, email: str, now: dt.datetime) -> NormalizedEvent:
@@ -28,7 +28,7 @@ def abandoned_event(checkout: Checkout, email: str, now: dt.datetime) -> Normali
 
 
 async def detect_abandoned_checkouts(services: Services, now: dt.datetime | None = None) -> int:
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or services.clock.now()
     cutoff = now - dt.timedelta(seconds=services.settings.checkout_abandon_after)
     due = await Checkout.filter(
         completed_at=None, abandoned_at=None, updated_at__lte=cutoff, contact_id__not_isnull=True
@@ -38,7 +38,7 @@ async def detect_abandoned_checkouts(services: Services, now: dt.datetime | None
         contact = checkout.contact
         if contact is None or not contact.email:
             continue
-        if await apply(services, abandoned_event(checkout, contact.email, now)) is not None:
+        if await ingest(services, [abandoned_event(checkout, contact.email, now)]):
             emitted += 1
     return emitted
 

@@ -40,6 +40,7 @@ class InFlightPolicy(StrEnum):
 
 
 class JourneyVersion(Model):
+    journey_id: int
     id = fields.BigIntField(primary_key=True)
     journey: fields.ForeignKeyRelation[Journey] = fields.ForeignKeyField(
         "nurture.Journey", related_name="versions", on_delete=fields.CASCADE
@@ -67,6 +68,9 @@ class EnrollmentState(StrEnum):
 
 
 class Enrollment(Model):
+    contact_id: int
+    journey_id: int
+    version_id: int
     id = fields.BigIntField(primary_key=True)
     contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
         "nurture.Contact", related_name="enrollments", on_delete=fields.CASCADE
@@ -100,6 +104,7 @@ class Enrollment(Model):
 
 
 class StepRun(Model):
+    enrollment_id: int
     id = fields.BigIntField(primary_key=True)
     enrollment: fields.ForeignKeyRelation[Enrollment] = fields.ForeignKeyField(
         "nurture.Enrollment", related_name="step_runs", on_delete=fields.CASCADE
@@ -120,6 +125,7 @@ class StepRun(Model):
 
 # Why something did or did not happen to a contact, in words.
 class TraceEntry(Model):
+    contact_id: int
 
     id = fields.BigIntField(primary_key=True)
     contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -154,6 +160,7 @@ class TaskStatus(StrEnum):
 
 
 class Task(Model):
+    contact_id: int
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharEnumField(TaskKind)
     contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
@@ -193,6 +200,7 @@ class CouponPool(Model):
 
 
 class Coupon(Model):
+    pool_id: int
     id = fields.BigIntField(primary_key=True)
     pool: fields.ForeignKeyRelation[CouponPool] = fields.ForeignKeyField(
         "nurture.CouponPool", related_name="coupons", on_delete=fields.CASCADE

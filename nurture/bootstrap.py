@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from emails.sink import SmtpSink
 from emails.transport import SmtpTarget, SmtpTransport
+from nurture.clock import Clock, RealClock
 from nurture.db import close_database, open_database
 from nurture.metrics import Metrics
 from nurture.redis import RedisEndpoint, start_redis
@@ -35,6 +36,7 @@ class Services:
     workspace: Workspace = field(default_factory=Workspace)
     metrics: Metrics = field(default_factory=Metrics)
     sink: SmtpSink | None = None
+    clock: Clock = field(default_factory=RealClock)
     inbox: InboxWriter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -13,10 +14,12 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from arq.constants import default_queue_name
 from tortoise.connection import get_connection
 
 from jobs.worker import build_worker
 from nurture.bootstrap import Services, open_services
+from nurture.clock import ManualClock, RealClock
 from nurture.migrate import apply_migrations
 from nurture.settings import Settings, load_settings
 from tests.doubles.slack_api import SlackApiDouble
@@ -183,3 +186,30 @@ def outbox(services: Services) -> Callable[[], Awaitable[list[Any]]]:
         return [email.message_from_bytes(Path(r.path).read_bytes(), policy=email.policy.default) for r in rows]
 
     return received
+
+
+@pytest.fixture
+def clock(services: Services) -> Iterator[ManualClock]:
+    """Moves time by hand: journeys that wait days run in milliseconds."""
+    manual = ManualClock(dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC))
+    services.clock = manual
+    yield manual
+    services.clock = RealClock()
+
+
+@pytest.fixture
+def drive(services: Services, run_worker: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+    """Dispatch due timers and run the worker until nothing is due or queued; returns jobs run."""
+    from jobs.scheduler import dispatch_due
+
+    async def until_idle() -> int:
+        total = 0
+        for _ in range(50):
+            dispatched = await dispatch_due(services)
+            queued = await services.redis.zcard(default_queue_name)
+            if not dispatched and not queued:
+                return total
+            total += await run_worker()
+        raise AssertionError("the worker did not become idle after 50 rounds")
+
+    return until_idle

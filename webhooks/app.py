@@ -6,7 +6,7 @@ from aiohttp import web
 
 from nurture.bootstrap import Services
 from nurture.keys import SERVICES
-from webhooks import health, routes, tracking
+from webhooks import email_links, health, routes, tracking
 from webhooks.errors import error_middleware
 
 
@@ -19,4 +19,5 @@ def build_app(services: Services) -> web.Application:
     health.register(app)
     routes.register(app)
     tracking.register(app)
+    email_links.register(app)
     return app

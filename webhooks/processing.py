@@ -19,7 +19,7 @@ TRANSIENT = (OSError, ConnectionError, TimeoutError, DBConnectionError)
 
 
 async def process(services: Services, delivery: InboundDelivery) -> InboundDelivery:
-    from contacts.ingest import apply_all
+    from nurture.pipeline import ingest
 
     if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED):
         return delivery
@@ -27,7 +27,7 @@ async def process(services: Services, delivery: InboundDelivery) -> InboundDeliv
     try:
         provider = provider_for(delivery.provider)
         events = provider.parse(delivery.headers, bytes(delivery.body))
-        await apply_all(services, events)
+        await ingest(services, events)
     except IgnoredTopic as why:
         delivery.status, delivery.error = DeliveryStatus.IGNORED, str(why)
     except UnprocessablePayload as error:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from nurture.cli import contacts, inbox, server
+from nurture.cli import contacts, coupons, dev_tools, emails, inbox, journeys, server, simulate
 from nurture.cli.common import CliError
 from nurture.settings import SettingsError
 
@@ -25,6 +25,11 @@ server.register(cli)
 server.register_demo(cli)
 contacts.register(cli)
 inbox.register(cli)
+emails.register(cli)
+journeys.register(cli)
+simulate.register(cli)
+coupons.register(cli)
+dev_tools.register(cli)
 
 
 def main() -> None:

@@ -56,3 +56,27 @@ def _print_profile(profile: dict) -> None:
 
 def register(group: click.Group) -> None:
     group.add_command(contacts)
+
+
+@contacts.command("trace")
+@click.argument("email")
+@click.option("--journey", "journey_key", default=None, help="Only this journey's decisions.")
+@click.option("--limit", default=200, show_default=True)
+def trace(email: str, journey_key: str | None, limit: int) -> None:
+    """Why everything did or did not happen to a contact, as a timeline."""
+    from journeys.models import TraceEntry
+
+    async def work(services: Services) -> list[TraceEntry]:
+        contact = await Contact.get_or_none(email=email.strip().lower())
+        if contact is None:
+            raise CliError(f"no contact with email {email!r}")
+        query = TraceEntry.filter(contact=contact)
+        if journey_key:
+            query = query.filter(journey_key=journey_key)
+        return list(reversed(await query.order_by("-at", "-id").limit(limit)))
+
+    entries = run(with_services(work))
+    table = Table("when (UTC)", "journey", "what", "why", title=f"Trace for {email}")
+    for entry in entries:
+        table.add_row(entry.at.strftime("%Y-%m-%d %H:%M"), entry.journey_key, entry.kind, entry.message)
+    console.print(table if entries else "Nothing recorded for this contact yet.")

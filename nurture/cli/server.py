@@ -8,6 +8,7 @@ import signal
 import click
 from aiohttp import web
 
+from jobs.scheduler import scheduler_loop
 from jobs.worker import build_worker
 from nurture.bootstrap import Services, open_services
 from nurture.cli.common import console, run, settings
@@ -39,6 +40,7 @@ async def _serve(config: Settings, with_worker: bool) -> None:
         console.print(f"Nurture listening on [bold]{url}[/] (health: {url}/healthz)")
         worker = build_worker(services) if with_worker else None
         worker_task = asyncio.create_task(worker.async_run()) if worker else None
+        scheduler = asyncio.create_task(scheduler_loop(services)) if worker else None
         if worker:
             console.print("Worker running in this process.")
         if services.sink:
@@ -46,7 +48,8 @@ async def _serve(config: Settings, with_worker: bool) -> None:
         try:
             await _wait_for_stop()
         finally:
-            if worker and worker_task:
+            if worker and worker_task and scheduler:
+                scheduler.cancel()
                 await worker.close()
                 worker_task.cancel()
             await runner.cleanup()
@@ -56,9 +59,11 @@ async def _work(config: Settings) -> None:
     async with open_services(config) as services:
         worker = build_worker(services)
         task = asyncio.create_task(worker.async_run())
+        scheduler = asyncio.create_task(scheduler_loop(services))
         console.print(f"Worker connected to {services.redis_endpoint.describe()}")
         stopper = asyncio.create_task(_wait_for_stop())
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        scheduler.cancel()
         await worker.close()
         task.cancel()
 

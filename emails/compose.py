@@ -1,0 +1,285 @@
+"""Turn a rendered email into the MIME message a relay receives. Pure: no I/O, no settings.
+
+`compose` builds headers and the multipart/alternative body; `personalise` renders a
+template for one recipient, rewrites links to signed click URLs, adds the open pixel and
+the unsubscribe URLs, then composes. Values that end up in headers (names, subjects,
+addresses) are stripped of line breaks: a CR/LF in a first name must never start a header.
+"""
+
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import email.policy
+import email.utils
+import functools
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage, MIMEPart
+from email.policy import EmailPolicy
+from typing import Any
+
+from emails.links import open_pixel, rewrite_links
+from emails.render import RenderedEmail, TemplateLibrary, render
+from emails.tokens import sign
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
+# Every C0 control (CR, LF, NUL, ...) and the Unicode line separators that splitlines() honours.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
+# Tracked URLs in the text part, up to whitespace or the ")" that html_to_text puts after them.
+_TEXT_URL = re.compile(r"https?://[^\s)<>\"]+")
+
+
+def one_line(value: str) -> str:
+    """The value with every line break / control character collapsed to one space."""
+    return _BREAKS.sub(" ", value).strip()
+
+
+def address(name: str, addr: str) -> Address:
+    """An Address safe for headers; raises ValueError when `addr` is not an address."""
+    spec = one_line(addr)
+    if not spec or " " in spec or spec.count("@") != 1:
+        raise ValueError(f"not an email address: {addr!r}")
+    username, domain = spec.split("@")
+    return Address(display_name=one_line(name), username=username, domain=domain)
+
+
+def parse_address(text: str) -> Address:
+    """'Name <user@host>' or a bare address, as an Address (ValueError when unusable)."""
+    name, addr = _parseaddr(text)
+    return address(name, addr)
+
+
+@functools.lru_cache(maxsize=256)
+def _parseaddr(text: str) -> tuple[str, str]:
+    # The configured sender is parsed for every message; it rarely changes.
+    return email.utils.parseaddr(one_line(text))
+
+
+class VerbatimHeader(str):
+    """A header value the generator writes as is.
+
+    The stock policy refolds long unstructured headers into RFC 2047 encoded words, which
+    turns the URL inside List-Unsubscribe into `=?utf-8?q?...?=` that no mailbox provider
+    can use. Values here are ASCII we built ourselves, so writing them verbatim is safe.
+    """
+
+    name: str
+
+    def __new__(cls, name: str, value: str) -> VerbatimHeader:
+        made = super().__new__(cls, one_line(value))
+        made.name = name
+        return made
+
+    def fold(self, *, policy: Any) -> str:
+        # One line: our values stay far below RFC 5322's 998-character limit.
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+def _list_unsubscribe(url: str, mailto: str | None) -> str:
+    items = [f"<{one_line(url)}>"]
+    if mailto:
+        items.append(f"<mailto:{one_line(mailto)}>")
+    return ", ".join(items)
+
+
+def compose(
+    rendered: RenderedEmail,
+    *,
+    message_id: str,
+    to: Address | str,
+    from_addr: Address,
+    reply_to: Address | None = None,
+    unsubscribe_url: str | None = None,
+    unsubscribe_post_url: str | None = None,
+    unsubscribe_mailto: str | None = None,
+    date: dt.datetime | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text, then html) with the headers a bulk sender needs.
+
+    `unsubscribe_url` (or the one-click `unsubscribe_post_url`, which wins) goes into
+    List-Unsubscribe; with `unsubscribe_post_url` the message also carries RFC 8058's
+    List-Unsubscribe-Post. Transactional mail passes neither.
+    """
+    message = EmailMessage(policy=POLICY)
+    message["Message-ID"] = VerbatimHeader("Message-ID", message_id)
+    message["Date"] = VerbatimHeader("Date", email.utils.format_datetime(date or dt.datetime.now(dt.UTC)))
+    message["From"] = _address_header("From", from_addr)
+    message["To"] = to if isinstance(to, Address) else parse_address(to)
+    if reply_to is not None:
+        message["Reply-To"] = _address_header("Reply-To", reply_to)
+    message["Subject"] = one_line(rendered.subject)
+    header_url = unsubscribe_post_url or unsubscribe_url
+    if header_url:
+        message["List-Unsubscribe"] = VerbatimHeader(
+            "List-Unsubscribe", _list_unsubscribe(header_url, unsubscribe_mailto))
+    if unsubscribe_post_url:
+        message["List-Unsubscribe-Post"] = VerbatimHeader("List-Unsubscribe-Post", ONE_CLICK)
+    _alternative(message, rendered.text, rendered.html)
+    return message
+
+
+# The stdlib content manager (set_content/add_alternative) parses every header it writes and
+# quoted-printable-encodes in Python: ~1.3 ms a message, more than rendering. The MIME
+# structure here is fixed, so the structural headers are written verbatim and the bodies
+# encoded by binascii (C); address and subject headers still go through the header registry.
+class _ComposePolicy(EmailPolicy):
+    """The default policy with a memoised header_max_count.
+
+    The stock one builds a new header class on every lookup, and EmailMessage.__setitem__
+    asks for each header it stores: ~10 us a header, a tenth of a whole message.
+    """
+
+    def header_max_count(self, name: str) -> int | None:
+        return _max_count(name.lower())
+
+
+@functools.lru_cache(maxsize=128)
+def _max_count(name: str) -> int | None:
+    return email.policy.default.header_max_count(name)
+
+
+POLICY = _ComposePolicy()
+
+
+def _alternative(message: EmailMessage, text: str, html: str) -> None:
+    boundary = f"==============={secrets.token_hex(12)}=="  # "=" never occurs in QP output unescaped
+    message["MIME-Version"] = VerbatimHeader("MIME-Version", "1.0")
+    message["Content-Type"] = VerbatimHeader(
+        "Content-Type", f'multipart/alternative; boundary="{boundary}"')
+    message.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
+
+
+def _text_part(body: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=POLICY)
+    part["Content-Type"] = VerbatimHeader("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part["Content-Transfer-Encoding"] = VerbatimHeader("Content-Transfer-Encoding", "quoted-printable")
+    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
+    return part
+
+
+def _address_header(name: str, value: Address) -> Any:
+    return _cached_header(name, value.display_name, value.username, value.domain)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_header(name: str, display_name: str, username: str, domain: str) -> Any:
+    # Senders repeat across thousands of messages: parse each header once (they are immutable).
+    return email.policy.default.header_factory(name, Address(display_name, username, domain))
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Where tracking URLs point, how they are signed, and who the mail is from."""
+
+    public_url: str
+    secret_key: str
+    mail_from: str  # "Brand <hello@brand.example>"
+    brand: Mapping[str, str] = field(default_factory=dict)
+    unsubscribe_mailto: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What one Message row says about one send (kept free of the ORM so this stays pure)."""
+
+    id: int
+    message_id: str
+    to: str
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    contact: Mapping[str, Any] = field(default_factory=dict)
+    contact_id: int | None = None
+    subject: str = ""
+    marketing: bool = True
+    from_name: str = ""
+    reply_to: str = ""
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """The signed URLs of one message."""
+
+    open_url: str
+    unsubscribe_url: str
+    click_base: str  # f"{public_url}/c/"
+
+
+def tracking_urls(draft: Draft, sender: Sender) -> Tracking:
+    base = sender.public_url.rstrip("/")
+    unsub = sign(sender.secret_key, "unsub", {"c": draft.contact_id, "m": draft.id})
+    return Tracking(
+        open_url=f"{base}/o/{sign(sender.secret_key, 'open', {'m': draft.id})}.gif",
+        unsubscribe_url=f"{base}/u/{unsub}",
+        click_base=f"{base}/c/",
+    )
+
+
+def click_url(sender: Sender, tracking: Tracking, message: int, index: int) -> str:
+    return tracking.click_base + sign(sender.secret_key, "click", {"i": index, "m": message})
+
+
+def _context(draft: Draft, sender: Sender, tracking: Tracking) -> dict[str, Any]:
+    sender_name = _parseaddr(sender.mail_from)[0]
+    brand = {"name": sender_name, **sender.brand, **draft.context.get("brand", {})}
+    contact = {**draft.context.get("contact", {}), **draft.contact}  # live contact fields win
+    contact.setdefault("email", draft.to)
+    # Our unsubscribe URLs win over anything in the stored context: they must be signed.
+    return {**draft.context, "brand": brand, "contact": contact,
+            "unsubscribe_url": tracking.unsubscribe_url, "preferences_url": tracking.unsubscribe_url}
+
+
+def _track(rendered: RenderedEmail, draft: Draft, sender: Sender,
+           tracking: Tracking) -> tuple[RenderedEmail, list[str]]:
+    urls: list[str] = []
+
+    def make(index: int, _target: str) -> str:
+        urls.append(click_url(sender, tracking, draft.id, index))
+        return urls[-1]
+
+    html, targets = rewrite_links(rendered.html, make)
+    html = open_pixel(html, tracking.open_url)
+    # The text part shows the same targets: each points at the click URL of its first occurrence.
+    first = {target: urls[i] for i, target in reversed(list(enumerate(targets)))}
+
+    def swap(match: re.Match[str]) -> str:
+        return first.get(match.group(0), match.group(0))
+
+    text = _TEXT_URL.sub(swap, rendered.text)
+    return RenderedEmail(subject=rendered.subject, html=html, text=text, links=targets), targets
+
+
+def _full_name(contact: Mapping[str, Any]) -> str:
+    parts = (contact.get("first_name"), contact.get("last_name"))
+    return " ".join(str(part) for part in parts if part)
+
+
+def sender_address(draft: Draft, sender: Sender) -> Address:
+    """The configured sending address, under the message's own name when it has one (a rep)."""
+    default = parse_address(sender.mail_from)
+    name = draft.from_name or default.display_name
+    return address(name, default.addr_spec)
+
+
+def personalise(library: TemplateLibrary, draft: Draft, sender: Sender) -> tuple[EmailMessage, list[str]]:
+    """Render, track and compose one recipient's message; returns it and the link targets
+    (index i of the list is what the click token {m, i} redirects to)."""
+    tracking = tracking_urls(draft, sender)
+    rendered = render(library, draft.template, _context(draft, sender, tracking),
+                      subject=draft.subject or None)
+    tracked, targets = _track(rendered, draft, sender, tracking)
+    marketing_url = tracking.unsubscribe_url if draft.marketing else None
+    message = compose(
+        tracked,
+        message_id=draft.message_id,
+        to=address(_full_name(draft.contact), draft.to),
+        from_addr=sender_address(draft, sender),
+        reply_to=parse_address(draft.reply_to) if draft.reply_to else None,
+        unsubscribe_url=marketing_url,
+        unsubscribe_post_url=marketing_url,
+        unsubscribe_mailto=sender.unsubscribe_mailto if draft.marketing else None,
+    )
+    return message, targets

@@ -1,0 +1,175 @@
+"""Apply the engine's actions. Database effects happen inside the step's transaction;
+outside effects (SMTP, Slack, webhooks) become jobs enqueued after it commits.
+
+Every row an action creates carries a key made of the enrollment and step sequence
+(`send_key`, `dedupe_key`, `assignment_key`), so a retried step never doubles it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from contacts.derived import promote
+from contacts.models import Consent, Contact, LifecycleStage
+from emails.models import Message
+from journeys.engine import Action
+from journeys.models import Coupon, CouponPool, Enrollment, Task, TaskKind, TaskStatus
+
+
+@dataclass
+class StepEffects:
+    """Collected while a step runs: jobs to enqueue after commit, and words for the trace."""
+
+    jobs: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    context_updates: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepScope:
+    enrollment: Enrollment
+    contact: Contact
+    journey_key: str
+    seq: int
+    now: dt.datetime
+
+    @property
+    def key(self) -> str:
+        return f"{self.enrollment.id}:{self.seq}"
+
+
+def message_context(scope: StepScope, extra: dict[str, Any]) -> dict[str, Any]:
+    event = dict(scope.enrollment.context.get("event", {}))
+    properties = event.get("properties", {})
+    context: dict[str, Any] = {"journey": scope.journey_key, "event": properties, **extra}
+    if str(event.get("type", "")).startswith("checkout."):
+        context["cart"] = properties
+    if str(event.get("type", "")).startswith("order."):
+        context["order"] = properties
+    if "coupon" in scope.enrollment.context:
+        context["coupon"] = scope.enrollment.context["coupon"]
+    if "quote" in scope.enrollment.context:
+        context["quote"] = scope.enrollment.context["quote"]
+    return context
+
+
+async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    existing = await Message.get_or_none(send_key=scope.key)
+    if existing is None:
+        sender = params.get("sender", "brand")
+        owner = params.get("approved_by") or (scope.contact.owner if sender == "owner" else None)
+        existing = await Message.create(
+            send_key=scope.key, enrollment_ref=scope.enrollment.id, contact=scope.contact,
+            to_email=scope.contact.email or "", template=params["template"], subject=params.get("subject", ""),
+            marketing=params.get("marketing", True), context=message_context(scope, {"owner_id": owner or ""}),
+            from_name=str(params.get("from_name", "")), reply_to=str(params.get("reply_to", "")),
+            is_test=scope.enrollment.is_test, queued_at=scope.now,
+        )
+        if params.get("marketing", True):
+            scope.contact.consecutive_unopened += 1
+    effects.jobs.append(("send_email", {"message_id": existing.id}, f"email:{existing.id}"))
+
+
+async def update_contact(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    contact = scope.contact
+    contact.tags = sorted((set(contact.tags) | set(params.get("add_tags", []))) - set(params.get("remove_tags", [])))
+    if params.get("set"):
+        contact.attributes = {**contact.attributes, **params["set"]}
+    contact.lead_score += int(params.get("score", 0))
+    contact.engagement_score += int(params.get("engagement", 0))
+    contact.loyalty_points += int(params.get("points", 0))
+    if params.get("lifecycle"):
+        promote(contact, LifecycleStage(params["lifecycle"]))
+    if params.get("owner"):
+        contact.owner = params["owner"]
+    if params.get("unsubscribe"):
+        contact.consent = Consent.UNSUBSCRIBED
+        contact.consent_source = f"journey:{scope.journey_key}"
+        contact.consent_at = scope.now
+
+
+async def assign_coupon(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    pool = await CouponPool.get_or_none(key=params["pool"])
+    if pool is None:
+        effects.notes.append(f"coupon pool {params['pool']!r} does not exist: no coupon assigned")
+        return
+    coupon = await Coupon.get_or_none(assignment_key=scope.key)
+    if coupon is None:
+        coupon = await Coupon.filter(pool=pool, assigned_at=None).order_by("id").select_for_update().first()
+        if coupon is None and pool.generate_prefix:
+            coupon = await Coupon.create(pool=pool, code=f"{pool.generate_prefix}{secrets.token_hex(4).upper()}")
+        if coupon is None:
+            effects.notes.append(f"coupon pool {pool.key!r} has no codes left: no coupon assigned")
+            return
+        coupon.assignment_key, coupon.contact_ref, coupon.assigned_at = scope.key, scope.contact.id, scope.now
+        await coupon.save()
+    effects.context_updates["coupon"] = {"code": coupon.code, "pool": pool.key, "description": pool.description}
+
+
+async def create_task(scope: StepScope, params: dict[str, Any], effects: StepEffects, kind: TaskKind) -> Task:
+    assignee = scope.contact.owner if params.get("to", "owner") == "owner" else None
+    task, _ = await Task.get_or_create(
+        dedupe_key=f"task:{scope.key}",
+        defaults={"kind": kind, "contact": scope.contact, "enrollment": scope.enrollment, "assignee": assignee,
+                  "status": TaskStatus.OPEN, "payload": {**params, "journey": scope.journey_key,
+                                                         "context": message_context(scope, {})}},
+    )
+    effects.jobs.append(("post_task", {"task_id": task.id}, f"task:{task.id}"))
+    return task
+
+
+async def slack_task(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    await create_task(scope, params, effects, TaskKind(params.get("kind", "call")))
+
+
+async def request_approval(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    await create_task(scope, params, effects, TaskKind.QUOTE_APPROVAL)
+
+
+async def notify(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    effects.jobs.append(("post_notification", {"enrollment_id": scope.enrollment.id, "seq": scope.seq,
+                                               "to": params.get("to", "owner"), "text": params.get("text", "")},
+                         f"notify:{scope.key}"))
+
+
+async def webhook(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    effects.jobs.append(("call_webhook", {"enrollment_id": scope.enrollment.id, "seq": scope.seq,
+                                          "url": params["url"], "body": params.get("body", {})},
+                         f"webhook:{scope.key}"))
+
+
+async def start_journey(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    effects.jobs.append(("start_journey", {"key": params["key"], "contact_id": scope.contact.id,
+                                           "reason": f"started by {scope.journey_key}"}, f"start:{scope.key}"))
+
+
+async def stop_journeys(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
+    keys = params["keys"]
+    query = Enrollment.filter(contact_id=scope.contact.id).exclude(id=scope.enrollment.id)
+    query = query.filter(state__in=["active", "waiting", "paused"])
+    if keys != ["all"]:
+        query = query.filter(journey__key__in=keys)
+    stopped = await query.update(state="exited", exit_reason=f"stopped by {scope.journey_key}",
+                                 finished_at=scope.now, next_run_at=None)
+    effects.notes.append(f"stopped {stopped} enrollment(s)")
+
+
+APPLIERS = {
+    "send_email": send_email,
+    "update_contact": update_contact,
+    "coupon": assign_coupon,
+    "create_task": slack_task,
+    "request_approval": request_approval,
+    "notify": notify,
+    "webhook": webhook,
+    "start_journey": start_journey,
+    "stop_journeys": stop_journeys,
+}
+
+
+async def apply_actions(scope: StepScope, actions: tuple[Action, ...], effects: StepEffects) -> None:
+    for action in actions:
+        await APPLIERS[action.kind](scope, action.params, effects)

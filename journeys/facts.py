@@ -1,0 +1,53 @@
+"""What the engine gets to know about a contact: a plain view for expressions, plus send history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from contacts.models import Consent, Contact
+from contacts.suppression import is_suppressed
+from emails.models import Message, MessageStatus
+from journeys.engine import CAP_WINDOW, Facts
+
+VIEW_FIELDS = (
+    "id", "email", "first_name", "last_name", "phone", "timezone", "locale", "owner", "attributes", "tags",
+    "lead_score", "engagement_score", "loyalty_points", "loyalty_tier", "orders_count",
+    "consecutive_unopened", "best_send_hour",
+)
+
+
+def contact_view(contact: Contact) -> dict[str, Any]:
+    view: dict[str, Any] = {name: getattr(contact, name) for name in VIEW_FIELDS}
+    view["lifecycle_stage"] = contact.lifecycle_stage.value
+    view["consent"] = contact.consent.value
+    view["unsubscribed"] = contact.consent == Consent.UNSUBSCRIBED
+    view["total_spent"] = float(contact.total_spent)
+    for name in ("first_order_at", "last_order_at", "last_activity_at", "created_at"):
+        value = getattr(contact, name)
+        view[name] = value.isoformat() if value else None
+    return view
+
+
+async def _why_not_marketable(secret_key: str, contact: Contact) -> str:
+    if not contact.email:
+        return "the contact has no email address"
+    if contact.consent == Consent.UNSUBSCRIBED:
+        return "the contact unsubscribed"
+    suppression = await is_suppressed(secret_key, contact.email)
+    if suppression is not None:
+        return f"suppressed ({suppression.reason.value.replace('_', ' ')})"
+    return ""
+
+
+async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime) -> Facts:
+    why_not = await _why_not_marketable(secret_key, contact)
+    recent: list[Any] = await Message.filter(
+        contact_id=contact.id, marketing=True, is_test=False, queued_at__gte=now - CAP_WINDOW,
+        status__in=[MessageStatus.QUEUED, MessageStatus.SENT],
+    ).values_list("queued_at", flat=True)
+    return Facts(
+        data=contact_view(contact), timezone=contact.timezone, marketable=not why_not,
+        why_not_marketable=why_not, best_send_hour=contact.best_send_hour,
+        recent_marketing_sends=tuple(t for t in recent if isinstance(t, dt.datetime)),
+    )

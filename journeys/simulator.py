@@ -1,0 +1,195 @@
+"""Simulate a journey on synthetic contacts with a virtual clock: the real engine, no I/O.
+
+Each contact enters at a random time in the first third of the period; every email
+it is sent may be opened, clicked and followed by a purchase with the modelled rates,
+and those events flow back into `wait_for` steps and goals exactly as live events do.
+Nothing is sent and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from journeys.engine import Facts, Outcome, State, decide, goal_reached, resume_on_decision, resume_on_event
+from journeys.program import Program
+from journeys.spec import JourneySpec
+
+START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+ZONES = ("UTC", "Europe/Berlin", "Europe/Istanbul", "Asia/Tokyo", "Asia/Shanghai", "America/New_York")
+
+
+@dataclass(frozen=True)
+class Rates:
+    open: float = 0.35
+    click: float = 0.25  # of opens
+    purchase: float = 0.04  # per email, higher after a click
+    purchase_after_click: float = 0.2
+    approve: float = 0.85
+
+
+@dataclass
+class SimResult:
+    key: str
+    contacts: int
+    days: int
+    entered: int = 0
+    emails: int = 0
+    tasks: int = 0
+    converted: int = 0
+    completed: int = 0
+    in_flight: int = 0
+    reached: Counter[str] = field(default_factory=Counter)
+    exits: Counter[str] = field(default_factory=Counter)
+    arms: Counter[str] = field(default_factory=Counter)
+    emails_by_template: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def goal_rate(self) -> float:
+        return self.converted / self.entered if self.entered else 0.0
+
+
+@dataclass
+class _Run:
+    state: State
+    facts: Facts
+    sends: list[dt.datetime] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    done: bool = False
+
+
+def _contact(rng: random.Random, index: int) -> Facts:
+    data = {"id": index, "email": f"sim{index}@example.com", "first_name": "Sim", "lead_score": rng.randint(0, 100),
+            "engagement_score": rng.randint(0, 100), "orders_count": rng.choice([0, 0, 1, 2, 5]), "tags": [],
+            "attributes": {"industry": rng.choice(["retail", "health", "logistics"])}, "unsubscribed": False,
+            "consent": "subscribed", "lifecycle_stage": "subscriber", "loyalty_points": 0}
+    suppressed = rng.random() < 0.01
+    return Facts(data=data, timezone=rng.choice(ZONES), marketable=not suppressed,
+                 why_not_marketable="suppressed (hard bounce)" if suppressed else "",
+                 best_send_hour=rng.choice([8, 10, 12, 18, 20]))
+
+
+class Simulation:
+    def __init__(self, spec: JourneySpec, program: Program, contacts: int, days: int, seed: int,
+                 rates: Rates = Rates()) -> None:
+        self.spec, self.program, self.rates = spec, program, rates
+        self.rng = random.Random(seed)
+        self.end = START + dt.timedelta(days=days)
+        self.result = SimResult(spec.key, contacts, days)
+        self.queue: list[tuple[dt.datetime, int, int, str, dict[str, Any]]] = []
+        self.runs: dict[int, _Run] = {}
+        self._tie = 0
+        for index in range(contacts):
+            at = START + dt.timedelta(seconds=self.rng.uniform(0, days * 86400 / 3))
+            self._push(at, index, "enter", {})
+
+    def _push(self, at: dt.datetime, index: int, kind: str, data: dict[str, Any]) -> None:
+        if at <= self.end:
+            self._tie += 1
+            heapq.heappush(self.queue, (at, self._tie, index, kind, data))
+
+    def run(self, progress: Callable[[int], None] = lambda _: None) -> SimResult:
+        handled = 0
+        while self.queue:
+            at, _, index, kind, data = heapq.heappop(self.queue)
+            self._handle(at, index, kind, data)
+            handled += 1
+            if handled % 1000 == 0:
+                progress(handled)
+        self.result.in_flight = sum(1 for r in self.runs.values() if not r.done)
+        return self.result
+
+    def _handle(self, at: dt.datetime, index: int, kind: str, data: dict[str, Any]) -> None:
+        if kind == "enter":
+            self.runs[index] = _Run(State(node=self.program.start, context={"event": {"type": "sim"}}),
+                                    _contact(self.rng, index))
+            self.result.entered += 1
+            self._step(at, index)
+            return
+        run = self.runs[index]
+        if run.done:
+            return
+        if kind == "step" and data.get("seq") == id(run.state):
+            self._step(at, index)
+        elif kind == "event":
+            self._event(at, index, data)
+        elif kind == "decision":
+            self._apply(at, index, resume_on_decision(self.program, run.state, data["decision"], "USIM"))
+
+    def _step(self, at: dt.datetime, index: int) -> None:
+        run = self.runs[index]
+        run.facts = Facts(**{**run.facts.__dict__, "recent_marketing_sends": tuple(run.sends[-3:])})
+        rand = self.rng.random()
+        self._apply(at, index, decide(self.program, self.spec, run.state, run.facts, at, rand))
+
+    def _event(self, at: dt.datetime, index: int, event: dict[str, Any]) -> None:
+        run = self.runs[index]
+        if goal_reached(self.spec, run.state, event, run.facts):
+            self._finish(run, "converted")
+            self.result.converted += 1
+            return
+        self._apply(at, index, resume_on_event(self.program, run.state, event, run.facts))
+
+    def _apply(self, at: dt.datetime, index: int, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        run = self.runs[index]
+        if outcome.node and not outcome.deferred and outcome.node not in run.seen:
+            run.seen.add(outcome.node)  # a wait_for runs twice (park, then resume): count it once
+            self.result.reached[outcome.node] += 1
+        for action in outcome.actions:
+            self._act(at, index, action.kind, action.params)
+        if outcome.variant:
+            self.result.arms[outcome.variant] += 1
+        waiting = outcome.waiting if outcome.status == "waiting" and not outcome.deferred else None
+        run.state = State(node=outcome.next_node, waiting=waiting, deadline=outcome.deadline,
+                          context=run.state.context, variant=outcome.variant or run.state.variant)
+        if outcome.status in ("completed", "exited"):
+            self._finish(run, outcome.exit_reason or "completed")
+            return
+        self._push(outcome.run_at or at, index, "step", {"seq": id(run.state)})
+
+    def _finish(self, run: _Run, reason: str) -> None:
+        run.done = True
+        if reason == "completed":
+            self.result.completed += 1
+        elif reason != "converted":
+            self.result.exits[reason] += 1
+
+    def _act(self, at: dt.datetime, index: int, kind: str, params: dict[str, Any]) -> None:
+        if kind == "send_email":
+            self._email(at, index, params["template"])
+        elif kind in ("create_task", "request_approval"):
+            self.result.tasks += 1
+            if kind == "request_approval":
+                decision = "approved" if self.rng.random() < self.rates.approve else "rejected"
+                self._push(at + dt.timedelta(hours=self.rng.uniform(0.5, 30)), index, "decision",
+                           {"decision": decision})
+        elif kind == "update_contact":
+            data = self.runs[index].facts.data
+            data["lead_score"] = data.get("lead_score", 0) + int(params.get("score", 0))
+            data["tags"] = sorted(set(data.get("tags", [])) | set(params.get("add_tags", [])))
+
+    def _email(self, at: dt.datetime, index: int, template: str) -> None:
+        self.result.emails += 1
+        self.result.emails_by_template[template] += 1
+        self.runs[index].sends.append(at)
+        rates, rng = self.rates, self.rng
+        opened = rng.random() < rates.open
+        clicked = opened and rng.random() < rates.click
+        if opened:
+            self._push(at + dt.timedelta(hours=rng.uniform(0.2, 20)), index, "event", {"type": "email.opened"})
+        if clicked:
+            self._push(at + dt.timedelta(hours=rng.uniform(0.3, 22)), index, "event", {"type": "email.clicked"})
+        if rng.random() < (rates.purchase_after_click if clicked else rates.purchase):
+            self._push(at + dt.timedelta(hours=rng.uniform(1, 72)), index, "event", {"type": "order.created"})
+
+
+def simulate(spec: JourneySpec, program: Program, contacts: int, days: int, seed: int = 1,
+             progress: Callable[[int], None] = lambda _: None) -> SimResult:
+    return Simulation(spec, program, contacts, days, seed).run(progress)

@@ -1,0 +1,389 @@
+"""The journey document: one pydantic schema for YAML files, the Slack modal and templates.
+
+Steps are written as one-key mappings (`- wait: 1h`, `- email: cart-reminder`);
+`_tag_kind` turns each into a tagged model so that errors point at the step and
+field that is wrong (`steps[2].wait: "3x" is not a duration, e.g. 3d, 12h`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from contacts.models import LifecycleStage
+from journeys.durations import parse_duration
+from journeys.expressions import validate_expression
+
+KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+STEP_KINDS = (
+    "wait", "wait_for", "email", "branch", "split", "update", "slack_notify", "slack_task",
+    "approval", "coupon", "webhook", "start_journey", "stop_journeys", "exit",
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _duration(value: Any) -> str:
+    parse_duration(value)
+    return str(value)
+
+
+def _expression(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an expression in quotes, e.g. \"contact.lead_score >= 50\"")
+    return validate_expression(value)
+
+
+Duration = Annotated[str, Field(description="e.g. 30m, 12h, 3d, 2w")]
+Expression = Annotated[str, Field(description="sandboxed Jinja expression, e.g. contact.lead_score >= 50")]
+
+
+class WaitUntil(Strict):
+    until: Expression | None = Field(
+        None, description="a date of the contact or event, e.g. contact.attributes.birthday"
+    )
+    offset: Duration = "0s"
+    at: str | None = Field(None, description="time of day in the contact's timezone, HH:MM")
+    best_hour: bool = Field(False, description="wait for the contact's learned best send hour")
+
+    _u = field_validator("until")(lambda v: v if v is None else _expression(v))
+    _o = field_validator("offset")(lambda v: _duration(v))
+
+    @field_validator("at")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a time of day, e.g. 09:00")
+        return value
+
+
+class WaitStep(Strict):
+    kind: Literal["wait"]
+    id: str | None = None
+    wait: Duration | WaitUntil
+
+    @field_validator("wait")
+    @classmethod
+    def _check(cls, value: Any) -> Any:
+        return _duration(value) if isinstance(value, str) else value
+
+
+class WaitForSpec(Strict):
+    event: str
+    timeout: Duration
+    where: Expression | None = None
+    same_key: bool = Field(True, description="in keyed journeys, only an event about the same object counts")
+
+    _t = field_validator("timeout")(lambda v: _duration(v))
+    _w = field_validator("where")(lambda v: v if v is None else _expression(v))
+
+
+class EmailStep(Strict):
+    kind: Literal["email"]
+    id: str | None = None
+    email: str = Field(description="template name under emails/templates (without .mjml.j2)")
+    subject: str | None = Field(None, description="overrides the template's subject; Jinja allowed")
+    sender: Literal["brand", "owner"] = "brand"
+    transactional: bool = Field(False, description="not marketing: ignores caps, quiet hours and consent")
+
+
+class BranchSpec(Strict):
+    if_: Expression = Field(alias="if")
+    then: list[Step] = Field(default_factory=list)
+    else_: list[Step] = Field(default_factory=list, alias="else")
+
+    _i = field_validator("if_")(lambda v: _expression(v))
+
+
+class BranchStep(Strict):
+    kind: Literal["branch"]
+    id: str | None = None
+    branch: BranchSpec
+
+
+class Arm(Strict):
+    name: str
+    weight: int = Field(1, ge=0)
+    steps: list[Step] = Field(default_factory=list)
+
+
+class SplitSpec(Strict):
+    arms: list[Arm] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _weights(self) -> SplitSpec:
+        if sum(arm.weight for arm in self.arms) <= 0:
+            raise ValueError("at least one arm needs a weight above 0")
+        if len({arm.name for arm in self.arms}) != len(self.arms):
+            raise ValueError("arm names must be unique")
+        return self
+
+
+class SplitStep(Strict):
+    kind: Literal["split"]
+    id: str | None = None
+    split: SplitSpec
+
+
+class UpdateSpec(Strict):
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list)
+    set: dict[str, Any] = Field(default_factory=dict, description="contact attributes to set")
+    score: int = Field(0, description="added to the lead score")
+    engagement: int = Field(0, description="added to the engagement score")
+    points: int = Field(0, description="loyalty points to add")
+    lifecycle: LifecycleStage | None = None
+    owner: str | None = None
+    unsubscribe: bool = Field(False, description="mark the contact unsubscribed (e.g. the end of a win-back)")
+
+
+class UpdateStep(Strict):
+    kind: Literal["update"]
+    id: str | None = None
+    update: UpdateSpec
+
+
+class NotifySpec(Strict):
+    to: str = Field("owner", description="owner, sales (the sales channel) or a Slack channel/user id")
+    text: str
+
+
+class SlackNotifyStep(Strict):
+    kind: Literal["slack_notify"]
+    id: str | None = None
+    slack_notify: NotifySpec
+
+
+class TaskSpec(Strict):
+    kind: Literal["hot_lead", "feedback", "call"]
+    to: str = "owner"
+    text: str = ""
+
+
+class SlackTaskStep(Strict):
+    kind: Literal["slack_task"]
+    id: str | None = None
+    slack_task: TaskSpec
+
+
+class ApprovalSpec(Strict):
+    email: str = Field(description="the email the rep approves, edits or rejects")
+    to: str = "owner"
+    timeout: Duration = "2d"
+    remind_after: Duration | None = "1d"
+
+    _t = field_validator("timeout")(lambda v: _duration(v))
+
+
+class ApprovalStep(Strict):
+    kind: Literal["approval"]
+    id: str | None = None
+    approval: ApprovalSpec
+    on_reject: list[Step] = Field(default_factory=list)
+    on_timeout: list[Step] = Field(default_factory=list)
+
+
+class CouponStep(Strict):
+    kind: Literal["coupon"]
+    id: str | None = None
+    coupon: str = Field(description="coupon pool key; the code lands in `coupon.code` for later emails")
+
+
+class WebhookSpec(Strict):
+    url: str = Field(pattern=r"^https?://")
+    body: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebhookStep(Strict):
+    kind: Literal["webhook"]
+    id: str | None = None
+    webhook: WebhookSpec
+
+
+class StartJourneyStep(Strict):
+    kind: Literal["start_journey"]
+    id: str | None = None
+    start_journey: str
+
+
+class StopJourneysStep(Strict):
+    kind: Literal["stop_journeys"]
+    id: str | None = None
+    stop_journeys: list[str] = Field(description="journey keys, or [all] for every other journey")
+
+
+class ExitStep(Strict):
+    kind: Literal["exit"]
+    id: str | None = None
+    exit: str = "exited"
+
+
+class WaitForStep(Strict):
+    kind: Literal["wait_for"]
+    id: str | None = None
+    wait_for: WaitForSpec
+    then: list[Step] = Field(default_factory=list)
+    on_timeout: list[Step] = Field(default_factory=list)
+
+
+def _tag_kind(value: Any) -> Any:
+    if not isinstance(value, dict) or "kind" in value:
+        return value
+    kinds = [k for k in STEP_KINDS if k in value]
+    # Left untagged when ambiguous: the union then reports it at this step's own path.
+    return {"kind": kinds[0], **value} if len(kinds) == 1 else value
+
+
+Step = Annotated[
+    WaitStep | WaitForStep | EmailStep | BranchStep | SplitStep | UpdateStep | SlackNotifyStep
+    | SlackTaskStep | ApprovalStep | CouponStep | WebhookStep | StartJourneyStep | StopJourneysStep | ExitStep,
+    Field(discriminator="kind"),
+]
+
+
+class DateTrigger(Strict):
+    attribute: str = Field(description="birthday, anniversary, first_order_at, or any attribute holding a date")
+    offset: Duration = "0s"
+    annual: bool = True
+
+    _o = field_validator("offset")(lambda v: _duration(v))
+
+
+class InactivityTrigger(Strict):
+    days: int | None = Field(None, ge=1, description="no activity for this many days")
+    unopened: int | None = Field(None, ge=1, description="this many marketing emails in a row unopened")
+
+    @model_validator(mode="after")
+    def _one(self) -> InactivityTrigger:
+        if (self.days is None) == (self.unopened is None):
+            raise ValueError("give exactly one of days or unopened")
+        return self
+
+
+class Trigger(Strict):
+    event: str | None = None
+    where: Expression | None = None
+    segment: Expression | None = Field(None, description="entered when this becomes true for a contact")
+    date: DateTrigger | None = None
+    inactivity: InactivityTrigger | None = None
+    manual: bool = False
+    keyed: bool = Field(False, description="one run per object (cart, order, quote) instead of per contact")
+
+    _w = field_validator("where", "segment")(lambda v: v if v is None else _expression(v))
+
+    @model_validator(mode="after")
+    def _one(self) -> Trigger:
+        given = [n for n in ("event", "segment", "date", "inactivity") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"a trigger has one of event, segment, date, inactivity (got {', '.join(given)})")
+        if not given and not self.manual:
+            raise ValueError("a trigger needs event, segment, date, inactivity or manual: true")
+        if self.where and not self.event:
+            raise ValueError("`where` filters an event trigger: add `event`")
+        return self
+
+
+class Entry(Strict):
+    policy: Literal["once", "once_per", "every_time"] = "once"
+    period: Duration | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> Entry:
+        if self.period is not None:
+            _duration(self.period)
+        if (self.policy == "once_per") != (self.period is not None):
+            raise ValueError("`period` goes with policy once_per (and only with it)")
+        return self
+
+
+class Goal(Strict):
+    event: str | list[str] = Field(description="an event type, or a list of them (any one counts)")
+    where: Expression | None = None
+    same_key: bool = True
+
+    _w = field_validator("where")(lambda v: v if v is None else _expression(v))
+
+
+class QuietHours(Strict):
+    start: str = "21:00"
+    end: str = "08:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} is not a time of day, e.g. 21:00")
+        return value
+
+    def window(self) -> tuple[dt.time, dt.time]:
+        return dt.time.fromisoformat(self.start), dt.time.fromisoformat(self.end)
+
+
+class JourneySpec(Strict):
+    key: str
+    name: str
+    description: str = ""
+    trigger: Trigger
+    entry: Entry = Entry()
+    goal: Goal | None = None
+    exit_when: list[Expression] = Field(default_factory=list)
+    priority: int = 0
+    exclusive: bool = Field(False, description="pauses lower-priority journeys for the contact while it runs")
+    quiet_hours: QuietHours | None = None
+    steps: list[Step] = Field(min_length=1)
+
+    _x = field_validator("exit_when")(lambda v: [_expression(e) for e in v])
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError(f"{value!r} is not a key: use lower-case letters, digits and dashes")
+        return value
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _tag(cls, value: Any) -> Any:
+        return tag_steps(value)
+
+
+def tag_steps(value: Any) -> Any:
+    """Tag one-key step mappings with their kind, recursively through nested step lists."""
+    if not isinstance(value, list):
+        return value
+    tagged = []
+    for raw in value:
+        step = _tag_kind(raw)
+        if isinstance(step, dict):
+            step = _tag_nested(step)
+        tagged.append(step)
+    return tagged
+
+
+def _tag_nested(step: dict[str, Any]) -> dict[str, Any]:
+    step = dict(step)
+    for key in ("then", "on_timeout", "on_reject"):
+        if key in step:
+            step[key] = tag_steps(step[key])
+    inner = step.get(step.get("kind", ""))
+    if isinstance(inner, dict):
+        inner = dict(inner)
+        for key in ("then", "else"):
+            if key in inner:
+                inner[key] = tag_steps(inner[key])
+        if isinstance(inner.get("arms"), list):
+            inner["arms"] = [
+                {**arm, "steps": tag_steps(arm.get("steps", []))} if isinstance(arm, dict) else arm
+                for arm in inner["arms"]
+            ]
+        step[step["kind"]] = inner
+    return step
+
+
+for _model in (BranchSpec, Arm, WaitForStep, ApprovalStep, JourneySpec):
+    _model.model_rebuild()

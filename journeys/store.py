@@ -1,0 +1,147 @@
+"""Journeys in the database: import (new immutable version on change), publish, pause, archive."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from journeys.models import (
+    Enrollment,
+    EnrollmentState,
+    InFlightPolicy,
+    Journey,
+    JourneyStatus,
+    JourneyVersion,
+)
+from journeys.program import Program, compile_program
+from journeys.spec import JourneySpec
+from journeys.validation import parse_spec
+from nurture.errors import BadRequest, NotFound
+
+IN_FLIGHT = (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED)
+
+
+def spec_json(spec: JourneySpec) -> dict[str, Any]:
+    return spec.model_dump(mode="json", by_alias=True)
+
+
+def checksum(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Loaded:
+    spec: JourneySpec
+    program: Program
+
+
+@lru_cache(maxsize=512)
+def _load_cached(version_id: int, digest: str, text: str) -> Loaded:
+    spec = parse_spec(json.loads(text))
+    return Loaded(spec, compile_program(spec))
+
+
+def loaded(version: JourneyVersion) -> Loaded:
+    """Versions are immutable, so the parsed spec and program are cached per version."""
+    return _load_cached(version.id, version.checksum, json.dumps(version.spec))
+
+
+async def get_journey(key: str) -> Journey:
+    journey = await Journey.get_or_none(key=key)
+    if journey is None:
+        raise NotFound(f"no journey {key!r}: see `nurture journeys list`")
+    return journey
+
+
+async def latest_version(journey: Journey) -> JourneyVersion:
+    version = await JourneyVersion.filter(journey=journey).order_by("-number").first()
+    if version is None:
+        raise NotFound(f"journey {journey.key!r} has no version")
+    return version
+
+
+async def live_version(journey: Journey) -> JourneyVersion | None:
+    if not journey.live_version_number:
+        return None
+    return await JourneyVersion.get_or_none(journey=journey, number=journey.live_version_number)
+
+
+async def import_spec(spec: JourneySpec, created_by: str = "", template_key: str = "") -> tuple[Journey, bool]:
+    """Store a spec; returns (journey, new_version_created). Unchanged specs add nothing."""
+    data = spec_json(spec)
+    digest = checksum(data)
+    async with in_transaction():
+        journey = await Journey.get_or_none(key=spec.key)
+        if journey is None:
+            journey = await Journey.create(key=spec.key, name=spec.name, priority=spec.priority,
+                                           exclusive=spec.exclusive, created_by=created_by, template_key=template_key)
+            number = 1
+        else:
+            latest = await latest_version(journey)
+            if latest.checksum == digest:
+                return journey, False
+            number = latest.number + 1
+            journey.name, journey.priority, journey.exclusive = spec.name, spec.priority, spec.exclusive
+            await journey.save()
+        await JourneyVersion.create(journey=journey, number=number, spec=data, checksum=digest, created_by=created_by)
+    return journey, True
+
+
+async def _move_in_flight(journey: Journey, new: JourneyVersion, policy: InFlightPolicy) -> int:
+    old = Enrollment.filter(journey=journey, state__in=IN_FLIGHT).exclude(version_id=new.id)
+    if policy == InFlightPolicy.STAY:
+        return 0
+    if policy == InFlightPolicy.EXIT:
+        return await old.update(state=EnrollmentState.EXITED, exit_reason=f"version {new.number} published",
+                                finished_at=dt.datetime.now(dt.UTC), next_run_at=None)
+    nodes = loaded(new).program.nodes
+    moved = 0
+    for enrollment in await old:
+        if enrollment.cursor in nodes or enrollment.cursor == "":
+            enrollment.version_id = new.id
+            await enrollment.save(update_fields=["version_id"])
+            moved += 1
+    return moved
+
+
+async def publish(key: str, policy: InFlightPolicy = InFlightPolicy.STAY) -> tuple[JourneyVersion, int]:
+    """Make the newest version live; returns it and how many in-flight enrollments were moved or exited."""
+    journey = await get_journey(key)
+    if journey.status == JourneyStatus.ARCHIVED:
+        raise BadRequest(f"journey {key!r} is archived; import it again under a new key")
+    version = await latest_version(journey)
+    async with in_transaction():
+        version.in_flight_policy = policy
+        version.published_at = version.published_at or dt.datetime.now(dt.UTC)
+        await version.save()
+        journey.live_version_number = version.number
+        journey.status = JourneyStatus.LIVE
+        await journey.save()
+        changed = await _move_in_flight(journey, version, policy)
+    return version, changed
+
+
+async def set_status(key: str, status: JourneyStatus) -> Journey:
+    journey = await get_journey(key)
+    allowed = {
+        JourneyStatus.PAUSED: {JourneyStatus.LIVE},
+        JourneyStatus.LIVE: {JourneyStatus.PAUSED},
+        JourneyStatus.ARCHIVED: {JourneyStatus.DRAFT, JourneyStatus.LIVE, JourneyStatus.PAUSED},
+    }
+    if journey.status not in allowed[status]:
+        verb = {JourneyStatus.LIVE: "resume", JourneyStatus.PAUSED: "pause", JourneyStatus.ARCHIVED: "archive"}
+        raise BadRequest(f"cannot {verb[status]} {key!r}: it is {journey.status.value}")
+    journey.status = status
+    await journey.save(update_fields=["status", "updated_at"])
+    if status == JourneyStatus.ARCHIVED:
+        await Enrollment.filter(journey=journey, state__in=IN_FLIGHT).update(
+            state=EnrollmentState.EXITED, exit_reason="journey archived", finished_at=dt.datetime.now(dt.UTC),
+            next_run_at=None,
+        )
+    return journey

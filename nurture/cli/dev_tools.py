@@ -1,0 +1,29 @@
+"""nurture makemigrations: write a migration for model changes (developers only)."""
+
+from __future__ import annotations
+
+import click
+
+from nurture.cli.common import console, run, settings
+
+
+@click.command(hidden=True)
+@click.option("--name", default=None, help="A short name for the migration file.")
+def makemigrations(name: str | None) -> None:
+    """Write a new migration into migrations/ from the difference between models and migrations."""
+    import json
+    import tempfile
+
+    from tortoise.cli.cli import run_cli_async
+
+    from nurture.db import tortoise_config
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(tortoise_config(settings()), handle)
+    args = ["--config-file", handle.name, "makemigrations"] + (["--name", name] if name else [])
+    code = run(run_cli_async(args))
+    console.print("done" if code == 0 else f"tortoise exited with {code}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(makemigrations)

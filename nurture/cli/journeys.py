@@ -1,0 +1,221 @@
+"""nurture journeys ...: validate, import, publish and watch journeys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from journeys.analytics import Funnel, funnel
+from journeys.models import InFlightPolicy, Journey, JourneyStatus
+from journeys.store import get_journey, import_spec, latest_version, loaded, publish, set_status
+from journeys.validation import SpecError, load_spec
+from nurture.bootstrap import Services
+from nurture.cli.common import CliError, console, run, with_services
+from nurture.errors import NurtureError
+
+
+@click.group()
+def journeys() -> None:
+    """Journeys: timed sequences of emails, waits, branches and Slack tasks."""
+
+
+def _read_spec(path: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load_spec(path.read_text())
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror}") from None
+
+
+@journeys.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+def validate(file: Path) -> None:
+    """Check a journey YAML file; prints every problem with its path, exit 2 if any."""
+    try:
+        spec = _read_spec(file)
+    except SpecError as error:
+        for problem in error.problems:
+            click.echo(f"{file}: {problem}", err=True)
+        raise SystemExit(2) from None
+    console.print(f"{file}: [green]valid[/] journey {spec.key!r} with {len(spec.steps)} top-level steps")
+
+
+def _guard(work):  # type: ignore[no-untyped-def]
+    async def guarded(services: Services):  # type: ignore[no-untyped-def]
+        try:
+            return await work(services)
+        except NurtureError as error:
+            raise CliError(str(error)) from None
+
+    return guarded
+
+
+@journeys.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+def import_(file: Path) -> None:
+    """Store a journey file as a draft (a changed file becomes a new version)."""
+    try:
+        spec = _read_spec(file)
+    except SpecError as error:
+        raise CliError(f"{file} is not valid: {error.problems[0]} (see `nurture journeys validate {file}`)") from None
+
+    async def work(services: Services) -> tuple[Journey, bool]:
+        return await import_spec(spec, created_by="cli")
+
+    journey, created = run(with_services(_guard(work)))
+    console.print(f"{journey.key}: {'new version stored' if created else 'unchanged'} ({journey.status.value})")
+
+
+@journeys.command("list")
+def list_() -> None:
+    """All journeys with their status and live version."""
+
+    async def work(services: Services) -> list[Journey]:
+        return await Journey.all().order_by("key")
+
+    table = Table("key", "name", "status", "live version", "priority")
+    for journey in run(with_services(work)):
+        table.add_row(journey.key, journey.name, journey.status.value, str(journey.live_version_number or "-"),
+                      str(journey.priority))
+    console.print(table)
+
+
+@journeys.command("show")
+@click.argument("key")
+def show(key: str) -> None:
+    """The newest version's steps, as the engine sees them."""
+
+    async def work(services: Services) -> tuple[Journey, int, list[tuple[str, str, str]]]:
+        journey = await get_journey(key)
+        version = await latest_version(journey)
+        program = loaded(version).program
+        return journey, version.number, [(n.id, n.kind, n.next or "end") for n in program.nodes.values()]
+
+    journey, number, nodes = run(with_services(_guard(work)))
+    console.print(f"[bold]{journey.name}[/] ({journey.key}) — {journey.status.value}, newest version {number}")
+    table = Table("step", "kind", "then")
+    for node_id, kind, following in sorted(nodes, key=lambda n: [int(p) if p.isdigit() else p
+                                                                 for p in n[0].split("/")]):
+        table.add_row(node_id, kind, following)
+    console.print(table)
+
+
+@journeys.command("publish")
+@click.argument("key")
+@click.option("--in-flight", type=click.Choice([p.value for p in InFlightPolicy]), default="stay",
+              show_default=True, help="What happens to contacts already in an older version.")
+def publish_(key: str, in_flight: str) -> None:
+    """Make the newest version live."""
+
+    async def work(services: Services):  # type: ignore[no-untyped-def]
+        return await publish(key, InFlightPolicy(in_flight))
+
+    version, changed = run(with_services(_guard(work)))
+    console.print(f"{key}: version {version.number} is live; in-flight contacts: {in_flight} ({changed} changed)")
+
+
+def _status_command(name: str, status: JourneyStatus, help_text: str) -> click.Command:
+    @click.command(name, help=help_text)
+    @click.argument("key")
+    def command(key: str) -> None:
+        async def work(services: Services) -> Journey:
+            return await set_status(key, status)
+
+        journey = run(with_services(_guard(work)))
+        console.print(f"{journey.key} is now {journey.status.value}")
+
+    return command
+
+
+def print_funnel(result: Funnel) -> None:
+    table = Table("", "count", title=f"{result.key}: funnel")
+    for label, value in (("entered", result.entered), ("in flight", result.active),
+                         ("completed", result.completed), ("converted (goal)", result.converted),
+                         ("emails", result.emails)):
+        table.add_row(label, str(value))
+    table.add_row("goal rate", f"{result.goal_rate:.1%}")
+    for reason, count in result.exits.most_common():
+        table.add_row(f"exited: {reason}", str(count))
+    console.print(table)
+    steps = Table("step", "reached", title="per step")
+    for step_id, count in sorted(result.steps.items()):
+        steps.add_row(step_id, str(count))
+    for arm, count in sorted(result.arms.items()):
+        steps.add_row(f"arm {arm}", f"{count} ({result.arm_conversions[arm]} converted)")
+    console.print(steps)
+
+
+@journeys.command("stats")
+@click.argument("key")
+def stats(key: str) -> None:
+    """Funnel of live runs: entered, per step and arm, goal rate, exits by reason."""
+
+    async def work(services: Services) -> Funnel:
+        return await funnel(await get_journey(key))
+
+    print_funnel(run(with_services(_guard(work))))
+
+
+for _name, _status, _help in (
+    ("pause", JourneyStatus.PAUSED, "Stop running steps and admitting contacts (resume continues)."),
+    ("resume", JourneyStatus.LIVE, "Continue a paused journey."),
+    ("archive", JourneyStatus.ARCHIVED, "Retire a journey: in-flight contacts exit."),
+):
+    journeys.add_command(_status_command(_name, _status, _help))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(journeys)
+
+
+@journeys.command("start")
+@click.argument("key")
+@click.argument("email", required=False)
+@click.option("--segment", help='Start everyone matching an expression, e.g. "contact.lead_score >= 50".')
+@click.option("--test", is_flag=True, help="A test run (any version, kept out of statistics).")
+def start(key: str, email: str | None, segment: str | None, test: bool) -> None:
+    """Start a journey for one contact (EMAIL) or a segment."""
+    from journeys.expressions import ExpressionError, validate_expression
+    from journeys.manual import start_for_contact, start_for_segment
+
+    if bool(email) == bool(segment):
+        raise CliError("give either EMAIL or --segment EXPRESSION")
+    if segment:
+        try:
+            validate_expression(segment)
+        except ExpressionError as error:
+            raise CliError(str(error)) from None
+
+    async def work(services: Services) -> str:
+        if segment:
+            return f"{await start_for_segment(services, key, segment, 'cli')} contact(s) entered {key}"
+        enrollment = await start_for_contact(services, key, email or "", test=test, started_by="cli")
+        return f"{email} entered {key} (enrollment {enrollment.id})"
+
+    console.print(run(with_services(_guard(work))))
+
+
+@journeys.command("templates")
+def templates_() -> None:
+    """The template library: ready journeys to install."""
+    from journeys.library import templates
+
+    table = Table("key", "name", "when to use it")
+    for item in templates():
+        table.add_row(item.key, item.name, item.description)
+    console.print(table)
+
+
+@journeys.command("install")
+@click.argument("key")
+@click.option("--as", "as_name", default=None, help="Install under a new name (and key) of your own.")
+def install_(key: str, as_name: str | None) -> None:
+    """Copy a template in as a draft; `nurture journeys publish` makes it live."""
+    from journeys.library import install
+
+    async def work(services: Services) -> Journey:
+        return await install(key, as_name, created_by="cli")
+
+    journey = run(with_services(_guard(work)))
+    console.print(f"installed {journey.key!r} as a draft; publish it with `nurture journeys publish {journey.key}`")

@@ -1,0 +1,169 @@
+"""Links inside sent emails: open pixel, click redirect, unsubscribe page and RFC 8058 one-click.
+
+Every URL carries a token signed for its purpose (emails/tokens.py). A click redirects only
+to the target recorded in Message.links when the email was rendered, so a tampered token
+can never turn this host into an open redirect. Opens, clicks and unsubscribes become
+events through nurture.pipeline.ingest, like every other event, so journeys see them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from contacts.events import NormalizedEvent
+from contacts.models import Consent, Contact, SuppressionReason
+from contacts.suppression import suppress
+from emails.models import Message
+from emails.tokens import TokenError, verify
+from nurture.bootstrap import Services
+from nurture.errors import BadRequest, NotFound
+from nurture.keys import SERVICES
+
+log = logging.getLogger(__name__)
+
+# The smallest transparent GIF (43 bytes).
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b"
+)
+NO_STORE = {"Cache-Control": "no-store, max-age=0"}
+
+
+def _data(services: Services, purpose: str, token: str) -> dict[str, Any]:
+    try:
+        data = verify(services.settings.secret_key, purpose, token)
+    except TokenError as error:
+        raise BadRequest(f"invalid link: {error}") from None
+    if not isinstance(data.get("m"), int):
+        raise BadRequest("invalid link: no message")
+    return data
+
+
+async def _ingest(services: Services, event: NormalizedEvent) -> None:
+    from nurture.pipeline import ingest  # the pipeline imports journeys, which import the app's services
+
+    await ingest(services, [event])
+
+
+def _email_event(kind: str, key: str, message: Message, contact: Contact, **properties: Any) -> NormalizedEvent:
+    return NormalizedEvent(
+        type=kind, source="email", idempotency_key=key, occurred_at=dt.datetime.now(dt.UTC),
+        email=contact.email,
+        properties={"message_id": message.message_id, "provider": "nurture", "recipient": message.to_email,
+                    **properties},
+    )
+
+
+async def _record(services: Services, message: Message, kind: str, key: str, **properties: Any) -> None:
+    """The event (once per key) and the message's first-open/first-click time."""
+    now = dt.datetime.now(dt.UTC)
+    contact: Contact | None = message.contact
+    if contact is not None and contact.email:  # an erased contact has no email: nothing to record on
+        await _ingest(services, _email_event(kind, key, message, contact, **properties))
+    await Message.filter(id=message.id, opened_at__isnull=True).update(opened_at=now)
+    if kind == "email.clicked":
+        await Message.filter(id=message.id, clicked_at__isnull=True).update(clicked_at=now)
+
+
+async def open_pixel(request: web.Request) -> web.Response:
+    """Always the GIF: a broken image in someone's inbox helps nobody, whatever the token."""
+    services = request.app[SERVICES]
+    try:
+        data = _data(services, "open", request.match_info["token"])
+        message = await Message.get_or_none(id=data["m"]).prefetch_related("contact")
+        if message is not None:
+            await _record(services, message, "email.opened", f"email.opened:{message.id}")
+    except BadRequest:
+        pass
+    except Exception:  # recording is best effort here; the image must still load
+        log.exception("recording an open failed")
+    return web.Response(body=PIXEL, content_type="image/gif", headers=NO_STORE)
+
+
+async def click(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    data = _data(services, "click", request.match_info["token"])
+    index = data.get("i")
+    message = await Message.get_or_none(id=data["m"]).prefetch_related("contact")
+    if message is None or not isinstance(index, int) or not 0 <= index < len(message.links):
+        raise NotFound("this link is no longer available")
+    target = str(message.links[index])
+    try:
+        await _record(services, message, "email.clicked", f"email.clicked:{message.id}:{index}",
+                      url=target, link_index=index)
+    except Exception:  # the reader still gets where they clicked
+        log.exception("recording a click failed")
+    raise web.HTTPFound(target, headers=NO_STORE)
+
+
+async def _unsubscribe_target(services: Services, token: str) -> tuple[Message | None, Contact | None, str]:
+    data = _data(services, "unsub", token)
+    message = await Message.get_or_none(id=data["m"])
+    contact_id = data.get("c")
+    contact = await Contact.get_or_none(id=contact_id) if isinstance(contact_id, int) else None
+    address = (contact.email if contact is not None else None) or (message.to_email if message else "")
+    if not address:
+        raise NotFound("this unsubscribe link is no longer valid")
+    return message, contact, address
+
+
+def _page(title: str, body: str) -> web.Response:
+    document = (
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:32rem;"
+        "margin:4rem auto;padding:0 1rem;color:#2d2a26}button{font-size:1rem;padding:.6rem 1.4rem}"
+        f"</style></head><body>{body}</body></html>"
+    )
+    return web.Response(text=document, content_type="text/html", headers=NO_STORE)
+
+
+def _brand(services: Services) -> str:
+    return services.workspace.brand.get("name") or "our emails"
+
+
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    """GET never unsubscribes: link scanners fetch every URL in a message."""
+    services = request.app[SERVICES]
+    _message, _contact, address = await _unsubscribe_target(services, request.match_info["token"])
+    brand = html.escape(_brand(services))
+    return _page(f"Unsubscribe from {_brand(services)}", (
+        f"<h1>Unsubscribe</h1><p>You're about to unsubscribe <b>{html.escape(address)}</b> from "
+        f"{brand} marketing emails.</p>"
+        f"<form method='post' action='{html.escape(request.path)}'>"
+        "<input type='hidden' name='List-Unsubscribe' value='One-Click'>"
+        "<button type='submit'>Unsubscribe</button></form>"
+    ))
+
+
+async def unsubscribe(request: web.Request) -> web.Response:
+    """RFC 8058 one-click (body `List-Unsubscribe=One-Click`) and the page's form post."""
+    services = request.app[SERVICES]
+    message, contact, address = await _unsubscribe_target(services, request.match_info["token"])
+    if contact is not None and contact.email and contact.consent != Consent.UNSUBSCRIBED:
+        await _ingest(services, NormalizedEvent(
+            type="consent.updated", source="email",
+            # Unique per unsubscribe action: a later re-subscribe and unsubscribe must count again.
+            idempotency_key=f"email.unsubscribe:{message.id if message else 0}:{uuid.uuid4().hex}",
+            occurred_at=dt.datetime.now(dt.UTC), email=contact.email, consent=Consent.UNSUBSCRIBED,
+            properties={"state": Consent.UNSUBSCRIBED.value, "source": "email",
+                        "message_id": message.message_id if message else ""},
+        ))
+    await suppress(services.settings.secret_key, address, SuppressionReason.UNSUBSCRIBE,
+                   f"unsubscribe link of message {message.id if message else '?'}")
+    return _page("Unsubscribed", (
+        f"<h1>You're unsubscribed</h1><p>{html.escape(address)} will no longer receive marketing emails "
+        f"from {html.escape(_brand(services))}.</p>"
+    ))
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/o/{token}.gif", open_pixel)
+    app.router.add_get("/c/{token}", click)
+    app.router.add_get("/u/{token}", unsubscribe_page)
+    app.router.add_post("/u/{token}", unsubscribe)
