@@ -61,10 +61,13 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
     if existing is None:
         sender = params.get("sender", "brand")
         owner = params.get("approved_by") or (scope.contact.owner if sender == "owner" else None)
+        extra: dict[str, Any] = {"owner_id": owner or ""}
+        if params.get("body"):
+            extra["custom"] = {"intro": params["body"]}  # a rep's edited text, rendered in the sandbox
         existing = await Message.create(
             send_key=scope.key, enrollment_ref=scope.enrollment.id, contact=scope.contact,
             to_email=scope.contact.email or "", template=params["template"], subject=params.get("subject", ""),
-            marketing=params.get("marketing", True), context=message_context(scope, {"owner_id": owner or ""}),
+            marketing=params.get("marketing", True), context=message_context(scope, extra),
             from_name=str(params.get("from_name", "")), reply_to=str(params.get("reply_to", "")),
             is_test=scope.enrollment.is_test, queued_at=scope.now,
         )

@@ -307,13 +307,16 @@ def resume_on_event(program: Program, state: State, event: dict[str, Any], facts
     return Outcome(node.id, node.kind, node.exits["event"], "active", f"{wanted.event} arrived")
 
 
-def resume_on_decision(program: Program, state: State, decision: str, decided_by: str) -> Outcome | None:
+def resume_on_decision(
+    program: Program, state: State, decision: str, decided_by: str, email: dict[str, Any] | None = None
+) -> Outcome | None:
+    """`email` carries what the approver set: subject, body (edited text), from_name, reply_to."""
     if state.waiting != "approval" or state.node is None:
         return None
     node = program.node(state.node)
     if decision == "approved":
         send = Action("send_email", {"template": node.step.approval.email, "subject": "", "sender": "approver",
-                                     "marketing": False, "approved_by": decided_by})
+                                     "marketing": False, "approved_by": decided_by, **(email or {})})
         return Outcome(node.id, node.kind, node.next, "active", f"{decided_by} approved {node.step.approval.email}",
                        actions=(send,))
     return Outcome(node.id, node.kind, node.exits["reject"], "active", f"{decided_by} rejected: {decision}")

@@ -161,6 +161,7 @@ class TaskStatus(StrEnum):
 
 class Task(Model):
     contact_id: int
+    enrollment_id: int | None
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharEnumField(TaskKind)
     contact: fields.ForeignKeyRelation = fields.ForeignKeyField(

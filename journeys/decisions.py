@@ -1,0 +1,98 @@
+"""Decisions people make in Slack, applied to tasks and the enrollments waiting on them.
+
+The Slack bot calls these; they know nothing about Slack. Permission: only the task's
+assignee or a workspace admin may decide an approval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contacts.models import Contact
+from journeys.engine import resume_on_decision
+from journeys.models import Enrollment, JourneyVersion, Task, TaskKind, TaskStatus
+from journeys.runner import advance, resume_paused_by, state_of, trace
+from journeys.store import loaded
+from journeys.triggers import enqueue_step
+from nurture.bootstrap import Services
+from nurture.errors import BadRequest, Forbidden, NotFound
+
+
+@dataclass(frozen=True)
+class QuoteEmail:
+    """What an approving rep sends: their name and address, optionally edited subject and text."""
+
+    from_name: str
+    reply_to: str
+    subject: str = ""
+    body: str = ""
+
+    def params(self) -> dict[str, Any]:
+        return {"from_name": self.from_name, "reply_to": self.reply_to, "subject": self.subject, "body": self.body}
+
+
+async def load_task(task_id: int) -> Task:
+    task = await Task.get_or_none(id=task_id)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist (any more)")
+    return task
+
+
+def may_decide(services: Services, task: Task, user: str) -> bool:
+    return user == task.assignee or user in services.workspace.slack.admins
+
+
+async def decide_approval(
+    services: Services, task_id: int, user: str, *, approved: bool, email: QuoteEmail | None = None,
+    reason: str = "",
+) -> Task:
+    """Approve (the email goes out as from `email`) or reject; resumes the waiting enrollment."""
+    task = await load_task(task_id)
+    if task.kind != TaskKind.QUOTE_APPROVAL:
+        raise BadRequest(f"task {task_id} is not an approval")
+    if not may_decide(services, task, user):
+        raise Forbidden("only the assigned rep or an admin can decide this quote")
+    if task.status != TaskStatus.OPEN:
+        raise BadRequest(f"this quote was already {task.status.value} by {task.decided_by or 'someone'}")
+    task.status = TaskStatus.APPROVED if approved else TaskStatus.REJECTED
+    task.decided_by = user
+    task.payload = {**task.payload, "decision_reason": reason}
+    await task.save()
+    if task.enrollment_id is not None:
+        await _resume(services, task.enrollment_id, user, approved, email, reason)
+    return task
+
+
+async def _resume(services: Services, enrollment_id: int, user: str, approved: bool, email: QuoteEmail | None,
+                  reason: str) -> None:
+    enrollment = await Enrollment.get(id=enrollment_id)
+    version = await JourneyVersion.get(id=enrollment.version_id).prefetch_related("journey")
+    contact = await Contact.get(id=enrollment.contact_id)
+    decision = "approved" if approved else (reason or "rejected")
+    outcome = resume_on_decision(loaded(version).program, state_of(enrollment), decision, user,
+                                 email.params() if email else None)
+    now = services.clock.now()
+    if outcome is None:
+        await trace(contact.id, enrollment, version.journey.key, now, "approval",
+                    f"{user} decided ({decision}) but the run was no longer waiting for it")
+        return
+    if await advance(services, enrollment, contact, version.journey.key, outcome, now):
+        if outcome.status == "active":
+            await enqueue_step(services, enrollment.id, enrollment.seq + 1)
+        elif outcome.status in ("completed", "exited"):
+            await resume_paused_by(services, enrollment.id, now)
+
+
+async def set_task_status(services: Services, task_id: int, user: str, status: TaskStatus) -> Task:
+    """Claim / done / snooze / not-a-lead for hot-lead and feedback tasks."""
+    task = await load_task(task_id)
+    if task.status in (TaskStatus.DONE, TaskStatus.REJECTED) and status != TaskStatus.OPEN:
+        raise BadRequest(f"this task is already {task.status.value}")
+    task.status = status
+    task.decided_by = user
+    if status == TaskStatus.CLAIMED:
+        task.assignee = user
+        await Contact.filter(id=task.contact_id).update(owner=user)
+    await task.save()
+    return task
