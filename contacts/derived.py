@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
-from contacts.events import NormalizedEvent
+from contacts.events import EMITTED_TYPES, NormalizedEvent
 from contacts.models import (
     Checkout,
     Consent,
@@ -31,7 +31,7 @@ Updater = Callable[[str, Contact, NormalizedEvent], Awaitable[None]]
 PASSIVE_EVENTS = {
     "email.delivered", "email.bounced", "email.complained", "checkout.abandoned",
     "consent.updated", "customer.created", "customer.updated", "order.cancelled",
-}
+} | EMITTED_TYPES
 STAGE_ORDER = list(LifecycleStage)
 
 

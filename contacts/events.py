@@ -18,6 +18,9 @@ Event types (properties in brackets; money is a string like "49.90"):
 - email.delivered / email.bounced [bounce_type: hard|soft, description] / email.complained /
   email.opened / email.clicked [url]  -- all with [message_id, provider, recipient]
 - page.viewed [url, path, title, referrer], identify [], and custom names from tracking [any]
+Emitted by contact intelligence (contacts/intelligence.py, source "nurture"; EMITTED_TYPES):
+- loyalty.tier_changed [from_tier, to_tier, points] / order.milestone [count]
+- engagement.tag_changed [from_tag, to_tag] / segment.entered, segment.exited [segment]
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from contacts.models import Consent
+
+# Derived by us from other events: never activity, never re-scored, never accepted from tracking.
+EMITTED_TYPES = frozenset({
+    "loyalty.tier_changed", "order.milestone", "engagement.tag_changed", "segment.entered", "segment.exited",
+})
 
 
 @dataclass(frozen=True)

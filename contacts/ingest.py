@@ -18,6 +18,7 @@ from contacts import privacy
 from contacts.derived import PASSIVE_EVENTS, UPDATERS
 from contacts.events import NormalizedEvent
 from contacts.identity import resolve_contact
+from contacts.intelligence import update_for_event
 from contacts.models import Consent, Contact, Event
 from nurture.bootstrap import Services
 
@@ -34,6 +35,8 @@ class Applied:
     event: Event
     contact: Contact
     contact_created: bool
+    # Events contact intelligence derived from this one (tier changes, segments...), to ingest next.
+    emitted: tuple[NormalizedEvent, ...] = ()
 
 
 def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
@@ -86,8 +89,9 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> A
         updater = UPDATERS.get(event.type)
         if updater is not None:
             await updater(services.settings.secret_key, contact, event)
+        emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now())
         await contact.save()
-    return Applied(row, contact, created)
+    return Applied(row, contact, created, tuple(emitted))
 
 
 async def apply(services: Services, event: NormalizedEvent) -> Applied | None:

@@ -80,6 +80,8 @@ def new_message_id(mail_from: str) -> str:
 
 async def skip_reason(services: Services, message: Message, contact: Contact | None) -> str | None:
     """Why this message must not go out, or None."""
+    if message.is_test:
+        return "test run"  # /journey test: recorded, never delivered
     suppressed = await is_suppressed(services.settings.secret_key, message.to_email)
     if message.marketing:
         if contact is not None and contact.consent == Consent.UNSUBSCRIBED:
@@ -119,6 +121,11 @@ async def deliver(services: Services, message_id: int, *, mailer: SmtpTransport 
         return Outcome(MessageStatus.FAILED, "no such message")
     if message.status != MessageStatus.QUEUED:
         return Outcome(message.status, "already handled")
+    transport = mailer or services.mailer
+    if message.message_id and transport.receipts and await transport.receipts(message.message_id):
+        # An earlier attempt was accepted by the relay but died before recording it.
+        return await _finish(services, message, MessageStatus.SENT, "accepted before a crash (relay receipt)",
+                             attempts=message.attempts + 1, sent_at=dt.datetime.now(dt.UTC))
     contact: Contact | None = message.contact
     reason = await skip_reason(services, message, contact)
     if reason is not None:
@@ -127,7 +134,7 @@ async def deliver(services: Services, message_id: int, *, mailer: SmtpTransport 
         mime = await _prepare(services, message, contact, library or shared_library())
     except (TemplateError, ValueError) as error:
         return await _finish(services, message, MessageStatus.FAILED, f"cannot render: {error}")
-    return await _send(services, message, mime, mailer or services.mailer)
+    return await _send(services, message, mime, transport)
 
 
 async def _send(services: Services, message: Message, mime: EmailMessage, mailer: SmtpTransport) -> Outcome:

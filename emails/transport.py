@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
@@ -51,10 +52,22 @@ class SmtpTarget:
 _BAD_MAILBOX_CODES = {550, 551, 553}
 
 
+Receipts = Callable[[str], Awaitable[bool]]
+
+
 class SmtpTransport:
-    def __init__(self, target: SmtpTarget, pool_size: int = 4, timeout: float = 30.0) -> None:
+    """`receipts`, when the relay can tell, answers "did you already accept this Message-ID?".
+
+    Only the embedded sink can (it records what it accepted in our database). It closes the
+    one gap SMTP leaves: a worker killed between the relay's 250 and our commit. With an
+    external relay a retry then resends under the same Message-ID (at-least-once there).
+    """
+
+    def __init__(self, target: SmtpTarget, pool_size: int = 4, timeout: float = 30.0,
+                 receipts: Receipts | None = None) -> None:
         self.target = target
         self.timeout = timeout
+        self.receipts = receipts
         self._idle: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         self._slots = asyncio.Semaphore(pool_size)
 

@@ -42,9 +42,12 @@ async def process_deliveries(ctx: dict[str, Any], *, delivery_ids: list[int]) ->
 
 
 async def sweep_pending_deliveries(ctx: dict[str, Any]) -> int:
+    return await requeue_pending(ctx["services"], SWEEP_AFTER)
+
+
+async def requeue_pending(services: Services, older_than: dt.timedelta) -> int:
     """Re-enqueue deliveries stored while Redis was unreachable or whose job was lost."""
-    services: Services = ctx["services"]
-    cutoff = dt.datetime.now(dt.UTC) - SWEEP_AFTER
+    cutoff = dt.datetime.now(dt.UTC) - older_than
     rows = await InboundDelivery.filter(status=DeliveryStatus.PENDING, received_at__lt=cutoff).limit(1000)
     for row in rows:
         await enqueue_processing(services, row.id)

@@ -15,13 +15,15 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from journeys.models import Enrollment, EnrollmentState
-from journeys.runner import run_step
-from journeys.triggers import enqueue_step
+from journeys.runner import run_step, sweep_pending_jobs
 from nurture.bootstrap import Services
+from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=60)
 BATCH = 500
+# A committed step's jobs normally leave within milliseconds; older ones were left by a crash.
+PENDING_JOB_GRACE = dt.timedelta(seconds=10)
 
 
 async def claim_due(services: Services, limit: int = BATCH) -> list[tuple[int, int]]:
@@ -42,8 +44,8 @@ async def claim_due(services: Services, limit: int = BATCH) -> list[tuple[int, i
 async def dispatch_due(services: Services) -> int:
     """One scheduler pass: claim a batch and enqueue run_step for each."""
     claimed = await claim_due(services)
-    for enrollment_id, seq in claimed:
-        await enqueue_step(services, enrollment_id, seq)
+    await enqueue_many(services.redis, [("run_step", {"enrollment_id": enrollment_id, "seq": seq},
+                                         f"step:{enrollment_id}:{seq}") for enrollment_id, seq in claimed])
     return len(claimed)
 
 
@@ -60,3 +62,7 @@ async def scheduler_loop(services: Services, interval: float = 0.2) -> None:
 
 async def run_step_job(ctx: dict[str, Any], *, enrollment_id: int, seq: int) -> int:
     return await run_step(ctx["services"], enrollment_id, seq)
+
+
+async def sweep_pending_jobs_job(ctx: dict[str, Any]) -> int:
+    return await sweep_pending_jobs(ctx["services"], PENDING_JOB_GRACE)

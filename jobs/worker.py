@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -35,4 +37,15 @@ def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50)
         handle_signals=False,
         keep_result=60,
         max_tries=20,
+        job_timeout=services.settings.job_timeout,
     )
+
+
+async def stop_worker(worker: Worker, task: asyncio.Task[None]) -> None:
+    """Stop a worker started with `async_run` in `task`; its cancelled jobs are retried later."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    # arq's close() re-raises the cancellation of in-flight jobs it just cancelled.
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.close()

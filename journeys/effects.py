@@ -26,6 +26,7 @@ class StepEffects:
     jobs: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     context_updates: dict[str, Any] = field(default_factory=dict)
+    contact_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,13 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
         )
         if params.get("marketing", True):
             scope.contact.consecutive_unopened += 1
+            effects.contact_changed = True
     effects.jobs.append(("send_email", {"message_id": existing.id}, f"email:{existing.id}"))
 
 
 async def update_contact(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
     contact = scope.contact
+    effects.contact_changed = True
     contact.tags = sorted((set(contact.tags) | set(params.get("add_tags", []))) - set(params.get("remove_tags", [])))
     if params.get("set"):
         contact.attributes = {**contact.attributes, **params["set"]}

@@ -345,3 +345,11 @@ def with_cursor(state: State, outcome: Outcome) -> State:
         state, node=outcome.next_node, waiting=waiting, deadline=outcome.deadline,
         variant=outcome.variant if outcome.variant is not None else state.variant,
     )
+
+
+def settle(outcome: Outcome) -> Outcome:
+    """A step that moves past the last node completes the run in the same commit."""
+    if outcome.status == "active" and outcome.next_node is None:
+        return replace(outcome, status="completed", trace=f"{outcome.trace}; completed the journey",
+                       exit_reason=outcome.exit_reason or "completed")
+    return outcome

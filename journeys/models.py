@@ -215,3 +215,16 @@ class Coupon(Model):
         table = "coupons"
         unique_together = (("pool", "code"),)
         indexes = (("pool_id", "assigned_at"),)
+
+
+# Jobs a committed step still owes the world (send this email, post that task): written in the
+# step's transaction, enqueued after commit and deleted; a sweeper enqueues any a crash left.
+class PendingJob(Model):
+    id = fields.BigIntField(primary_key=True)
+    job_id = fields.CharField(max_length=200, unique=True)
+    name = fields.CharField(max_length=64)
+    kwargs: dict = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "pending_jobs"

@@ -11,17 +11,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact
 from journeys.effects import StepEffects, StepScope, apply_actions
-from journeys.engine import Outcome, State, decide
-from journeys.facts import gather_facts
-from journeys.models import Enrollment, EnrollmentState, Journey, JourneyStatus, JourneyVersion, StepRun, TraceEntry
+from journeys.engine import Facts, Outcome, State, decide, settle
+from journeys.facts import contact_view, gather_facts
+from journeys.models import (
+    Enrollment,
+    EnrollmentState,
+    Journey,
+    JourneyStatus,
+    JourneyVersion,
+    PendingJob,
+    StepRun,
+    TraceEntry,
+)
 from journeys.store import loaded
 from nurture.bootstrap import Services
+from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 MAX_NODES_PER_JOB = 50
@@ -70,8 +82,8 @@ def _fields_after(enrollment: Enrollment, outcome: Outcome, now: dt.datetime,
 async def commit_outcome(
     services: Services, enrollment: Enrollment, contact: Contact, journey_key: str, outcome: Outcome,
     now: dt.datetime,
-) -> bool:
-    """Apply one decision atomically; False when another run already advanced this enrollment."""
+) -> dict[str, Any]:
+    """Apply one decision atomically; raises _Lost when another run already advanced this enrollment."""
     effects = StepEffects()
     scope = StepScope(enrollment, contact, journey_key, enrollment.seq, now)
     async with in_transaction():
@@ -80,63 +92,131 @@ async def commit_outcome(
         changed = await Enrollment.filter(id=enrollment.id, seq=enrollment.seq).update(**fields)
         if not changed:
             raise _Lost
-        await contact.save()
+        if effects.contact_changed:
+            await contact.save()
         await StepRun.create(enrollment_id=enrollment.id, seq=enrollment.seq, step_id=outcome.node or "(end)",
                              kind=outcome.kind, outcome=outcome.status, variant=outcome.variant or "",
                              started_at=now, finished_at=now)
         message = "; ".join([outcome.trace, *effects.notes])
         await trace(contact.id, enrollment, journey_key, now, outcome.kind, message, step=outcome.node)
-    await enqueue_jobs(services, effects)
-    return True
+        await record_jobs(effects)
+    await dispatch_jobs(services, [job_id for _, _, job_id in effects.jobs], effects.jobs)
+    return fields
 
 
 class _Lost(Exception):
     """The CAS update matched nothing: roll the step back."""
 
 
-async def enqueue_jobs(services: Services, effects: StepEffects) -> None:
-    for name, kwargs, job_id in effects.jobs:
-        await services.redis.enqueue_job(name, _job_id=job_id, **kwargs)
+async def record_jobs(effects: StepEffects) -> None:
+    if effects.jobs:
+        await PendingJob.bulk_create(
+            [PendingJob(job_id=job_id, name=name, kwargs=kwargs) for name, kwargs, job_id in effects.jobs],
+            ignore_conflicts=True,
+        )
+
+
+async def dispatch_jobs(services: Services, job_ids: list[str], jobs: list[tuple[str, dict[str, Any], str]]) -> None:
+    """Enqueue committed jobs, then forget them; a crash in between leaves them to the sweeper."""
+    if not jobs:
+        return
+    await enqueue_many(services.redis, jobs)
+    await PendingJob.filter(job_id__in=job_ids).delete()
+
+
+async def sweep_pending_jobs(services: Services, older_than: dt.timedelta) -> int:
+    cutoff = dt.datetime.now(dt.UTC) - older_than
+    rows = await PendingJob.filter(created_at__lt=cutoff).order_by("id").limit(1000)
+    await dispatch_jobs(services, [r.job_id for r in rows], [(r.name, r.kwargs, r.job_id) for r in rows])
+    return len(rows)
 
 
 async def advance(services: Services, enrollment: Enrollment, contact: Contact, journey_key: str,
-                  outcome: Outcome, now: dt.datetime) -> bool:
+                  outcome: Outcome, now: dt.datetime) -> dict[str, Any] | None:
+    """Commit one outcome; returns the enrollment's new field values, or None when another run won."""
+    outcome = settle(outcome)
     try:
         return await commit_outcome(services, enrollment, contact, journey_key, outcome, now)
     except _Lost:
-        return False
+        return None
 
 
-async def _journey_allows(enrollment: Enrollment) -> bool:
-    if enrollment.is_test:
-        return True
-    return await Journey.exists(id=enrollment.journey_id, status=JourneyStatus.LIVE)
+@dataclass(frozen=True)
+class JourneyInfo:
+    key: str
+    live: bool
+    exclusive: bool
+
+
+# Journey status changes (pause/resume) take effect within this long on every worker.
+INFO_TTL = 1.0
+_info_cache: dict[int, tuple[float, JourneyInfo]] = {}
+
+
+async def journey_info(journey_id: int) -> JourneyInfo:
+    cached = _info_cache.get(journey_id)
+    if cached and time.monotonic() - cached[0] < INFO_TTL:
+        return cached[1]
+    journey = await Journey.get(id=journey_id)
+    info = JourneyInfo(journey.key, journey.status == JourneyStatus.LIVE, journey.exclusive)
+    _info_cache[journey_id] = (time.monotonic(), info)
+    return info
+
+
+_versions: dict[int, JourneyVersion] = {}
+
+
+async def version_by_id(version_id: int) -> JourneyVersion:
+    """Versions never change once written, so each is read once per process."""
+    if version_id not in _versions:
+        _versions[version_id] = await JourneyVersion.get(id=version_id)
+    return _versions[version_id]
+
+
+def clear_caches() -> None:
+    """For when the database is reset under a running process (tests): ids may be reused."""
+    _info_cache.clear()
+    _versions.clear()
+
+
+async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime) -> Facts:
+    # Only email steps need consent, suppression and send history: other steps skip those queries.
+    if node_kind == "email":
+        return await gather_facts(services.settings.secret_key, contact, now)
+    return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
+
+
+def _apply_fields(enrollment: Enrollment, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(enrollment, name, value)
 
 
 async def run_step(services: Services, enrollment_id: int, seq: int) -> int:
     """Run due nodes of one enrollment, starting at `seq`; returns how many committed."""
+    enrollment = await Enrollment.filter(id=enrollment_id).select_related("contact").first()
+    # No "is it due" check: jobs are only enqueued for due timers, and a stale job for an
+    # old seq is a no-op through the seq comparison.
+    if enrollment is None or enrollment.seq != seq:
+        return 0
+    info = await journey_info(enrollment.journey_id)
+    plan = loaded(await version_by_id(enrollment.version_id))
+    contact: Contact = enrollment.contact
     ran = 0
-    while ran < MAX_NODES_PER_JOB:
-        enrollment = await Enrollment.get_or_none(id=enrollment_id)
+    while ran < MAX_NODES_PER_JOB and enrollment.state in RUNNABLE and (info.live or enrollment.is_test):
         now = services.clock.now()
-        if enrollment is None or enrollment.seq != seq or enrollment.state not in RUNNABLE:
-            break
-        # No "is it due" check: jobs are only enqueued for due timers, and a stale job for an
-        # old seq is already a no-op through the seq comparison above.
-        if not await _journey_allows(enrollment):
-            break
-        version = await JourneyVersion.get(id=enrollment.version_id).prefetch_related("journey")
-        contact = await Contact.get(id=enrollment.contact_id)
-        plan = loaded(version)
-        facts = await gather_facts(services.settings.secret_key, contact, now)
+        node = plan.program.nodes.get(enrollment.cursor)
+        facts = await facts_for(services, node.kind if node else None, contact, now)
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,
                          split_random(enrollment.id, enrollment.cursor))
-        if not await advance(services, enrollment, contact, version.journey.key, outcome, now):
+        outcome = settle(outcome)
+        fields = await advance(services, enrollment, contact, info.key, outcome, now)
+        if fields is None:
             break
-        ran, seq = ran + 1, seq + 1
+        _apply_fields(enrollment, fields)
+        ran += 1
+        if outcome.status in ("completed", "exited") and info.exclusive:
+            await resume_paused_by(services, enrollment.id, now)
         if outcome.status != "active":
-            if outcome.status in ("completed", "exited"):
-                await resume_paused_by(services, enrollment.id, now)
             break
     return ran
 

@@ -53,7 +53,13 @@ async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | Non
         return SmtpTransport(SmtpTarget.from_url(settings.smtp_url)), None
     sink = SmtpSink(settings.outbox_dir)
     await sink.start()
-    return SmtpTransport(SmtpTarget(host=sink.host, port=sink.port)), sink
+    return SmtpTransport(SmtpTarget(host=sink.host, port=sink.port), receipts=sink_received), sink
+
+
+async def sink_received(message_id: str) -> bool:
+    from emails.models import OutboxMessage
+
+    return await OutboxMessage.exists(message_id=message_id)
 
 
 @asynccontextmanager

@@ -18,4 +18,6 @@ async def ingest(services: Services, events: Iterable[NormalizedEvent]) -> list[
     applied = await apply_all(services, events)
     for item in applied:
         await on_event(services, item.contact, item.event)
+        if item.emitted:  # tier changes, milestones, segments: they derive nothing further, so no loops
+            await ingest(services, item.emitted)
     return applied

@@ -111,6 +111,7 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_TRACKING_WRITE_KEY": ("tracking_write_key", _text, "the public write key of the snippet"),
     "NURTURE_SLACK_BOT_TOKEN": ("slack_bot_token", _text, "a Slack bot token (xoxb-...)"),
     "NURTURE_SLACK_SIGNING_SECRET": ("slack_signing_secret", _text, "the Slack app's signing secret"),
+    "NURTURE_SLACK_APP_TOKEN": ("slack_app_token", _text, "a Slack app-level token (xapp-...) for Socket Mode"),
     "NURTURE_SLACK_API_URL": ("slack_api_url", _http_url, "an http(s) URL like https://slack.com/api/"),
     "NURTURE_MAIL_FROM": ("mail_from", _text, "a sender like 'Acme <hello@acme.test>'"),
     "NURTURE_CHECKOUT_ABANDON_AFTER": (
@@ -120,6 +121,7 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     ),
     "NURTURE_MAX_BODY_BYTES": ("max_body_bytes", _positive_int, "a number of bytes greater than 0"),
     "NURTURE_CONFIG_FILE": ("config_file", Path, "the path of the workspace YAML file"),
+    "NURTURE_JOB_TIMEOUT": ("job_timeout", _positive_float, "a number of seconds greater than 0"),
 }
 
 
@@ -140,11 +142,14 @@ class Settings:
     tracking_write_key: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
+    slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
     mail_from: str = "Nurture <hello@nurture.invalid>"
     checkout_abandon_after: float = 3600.0
     max_body_bytes: int = 1024 * 1024
     config_file: Path = Path("nurture.yml")
+    # A job running longer is cancelled and retried; also how long a killed worker's jobs wait.
+    job_timeout: float = 30.0
 
     @property
     def outbox_dir(self) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contacts.intelligence_config import IntelligenceConfig
 from nurture.settings import SettingsError
 
 
@@ -45,6 +46,8 @@ class Workspace(BaseModel):
     brand: dict[str, str] = Field(default_factory=dict)
     forms: dict[str, FormConfig] = Field(default_factory=dict)
     slack: SlackConfig = SlackConfig()
+    # Lead score, engagement tags, loyalty, interest tags, send hour, segments (contacts/intelligence_config.py).
+    intelligence: IntelligenceConfig = IntelligenceConfig()
 
 
 def _describe(error: ValidationError) -> str:

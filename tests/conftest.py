@@ -18,6 +18,7 @@ from arq.constants import default_queue_name
 from tortoise.connection import get_connection
 
 from jobs.worker import build_worker
+from journeys.runner import clear_caches
 from nurture.bootstrap import Services, open_services
 from nurture.clock import ManualClock, RealClock
 from nurture.migrate import apply_migrations
@@ -113,7 +114,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 
 TABLES = [
-    "step_runs", "tasks", "coupons", "coupon_pools", "messages", "outbox", "trace_entries",
+    "pending_jobs", "step_runs", "tasks", "coupons", "coupon_pools", "messages", "outbox", "trace_entries",
     "enrollments", "journey_versions", "journeys", "events", "orders", "checkouts",
     "product_interests", "suppressions", "inbound_deliveries", "contacts",
 ]
@@ -132,6 +133,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     else:
         await connection.execute_script("".join(f"DELETE FROM {t};" for t in TABLES))
     await services.redis.flushdb()
+    clear_caches()
     double: SlackApiDouble = request.getfixturevalue("slack_double")[0]
     double.reset()
     yield

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot import app as slack_bot
 from nurture.bootstrap import Services
 from nurture.keys import SERVICES
 from webhooks import email_links, health, routes, tracking
@@ -20,4 +21,5 @@ def build_app(services: Services) -> web.Application:
     routes.register(app)
     tracking.register(app)
     email_links.register(app)
+    slack_bot.register(app, services)
     return app

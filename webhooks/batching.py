@@ -13,10 +13,12 @@ import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from tortoise.connection import get_connection
 from tortoise.transactions import in_transaction
 
-from webhooks.models import InboundDelivery
+from webhooks.models import DeliveryStatus, InboundDelivery
 
 
 @dataclass
@@ -36,32 +38,46 @@ class PendingDelivery:
 Dispatch = Callable[[list[int]], Awaitable[None]]
 
 
+# Keeps one INSERT under every database's bound-parameter limit (9 per row).
+MAX_BATCH = 500
+COLUMNS = ("provider", "external_id", "topic", "headers", "body", "status", "error", "attempts", "received_at")
+
+
+def _insert_sql(rows: int, postgres: bool) -> str:
+    """One INSERT for the whole batch; duplicates are skipped and only new rows come back."""
+    width = len(COLUMNS)
+    marks = (
+        ",".join("(" + ",".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows))
+        if postgres else ",".join(["(" + ",".join("?" * width) + ")"] * rows)
+    )
+    return (f"INSERT INTO inbound_deliveries ({','.join(COLUMNS)}) VALUES {marks} "
+            "ON CONFLICT (provider, external_id) DO NOTHING RETURNING id, provider, external_id")
+
+
+def _values(fresh: list[PendingDelivery], postgres: bool) -> list[Any]:
+    fields = InboundDelivery._meta.fields_map
+    now = fields["received_at"].to_db_value(dt.datetime.now(dt.UTC), InboundDelivery)
+    values: list[Any] = []
+    for p in fresh:
+        headers = fields["headers"].to_db_value(p.headers, InboundDelivery)
+        values += [p.provider, p.external_id, p.topic, headers, p.body, DeliveryStatus.PENDING.value, "", 0, now]
+    return values
+
+
 async def _write(batch: list[PendingDelivery]) -> dict[tuple[str, str], tuple[int, bool]]:
     """Insert what is new; returns {key: (id, created)} for every delivery in the batch."""
-    ids = [p.external_id for p in batch]
-    async with in_transaction():
-        existing = {
-            (provider, external): row_id
-            for row_id, provider, external in await InboundDelivery.filter(external_id__in=ids).values_list(
+    fresh = list({p.key: p for p in batch}.values())
+    connection = get_connection("default")
+    postgres = connection.capabilities.dialect == "postgres"
+    async with in_transaction() as tx:
+        rows = await tx.execute_query_dict(_insert_sql(len(fresh), postgres), _values(fresh, postgres))
+        result = {(row["provider"], row["external_id"]): (int(row["id"]), True) for row in rows}
+        missing = [p.external_id for p in fresh if p.key not in result]
+        if missing:  # duplicates of earlier deliveries: report the stored rows
+            for row_id, provider, external in await InboundDelivery.filter(external_id__in=missing).values_list(
                 "id", "provider", "external_id"
-            )
-        }
-        fresh: dict[tuple[str, str], PendingDelivery] = {}
-        for pending in batch:
-            if pending.key not in existing:
-                fresh.setdefault(pending.key, pending)
-        now = dt.datetime.now(dt.UTC)
-        await InboundDelivery.bulk_create(
-            [InboundDelivery(provider=p.provider, external_id=p.external_id, topic=p.topic, headers=p.headers,
-                             body=p.body, received_at=now) for p in fresh.values()],
-            ignore_conflicts=True,
-        )
-        rows = await InboundDelivery.filter(external_id__in=[p.external_id for p in fresh.values()]).values_list(
-            "id", "provider", "external_id"
-        )
-    created = {(provider, external): row_id for row_id, provider, external in rows if (provider, external) in fresh}
-    result = {key: (row_id, False) for key, row_id in existing.items()}
-    result.update({key: (row_id, True) for key, row_id in created.items()})
+            ):
+                result.setdefault((provider, external), (row_id, False))
     return result
 
 
@@ -84,7 +100,7 @@ class InboxWriter:
         await asyncio.sleep(self.window)
         try:
             while self._pending:
-                batch, self._pending = self._pending, []
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)
         finally:
             self._flusher = None
@@ -96,11 +112,13 @@ class InboxWriter:
             for pending in batch:
                 pending.done.set_exception(error)
             return
-        for pending in batch:
-            pending.done.set_result(written[pending.key])
         new_ids = sorted({row_id for row_id, created in written.values() if created})
         if new_ids:
+            # Before answering: a 2xx then means "stored and queued" (or, with Redis down, stored
+            # and left for the sweeper).
             await self._dispatch_quietly(new_ids)
+        for pending in batch:
+            pending.done.set_result(written[pending.key])
 
     async def _dispatch_quietly(self, ids: list[int]) -> None:
         # Committed rows stay pending if Redis is down; the sweeper enqueues them later.

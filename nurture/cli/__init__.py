@@ -7,6 +7,7 @@ import sys
 import click
 
 from nurture.cli import contacts, coupons, dev_tools, emails, inbox, journeys, server, simulate
+from nurture.cli import slack as slack_cli
 from nurture.cli.common import CliError
 from nurture.settings import SettingsError
 
@@ -30,6 +31,7 @@ journeys.register(cli)
 simulate.register(cli)
 coupons.register(cli)
 dev_tools.register(cli)
+slack_cli.register(cli)
 
 
 def main() -> None:

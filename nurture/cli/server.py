@@ -9,7 +9,7 @@ import click
 from aiohttp import web
 
 from jobs.scheduler import scheduler_loop
-from jobs.worker import build_worker
+from jobs.worker import build_worker, stop_worker
 from nurture.bootstrap import Services, open_services
 from nurture.cli.common import console, run, settings
 from nurture.migrate import apply_migrations
@@ -50,8 +50,7 @@ async def _serve(config: Settings, with_worker: bool) -> None:
         finally:
             if worker and worker_task and scheduler:
                 scheduler.cancel()
-                await worker.close()
-                worker_task.cancel()
+                await stop_worker(worker, worker_task)
             await runner.cleanup()
 
 
@@ -64,8 +63,7 @@ async def _work(config: Settings) -> None:
         stopper = asyncio.create_task(_wait_for_stop())
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         scheduler.cancel()
-        await worker.close()
-        task.cancel()
+        await stop_worker(worker, task)
 
 
 @click.command()

@@ -10,6 +10,13 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+# users.info profiles (real name, email) of the people the tests use; others get a bare profile.
+PEOPLE: dict[str, dict[str, str]] = {
+    "UREP1": {"real_name": "Kenji Sato", "email": "kenji.sato@acme-audio.example"},
+    "UREP2": {"real_name": "Ana Lima", "email": "ana.lima@acme-audio.example"},
+    "UADMIN": {"real_name": "Yuki Admin", "email": "yuki@acme-audio.example"},
+}
+
 
 @dataclass
 class SlackCall:
@@ -46,7 +53,8 @@ class SlackApiDouble:
         if self.faults:
             status, headers = self.faults.pop(0)
             return web.json_response({"ok": False, "error": "fault"}, status=status, headers=headers)
-        params = await self._params(request)
+        # Some SDK methods (conversations.open, users.info) send their arguments in the query string.
+        params = {**dict(request.query), **await self._params(request)}
         self.calls.append(SlackCall(method, params))
         return web.json_response(self._answer(method, params))
 
@@ -64,10 +72,14 @@ class SlackApiDouble:
             return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0DOUBLE"}
         if method == "users.info":
             user = params.get("user", "U0")
-            return {"ok": True, "user": {"id": user, "name": user.lower(), "profile": {"email": ""}}}
+            person = PEOPLE.get(user, {})
+            profile = {"email": person.get("email", ""), "real_name": person.get("real_name", "")}
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": profile["real_name"],
+                                         "profile": profile}}
         return {"ok": True}
 
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self.handle)
+        app.router.add_get("/api/{method}", self.handle)  # users.info and other reads
         return app

@@ -28,7 +28,7 @@ async def test_newsletter_form_from_allowed_origin(
     contact = await Contact.get(email="ravi.kumar@example.com")
     assert contact.first_name == "Ravi"
     assert contact.consent == Consent.SUBSCRIBED
-    assert contact.tags == ["newsletter"]
+    assert contact.tags == ["active", "newsletter"]  # the form's tag plus the engagement tag
     assert contact.attributes["interest"] == "blog"
     event = await Event.get(contact=contact)
     assert event.type == "form.submitted"

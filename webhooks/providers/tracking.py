@@ -26,7 +26,8 @@ from webhooks.providers.common import (
 NAME = "tracking"
 MAX_EVENTS = 100
 _EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-_RESERVED = ("email.", "order.", "checkout.", "privacy.", "consent.", "customer.", "survey.", "form.")
+_RESERVED = ("email.", "order.", "checkout.", "privacy.", "consent.", "customer.", "survey.", "form.",
+             "segment.", "loyalty.", "engagement.")
 TRAITS = {"first_name", "last_name", "phone", "locale", "timezone"}
 
 

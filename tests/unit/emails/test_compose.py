@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import time
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -115,14 +114,3 @@ def test_from_name_and_reply_to_for_a_rep(library: TemplateLibrary) -> None:
 def test_subject_override_and_contact_fields(library: TemplateLibrary) -> None:
     parsed = _wire(personalise(library, _draft(subject="Still there, {{ contact.first_name }}?"), SENDER)[0])
     assert parsed["Subject"] == "Still there, Ravi?"
-
-
-def test_whole_message_is_well_under_a_millisecond(library: TemplateLibrary) -> None:
-    draft = _draft()
-    personalise(library, draft, SENDER)  # first call compiles
-    rounds = 200
-    started = time.perf_counter()
-    for _ in range(rounds):
-        personalise(library, draft, SENDER)
-    per_message = (time.perf_counter() - started) / rounds
-    assert per_message < 0.002, f"{per_message * 1000:.2f} ms per message"  # loose: shared CI machines

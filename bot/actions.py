@@ -1,0 +1,89 @@
+"""Buttons: Publish a draft, task buttons (Claim, Snooze, Not a lead, Assign to me, Done) and the
+quote approval buttons (Approve & send, Edit, Reject). Every listener acks first."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks, slackio
+from bot.app import may_edit_journeys, services_of
+from bot.decide import change_task, decide_quote, may_act
+from bot.tasks import quote_preview, task_id_of
+from contacts.models import Contact
+from journeys.store import publish
+from nurture.errors import NurtureError
+
+Ack = Callable[..., Awaitable[None]]
+Listener = Callable[..., Awaitable[None]]
+
+
+def where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, message ts) of the clicked message."""
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, container.get("message_ts") or (body.get("message") or {}).get("ts")
+
+
+async def publish_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
+                        client: AsyncWebClient) -> None:
+    await ack()
+    services, user = services_of(context), body["user"]["id"]
+    channel, ts = where(body)
+    if not may_edit_journeys(services, user):
+        await slackio.tell(client, channel, user, ":no_entry: Only journey editors and admins may publish.")
+        return
+    try:
+        version, _ = await publish(action["value"])
+    except NurtureError as error:
+        await slackio.tell(client, channel, user, f":warning: {error}")
+        return
+    if channel and ts:
+        await client.chat_update(channel=channel, ts=ts, **blocks.journey_published(action["value"], version.number,
+                                                                                       user))
+
+
+def task_button(name: str) -> Listener:
+    async def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
+        await ack()
+        await change_task(services_of(context), task_id_of(action["value"]), body["user"]["id"], where(body)[0],
+                          name)
+
+    return listener
+
+
+async def quote_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> None:
+    await ack()
+    services, user, channel = services_of(context), body["user"]["id"], where(body)[0]
+    if await may_act(services, task_id_of(action["value"]), user, channel):
+        await decide_quote(services, task_id_of(action["value"]), user, channel, approved=True)
+
+
+def quote_modal(kind: str) -> Listener:
+    async def listener(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
+                       client: AsyncWebClient) -> None:
+        await ack()
+        services, user = services_of(context), body["user"]["id"]
+        task = await may_act(services, task_id_of(action["value"]), user, where(body)[0])
+        if task is None:
+            return
+        if kind == "reject":
+            view = blocks.quote_reject_modal(task.id)
+        else:
+            subject, text = quote_preview(services, task, await Contact.get(id=task.contact_id))
+            view = blocks.quote_edit_modal(task.id, subject, text)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    return listener
+
+
+def register(app: AsyncApp) -> None:
+    app.action("journey_publish")(publish_draft)
+    for name in ("claim", "snooze", "not_lead", "assign", "done"):
+        app.action(f"task_{name}")(task_button(name))
+    app.action("quote_approve")(quote_approve)
+    app.action("quote_edit")(quote_modal("edit"))
+    app.action("quote_reject")(quote_modal("reject"))

@@ -1,0 +1,92 @@
+"""The slack-bolt app: built from Services, mounted at POST /slack/events on our aiohttp server.
+
+Bolt verifies every request (HMAC-SHA256 of `v0:{timestamp}:{body}`, 5-minute window; 401
+otherwise), answers url_verification and ssl_check, and acks within 3 s: with
+process_before_response=False the HTTP answer goes out as soon as a listener calls ack(),
+and the rest of the listener runs after it. Slow work goes to arq.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
+
+from nurture.bootstrap import Services
+
+SERVICES = "nurture_services"
+# Slack retries an event it thinks we missed (X-Slack-Retry-Num); one handling per event_id.
+EVENT_SEEN_TTL = 24 * 3600
+
+
+def services_of(context: AsyncBoltContext | dict[str, Any]) -> Services:
+    return cast(Services, context[SERVICES])
+
+
+def may_edit_journeys(services: Services, user: str) -> bool:
+    """Editors and admins create and publish; with neither configured, everyone may."""
+    slack = services.workspace.slack
+    if not slack.journey_editors and not slack.admins:
+        return True
+    return user in slack.journey_editors or user in slack.admins
+
+
+def _services_middleware(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
+    async def attach_services(context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        context[SERVICES] = services
+        return await next()
+
+    return attach_services
+
+
+def _dedupe_middleware(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
+    async def once_per_event(body: dict[str, Any], next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            fresh = await services.redis.set(f"nurture:slack:event:{event_id}", "1", nx=True, ex=EVENT_SEEN_TTL)
+            if not fresh:
+                return BoltResponse(status=200, body="")
+        return await next()
+
+    return once_per_event
+
+
+def build_bolt_app(services: Services) -> AsyncApp:
+    from bot import actions, commands, home, views
+
+    app = AsyncApp(
+        client=services.slack,
+        signing_secret=services.settings.slack_signing_secret,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    app.use(_services_middleware(services))
+    app.use(_dedupe_middleware(services))
+    for surface in (commands, actions, views, home):
+        surface.register(app)
+    return app
+
+
+def slack_configured(services: Services) -> bool:
+    return bool(services.settings.slack_signing_secret and services.settings.slack_bot_token)
+
+
+def register(app: web.Application, services: Services) -> None:
+    """Add POST /slack/events (a 503 saying what is missing when Slack is not configured)."""
+    if not slack_configured(services):
+        async def not_configured(request: web.Request) -> web.Response:
+            return web.json_response({"error": "Slack is not configured: set NURTURE_SLACK_BOT_TOKEN and "
+                                               "NURTURE_SLACK_SIGNING_SECRET"}, status=503)
+        app.router.add_post("/slack/events", not_configured)
+        return
+    bolt = build_bolt_app(services)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    app.router.add_post("/slack/events", slack_events)

@@ -1,0 +1,358 @@
+"""Block Kit, built by pure functions: plain data in, Slack JSON out (no I/O, no ORM).
+
+Listeners and jobs gather the facts (views below) and hand them here, so every message,
+modal and home tab can be unit-tested without Slack or a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Block = dict[str, Any]
+
+JOURNEY_USAGE = (
+    "`/journey list` · `/journey templates` · `/journey new` · `/journey show KEY` · "
+    "`/journey start KEY EMAIL` · `/journey pause KEY` · `/journey resume KEY` · `/journey stats KEY` · "
+    "`/journey test KEY EMAIL` · `/journey help`"
+)
+CONTACT_USAGE = "`/contact EMAIL`, e.g. `/contact maria.rossi@example.com`"
+MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str, block_id: str | None = None) -> Block:
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text or " ")}}
+    if block_id:
+        block["block_id"] = block_id
+    return block
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:150], "emoji": True}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    element: Block = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def actions(block_id: str, *elements: Block) -> Block:
+    return {"type": "actions", "block_id": block_id, "elements": list(elements)}
+
+
+def message(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:
+    """Arguments for chat.postMessage / chat.update / ack: a fallback text and blocks."""
+    return {"text": _clip(text, 3000), "blocks": blocks if blocks is not None else [section(text)]}
+
+
+def usage_error(problem: str, usage: str = JOURNEY_USAGE) -> dict[str, Any]:
+    return message(f":warning: {problem}\nUsage: {usage}")
+
+
+def help_message() -> dict[str, Any]:
+    lines = [
+        "*Journeys from Slack*",
+        "• `/journey list` - every journey and its status",
+        "• `/journey templates` - ready-made journeys to start from",
+        "• `/journey new` - create a draft from a template (then Publish)",
+        "• `/journey show KEY` - the steps of a journey",
+        "• `/journey start KEY EMAIL` - put one contact into a live journey",
+        "• `/journey pause KEY` / `/journey resume KEY`",
+        "• `/journey stats KEY` - the funnel: entered, steps, converted, exits",
+        "• `/journey test KEY EMAIL` - a test run on a fast clock; nothing is delivered",
+        "• `/contact EMAIL` - profile, score, tags, journeys, recent activity",
+    ]
+    return message("\n".join(lines))
+
+
+# -- journeys -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JourneyRow:
+    key: str
+    name: str
+    status: str
+    version: int
+
+
+STATUS_ICON = {"live": ":large_green_circle:", "paused": ":double_vertical_bar:", "draft": ":pencil2:",
+               "archived": ":file_cabinet:"}
+
+
+def journey_list(rows: Sequence[JourneyRow]) -> dict[str, Any]:
+    if not rows:
+        return message("No journeys yet. Start from a template with `/journey new`.")
+    lines = [f"{STATUS_ICON.get(r.status, '')} *{r.name}* (`{r.key}`) - {r.status}, v{r.version}" for r in rows]
+    return message("Journeys:\n" + "\n".join(lines))
+
+
+def template_list(items: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    lines = [f"• *{name}* (`{key}`): {description}" for key, name, description in items]
+    return message("Templates (use `/journey new`):\n" + "\n".join(lines))
+
+
+def journey_detail(row: JourneyRow, trigger: str, steps: Sequence[str]) -> dict[str, Any]:
+    numbered = "\n".join(f"{i + 1}. {step}" for i, step in enumerate(steps)) or "(no steps)"
+    return message(f"*{row.name}* (`{row.key}`) - {row.status}, v{row.version}\n*Trigger:* {trigger}\n{numbered}")
+
+
+def _option(key: str, name: str) -> Block:
+    return {"text": plain(name), "value": key}
+
+
+def _input(block_id: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
+    block: Block = {"type": "input", "block_id": block_id, "label": plain(label), "element": element,
+                    "optional": optional}
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "") -> Block:
+    select = {"type": "static_select", "action_id": "template_select", "placeholder": plain("Pick a template"),
+              "options": [_option(key, name) for key, name in templates]}
+    return {
+        "type": "modal", "callback_id": "journey_new", "private_metadata": channel,
+        "title": plain("New journey"), "submit": plain("Create draft"), "close": plain("Cancel"),
+        "blocks": [
+            _input("template", "Template", select),
+            _input("name", "Name", {"type": "plain_text_input", "action_id": "name_input",
+                                    "placeholder": plain("Spring cart recovery")}),
+            _input("trigger_event", "Trigger event", {"type": "plain_text_input", "action_id": "event_input"},
+                   optional=True, hint="Leave empty to keep the template's trigger, e.g. checkout.abandoned"),
+            _input("first_delay", "First wait", {"type": "plain_text_input", "action_id": "delay_input"},
+                   optional=True, hint="Replaces the first wait step, e.g. 2h, 1d"),
+        ],
+    }
+
+
+def draft_created(key: str, name: str, version: int) -> dict[str, Any]:
+    text = f":pencil2: Draft *{name}* (`{key}`) v{version} created. Publish it to make it live."
+    return message(text, [section(text), actions("journey_actions", button("Publish", "journey_publish", key,
+                                                                            "primary"))])
+
+
+def journey_published(key: str, version: int, by: str) -> dict[str, Any]:
+    return message(f":large_green_circle: `{key}` v{version} is live (published by <@{by}>).")
+
+
+@dataclass(frozen=True)
+class FunnelView:
+    key: str
+    entered: int
+    active: int
+    completed: int
+    converted: int
+    emails: int
+    steps: Sequence[tuple[str, int]] = ()
+    exits: Sequence[tuple[str, int]] = ()
+
+
+def funnel_message(view: FunnelView) -> dict[str, Any]:
+    rate = f"{view.converted / view.entered:.0%}" if view.entered else "-"
+    lines = [f"*Funnel of `{view.key}`*",
+             f"Entered {view.entered} · active {view.active} · completed {view.completed} · "
+             f"converted {view.converted} ({rate}) · emails {view.emails}"]
+    lines += [f"• step {step}: {count}" for step, count in view.steps]
+    lines += [f"• exit _{reason}_: {count}" for reason, count in view.exits]
+    return message("\n".join(lines))
+
+
+def test_report(key: str, email: str, sends: Sequence[str], tasks: Sequence[str], outcome: str) -> dict[str, Any]:
+    lines = [f":test_tube: Test run of `{key}` for {email}: {outcome}. Nothing was delivered."]
+    lines += [f"• would send {s}" for s in sends] or ["• no email would be sent"]
+    lines += [f"• would create a {t} task" for t in tasks]
+    return message("\n".join(lines))
+
+
+# -- contacts -------------------------------------------------------------------------------------
+
+def contact_card(profile: dict[str, Any], journeys: Sequence[str], trace: Sequence[str]) -> dict[str, Any]:
+    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p) or profile["email"]
+    owner = f"<@{profile['owner']}>" if profile.get("owner") else "nobody"
+    tags = ", ".join(profile.get("tags") or []) or "none"
+    events = [f"• {e['occurred_at'][:16]} {e['type']} {_event_detail(e)}" for e in profile.get("events", [])[:5]]
+    text = (f"*{name}* <mailto:{profile['email']}|{profile['email']}>\n"
+            f"Stage *{profile['lifecycle_stage']}* · lead score *{profile['lead_score']}* · owner {owner}\n"
+            f"Tags: {tags} · consent {profile['consent']}\n"
+            f"Active journeys: {', '.join(journeys) or 'none'}")
+    blocks = [section(text)]
+    if events:
+        blocks.append(section("*Last events*\n" + "\n".join(events)))
+    if trace:
+        blocks.append(context("\n".join(trace)))
+    return message(text, blocks)
+
+
+def _event_detail(event: dict[str, Any]) -> str:
+    props = event.get("properties") or {}
+    for name in ("path", "url", "form_key", "title", "score", "name"):
+        if props.get(name) not in (None, ""):
+            return str(props[name])
+    return ""
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskView:
+    """Everything a task message shows, gathered by bot.tasks from the database."""
+
+    id: int
+    kind: str
+    status: str
+    contact: str  # "Maria Rossi <maria@...>"
+    email: str
+    text: str
+    score: int = 0
+    owner: str | None = None
+    assignee: str | None = None
+    decided_by: str | None = None
+    activity: Sequence[str] = ()
+    links: Sequence[str] = ()
+    escalation: str = ""
+    nps_score: int | None = None
+    comment: str = ""
+    quote_subject: str = ""
+    quote_text: str = ""
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _who(user: str | None) -> str:
+    return f"<@{user}>" if user else "nobody"
+
+
+def _closed_line(view: TaskView) -> str:
+    by = _who(view.decided_by)
+    return {
+        "claimed": f":white_check_mark: Claimed by {by}",
+        "done": f":white_check_mark: Done ({by})",
+        "snoozed": f":zzz: Snoozed by {by} for a day",
+        "rejected": f":no_entry_sign: Closed by {by}",
+        "approved": f":white_check_mark: Approved by {by}",
+    }.get(view.status, "")
+
+
+def hot_lead_message(view: TaskView) -> dict[str, Any]:
+    head = f":fire: *Hot lead:* {view.contact} · lead score *{view.score}* · owner {_who(view.owner)}"
+    blocks = [section(head, "lead"), section(f"*Why:* {view.text}" if view.text else "*Why:* hot-lead rule")]
+    if view.activity:
+        blocks.append(section("*Recent activity*\n" + "\n".join(f"• {a}" for a in view.activity)))
+    if view.links:
+        blocks.append(context(" · ".join(view.links)))
+    if view.escalation:
+        blocks.append(context(f":rotating_light: {view.escalation}"))
+    if view.status in ("open",):
+        value = f"task:{view.id}"
+        blocks.append(actions("task_actions", button("Claim", "task_claim", value, "primary"),
+                              button("Snooze 1 day", "task_snooze", value),
+                              button("Not a lead", "task_not_lead", value, "danger")))
+    else:
+        blocks.append(context(_closed_line(view) + (f" - {view.note}" if view.note else "")))
+    return message(f"Hot lead: {view.email}", blocks)
+
+
+def feedback_message(view: TaskView) -> dict[str, Any]:
+    score = f"NPS *{view.nps_score}*" if view.nps_score is not None else "Feedback"
+    head = f":speech_balloon: {score} from {view.contact}"
+    manager = f"Account manager: {_who(view.owner)}"
+    blocks = [section(head, "feedback"), section(f"> {view.comment or view.text or '(no comment)'}"),
+              context(manager + (f" · assigned to {_who(view.assignee)}" if view.assignee else ""))]
+    if view.status in ("open", "claimed"):
+        value = f"task:{view.id}"
+        buttons = [button("Done", "task_done", value, "primary")]
+        if view.status == "open":
+            buttons.insert(0, button("Assign to me", "task_assign", value))
+        blocks.append(actions("task_actions", *buttons))
+    else:
+        blocks.append(context(_closed_line(view)))
+    return message(f"Feedback from {view.email}", blocks)
+
+
+def approval_message(view: TaskView) -> dict[str, Any]:
+    head = f":memo: *Quote for {view.contact}* needs approval by {_who(view.assignee)}"
+    blocks = [section(head, "quote"), section(f"*Subject:* {view.quote_subject}"),
+              section("```" + _clip(view.quote_text, 2700) + "```")]
+    if view.status == "open":
+        value = f"task:{view.id}"
+        blocks.append(actions("quote_actions", button("Approve & send", "quote_approve", value, "primary"),
+                              button("Edit", "quote_edit", value), button("Reject", "quote_reject", value, "danger")))
+    elif view.status == "approved":
+        blocks.append(context(f":white_check_mark: Approved and sent by {_who(view.decided_by)}"))
+    else:
+        reason = f": {view.note}" if view.note else ""
+        blocks.append(context(f":no_entry_sign: Rejected by {_who(view.decided_by)}{reason}"))
+    return message(f"Quote approval for {view.email}", blocks)
+
+
+def generic_task_message(view: TaskView) -> dict[str, Any]:
+    blocks = [section(f":telephone_receiver: *{view.kind}* for {view.contact}: {view.text}", "task")]
+    if view.status in ("open", "claimed"):
+        blocks.append(actions("task_actions", button("Done", "task_done", f"task:{view.id}", "primary")))
+    else:
+        blocks.append(context(_closed_line(view)))
+    return message(f"Task for {view.email}", blocks)
+
+
+def task_message(view: TaskView) -> dict[str, Any]:
+    builders = {"hot_lead": hot_lead_message, "feedback": feedback_message, "quote_approval": approval_message}
+    return builders.get(view.kind, generic_task_message)(view)
+
+
+def quote_edit_modal(task_id: int, subject: str, body: str) -> Block:
+    return {
+        "type": "modal", "callback_id": "quote_edit", "private_metadata": str(task_id),
+        "title": plain("Edit quote email"), "submit": plain("Send"), "close": plain("Cancel"),
+        "blocks": [
+            _input("subject", "Subject", {"type": "plain_text_input", "action_id": "subject_input",
+                                          "initial_value": subject[:150]}),
+            _input("body", "Message", {"type": "plain_text_input", "action_id": "body_input", "multiline": True,
+                                       "initial_value": body[:3000]}),
+        ],
+    }
+
+
+def quote_reject_modal(task_id: int) -> Block:
+    return {
+        "type": "modal", "callback_id": "quote_reject", "private_metadata": str(task_id),
+        "title": plain("Reject quote"), "submit": plain("Reject"), "close": plain("Cancel"),
+        "blocks": [_input("reason", "Reason", {"type": "plain_text_input", "action_id": "reason_input"})],
+    }
+
+
+# -- App Home -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JourneyToday:
+    key: str
+    name: str
+    entered: int
+    sent: int
+    converted: int
+
+
+def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday]) -> Block:
+    blocks: list[Block] = [{"type": "header", "text": plain("My open tasks")}]
+    if not tasks:
+        blocks.append(section("Nothing waiting for you. :tada:"))
+    for task in tasks[:20]:
+        blocks.append(section(f"• *{task.kind.replace('_', ' ')}* - {task.contact}: {task.text}"))
+    blocks += [{"type": "divider"}, {"type": "header", "text": plain("Live journeys today")}]
+    if not journeys:
+        blocks.append(section("No live journeys. Create one with `/journey new`."))
+    for item in journeys[:40]:
+        blocks.append(section(f"*{item.name}* (`{item.key}`): entered {item.entered} · sent {item.sent} · "
+                              f"converted {item.converted}"))
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,48 @@
+"""App Home: the user's open tasks and today's numbers of every live journey."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import blocks
+from bot.app import services_of
+from bot.tasks import task_view
+from emails.models import Message, MessageStatus
+from journeys.models import Enrollment, Journey, JourneyStatus, Task, TaskStatus
+from nurture.bootstrap import Services
+
+
+async def journeys_today(since: dt.datetime) -> list[blocks.JourneyToday]:
+    rows = []
+    for journey in await Journey.filter(status=JourneyStatus.LIVE).order_by("key"):
+        runs = Enrollment.filter(journey=journey, is_test=False)
+        ids = await runs.values_list("id", flat=True)
+        rows.append(blocks.JourneyToday(
+            journey.key, journey.name,
+            entered=await runs.filter(entered_at__gte=since).count(),
+            sent=await Message.filter(enrollment_ref__in=list(ids), status=MessageStatus.SENT,
+                                      sent_at__gte=since).count() if ids else 0,
+            converted=await runs.filter(exit_reason="converted", finished_at__gte=since).count(),
+        ))
+    return rows
+
+
+async def home_for(services: Services, user: str) -> dict[str, Any]:
+    mine = await Task.filter(assignee=user, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).order_by("-id").limit(20)
+    views = [await task_view(services, task) for task in mine]
+    start = services.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return blocks.home_view(views, await journeys_today(start))
+
+
+async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    if event.get("tab", "home") != "home":
+        return
+    await client.views_publish(user_id=event["user"], view=await home_for(services_of(context), event["user"]))
+
+
+def register(app: AsyncApp) -> None:
+    app.event("app_home_opened")(app_home_opened)

@@ -1,0 +1,183 @@
+"""arq jobs and crons of the Slack bot: posting tasks and notifications, slow slash commands,
+snoozed reposts, the hot-lead hand-off SLA and approval reminders."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from bot import blocks, slackio
+from bot.tasks import destination, fill_text, post_task, refresh_message
+from contacts.models import Contact
+from emails.models import Message
+from journeys.analytics import funnel
+from journeys.durations import parse_duration
+from journeys.manual import start_for_contact
+from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
+from journeys.runner import run_step
+from journeys.store import get_journey
+from nurture.bootstrap import Services
+from nurture.clock import ManualClock
+from nurture.errors import NurtureError
+
+NOTIFIED_TTL = 30 * 24 * 3600
+MAX_TEST_STEPS = 200
+
+
+async def post_task_job(ctx: dict[str, Any], *, task_id: int) -> str:
+    return await post_task(ctx["services"], task_id)
+
+
+async def _notify_channel(services: Services, to: str, contact: Contact) -> str | None:
+    if to == "owner":
+        return await destination(services, contact.owner)
+    if to == "sales":
+        return services.workspace.slack.sales_channel or None
+    if to.startswith(("U", "W")):
+        return await slackio.dm_channel(services.slack, to)
+    return to
+
+
+async def post_notification(ctx: dict[str, Any], *, enrollment_id: int, seq: int, to: str, text: str) -> str:
+    """A journey's slack_notify step: posted once per (enrollment, step)."""
+    services: Services = ctx["services"]
+    key = f"nurture:slack:notified:{enrollment_id}:{seq}"
+    if await services.redis.exists(key):
+        return "already posted"
+    enrollment = await Enrollment.get_or_none(id=enrollment_id)
+    if enrollment is None or enrollment.is_test:
+        return "skipped: test run" if enrollment else "no such enrollment"
+    contact = await Contact.get(id=enrollment.contact_id)
+    channel = await _notify_channel(services, to, contact)
+    if channel is None:
+        return f"nowhere to post for {to!r}"
+    body = fill_text(text, contact, dict(enrollment.context.get("event") or {}))
+    await slackio.post(services.slack, channel, blocks.message(body))
+    await services.redis.set(key, "1", ex=NOTIFIED_TTL)
+    return f"posted to {channel}"
+
+
+# -- slow slash commands ---------------------------------------------------------------------------
+
+async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: str) -> str:
+    services: Services = ctx["services"]
+    try:
+        result = await funnel(await get_journey(key))
+    except NurtureError as error:
+        await slackio.tell(services.slack, channel, user, f":warning: {error}")
+        return "refused"
+    view = blocks.FunnelView(key, result.entered, result.active, result.completed, result.converted, result.emails,
+                             sorted(result.steps.items()), result.exits.most_common())
+    content = blocks.funnel_message(view)
+    await services.slack.chat_postEphemeral(channel=channel, user=user, **content)
+    return "answered"
+
+
+async def run_fast(services: Services, enrollment_id: int) -> Enrollment:
+    """Run one (test) enrollment to its end on a clock that jumps to each timer."""
+    fast = dataclasses.replace(services, clock=ManualClock(services.clock.now()))
+    clock = fast.clock
+    assert isinstance(clock, ManualClock)
+    for _ in range(MAX_TEST_STEPS):
+        enrollment = await Enrollment.get(id=enrollment_id)
+        if enrollment.state not in (EnrollmentState.ACTIVE, EnrollmentState.WAITING):
+            return enrollment
+        if enrollment.next_run_at and enrollment.next_run_at > clock.now():
+            clock.set(enrollment.next_run_at)
+        if not await run_step(fast, enrollment.id, enrollment.seq):
+            return enrollment
+    return await Enrollment.get(id=enrollment_id)
+
+
+async def journey_test(ctx: dict[str, Any], *, key: str, email: str, user: str, channel: str) -> str:
+    services: Services = ctx["services"]
+    try:
+        enrollment = await start_for_contact(services, key, email, test=True, started_by=user)
+    except NurtureError as error:
+        await slackio.tell(services.slack, channel, user, f":warning: {error}")
+        return "refused"
+    done = await run_fast(services, enrollment.id)
+    messages = await Message.filter(enrollment_ref=done.id).order_by("id")
+    sends = [f"`{m.template}`" + (f' - "{m.subject}"' if m.subject else '') for m in messages]
+    tasks = [t.kind.value for t in await Task.filter(enrollment_id=done.id).order_by("id")]
+    outcome = f"{done.state.value}" + (f" ({done.exit_reason})" if done.exit_reason else "")
+    await services.slack.chat_postEphemeral(channel=channel, user=user,
+                                            **blocks.test_report(key, email, sends, tasks, outcome))
+    return outcome
+
+
+# -- crons ---------------------------------------------------------------------------------------
+
+async def repost_snoozed(ctx: dict[str, Any]) -> int:
+    """Snoozed tasks whose day is over come back as new messages."""
+    services: Services = ctx["services"]
+    due = await Task.filter(status=TaskStatus.SNOOZED, due_at__lte=services.clock.now()).limit(200)
+    for task in due:
+        await Task.filter(id=task.id, status=TaskStatus.SNOOZED).update(
+            status=TaskStatus.OPEN, slack_ts=None, slack_channel=None, due_at=None)
+        await post_task(services, task.id)
+    return len(due)
+
+
+def next_rep(reps: tuple[str, ...], current: str | None) -> str | None:
+    """Round-robin: the rep after `current` (the first one when current is not a rep)."""
+    if not reps:
+        return None
+    if current in reps:
+        return reps[(reps.index(current) + 1) % len(reps)]
+    return reps[0]
+
+
+async def escalate(services: Services, task: Task) -> str:
+    slack = services.workspace.slack
+    rep = next_rep(slack.sales_reps, task.assignee)
+    hours = f"{slack.hot_lead_sla_hours:g}"
+    if rep and rep != task.assignee:
+        note = f"Unclaimed after {hours}h: escalated to <@{rep}>"
+    elif slack.sales_channel and task.slack_channel != slack.sales_channel:
+        rep, note = None, f"Unclaimed after {hours}h: escalated to <#{slack.sales_channel}>"
+    else:
+        return "nobody to escalate to"
+    task.payload = {**task.payload, "escalation": note}
+    task.escalated_at = services.clock.now()
+    await task.save(update_fields=["payload", "escalated_at", "updated_at"])
+    await refresh_message(services, task)  # the old alert shows the escalation
+    task.assignee = rep or task.assignee
+    task.slack_ts = None
+    await task.save(update_fields=["assignee", "slack_ts", "updated_at"])
+    return await post_task(services, task.id)
+
+
+async def escalate_unclaimed(ctx: dict[str, Any]) -> int:
+    """Hot leads nobody claimed within the SLA are reposted to the next rep or the sales channel."""
+    services: Services = ctx["services"]
+    overdue = await Task.filter(kind=TaskKind.HOT_LEAD, status=TaskStatus.OPEN, escalated_at=None,
+                                due_at__lte=services.clock.now(), slack_ts__not_isnull=True).limit(200)
+    for task in overdue:
+        await escalate(services, task)
+    return len(overdue)
+
+
+async def remind_approvals(ctx: dict[str, Any]) -> int:
+    """One reminder in the approval's thread after `remind_after`; the engine handles the timeout."""
+    services: Services = ctx["services"]
+    now, reminded = services.clock.now(), 0
+    waiting = await Task.filter(kind=TaskKind.QUOTE_APPROVAL, status=TaskStatus.OPEN, slack_ts__not_isnull=True)
+    for task in waiting:
+        posted = task.payload.get("posted_at")
+        after = task.payload.get("remind_after")
+        if not posted or not after or task.payload.get("reminded_at"):
+            continue
+        if dt.datetime.fromisoformat(posted) + parse_duration(after) > now:
+            continue
+        who = f"<@{task.assignee}>" if task.assignee else "Someone"
+        await services.slack.chat_postMessage(channel=task.slack_channel or "", thread_ts=task.slack_ts,
+                                              text=f"{who}, this quote is still waiting for a decision.")
+        task.payload = {**task.payload, "reminded_at": now.isoformat()}
+        await task.save(update_fields=["payload", "updated_at"])
+        reminded += 1
+    return reminded
+
+
+CRONS = (repost_snoozed, escalate_unclaimed, remind_approvals)

@@ -1,0 +1,137 @@
+"""Tasks in Slack: gather what a task message shows, post it once, update it in place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from typing import Any
+
+from bot import blocks, slackio
+from bot.blocks import TaskView
+from contacts.models import Contact, Event
+from emails.delivery import contact_fields
+from emails.errors import TemplateError
+from emails.library import shared_library
+from emails.render import render
+from emails.sandbox import render_string
+from journeys.facts import contact_view
+from journeys.models import Enrollment, Task, TaskKind, TaskStatus
+from nurture.bootstrap import Services
+
+ACTIVITY_TYPES = ("page.viewed", "form.submitted", "survey.answered", "checkout.abandoned", "order.created")
+
+
+def task_id_of(value: str) -> int:
+    """Button values are `task:<id>`."""
+    return int(value.rsplit(":", 1)[-1])
+
+
+def display_name(contact: Contact) -> str:
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+    address = contact.email or "anonymous visitor"
+    return f"{name} <mailto:{address}|{address}>" if name else f"<mailto:{address}|{address}>"
+
+
+def _activity_line(event: Event) -> str:
+    props = event.properties
+    when = event.occurred_at.strftime("%d %b %H:%M")
+    if event.type == "page.viewed":
+        return f"{when} viewed {props.get('path') or props.get('url', '')} {props.get('title') or ''}".strip()
+    if event.type == "form.submitted":
+        return f"{when} submitted form {props.get('form_key', '')}"
+    return f"{when} {event.type}"
+
+
+async def recent_activity(contact: Contact, limit: int = 5) -> tuple[list[str], list[str]]:
+    events = await Event.filter(contact_id=contact.id, type__in=ACTIVITY_TYPES).order_by("-occurred_at").limit(limit)
+    links = sorted({str(e.properties["url"]) for e in events if str(e.properties.get("url", "")).startswith("http")})
+    return [_activity_line(e) for e in events], links[:3]
+
+
+def _brand_name(services: Services) -> str:
+    return services.workspace.brand.get("name") or email.utils.parseaddr(services.settings.mail_from)[0]
+
+
+def quote_preview(services: Services, task: Task, contact: Contact) -> tuple[str, str]:
+    """The drafted quote email (subject, text part) as the contact would get it."""
+    context: dict[str, Any] = dict(task.payload.get("context") or {})
+    context.update(brand={"name": _brand_name(services), **services.workspace.brand},
+                   contact=contact_fields(contact), unsubscribe_url="", preferences_url="")
+    try:
+        rendered = render(shared_library(), str(task.payload.get("email", "quote")), context)
+    except (TemplateError, ValueError) as error:
+        return "(cannot render)", f"The template could not be rendered: {error}"
+    return rendered.subject, rendered.text
+
+
+def fill_text(source: str, contact: Contact, event: dict[str, Any]) -> str:
+    """Task and notification texts are marketer Jinja: rendered in the sandbox, raw on error."""
+    try:
+        return render_string(source, {"contact": contact_view(contact), "event": event})
+    except (TemplateError, ValueError):
+        return source
+
+
+async def task_view(services: Services, task: Task) -> TaskView:
+    contact = await Contact.get(id=task.contact_id)
+    activity, links = await recent_activity(contact) if task.kind == TaskKind.HOT_LEAD else ([], [])
+    event = (task.payload.get("context") or {}).get("event") or {}
+    subject, text = quote_preview(services, task, contact) if task.kind == TaskKind.QUOTE_APPROVAL else ("", "")
+    return TaskView(
+        id=task.id, kind=task.kind.value, status=task.status.value, contact=display_name(contact),
+        email=contact.email or "", score=contact.lead_score,
+        text=fill_text(str(task.payload.get("text", "")), contact, {"properties": event}),
+        owner=contact.owner, assignee=task.assignee, decided_by=task.decided_by, activity=activity, links=links,
+        escalation=str(task.payload.get("escalation", "")),
+        nps_score=event.get("score") if isinstance(event.get("score"), int) else None,
+        comment=str(event.get("comment") or ""), quote_subject=subject, quote_text=text,
+        note=str(task.payload.get("decision_reason", "")),
+    )
+
+
+async def task_content(services: Services, task: Task) -> dict[str, Any]:
+    return blocks.task_message(await task_view(services, task))
+
+
+async def destination(services: Services, assignee: str | None) -> str | None:
+    """A DM to the assignee, else the sales channel; None when neither exists."""
+    if assignee:
+        return await slackio.dm_channel(services.slack, assignee)
+    return services.workspace.slack.sales_channel or None
+
+
+async def is_test_task(task: Task) -> bool:
+    return task.enrollment_id is not None and await Enrollment.exists(id=task.enrollment_id, is_test=True)
+
+
+def sla_deadline(services: Services, now: dt.datetime) -> dt.datetime:
+    # Plain hours (not business hours): the SLA clock runs nights and weekends too.
+    return now + dt.timedelta(hours=services.workspace.slack.hot_lead_sla_hours)
+
+
+async def post_task(services: Services, task_id: int) -> str:
+    """Post a task message once; a stored slack_ts means it was posted already."""
+    task = await Task.get_or_none(id=task_id)
+    if task is None:
+        return "no such task"
+    if task.slack_ts:
+        return "already posted"
+    if await is_test_task(task):
+        return "skipped: test run"
+    channel = await destination(services, task.assignee)
+    if channel is None:
+        return "nowhere to post: no assignee and no sales channel configured"
+    task.slack_channel, task.slack_ts = await slackio.post(services.slack, channel, await task_content(services, task))
+    now = services.clock.now()
+    if task.kind == TaskKind.HOT_LEAD and task.status == TaskStatus.OPEN:
+        task.due_at = sla_deadline(services, now)
+    task.payload = {**task.payload, "posted_at": now.isoformat()}
+    await task.save(update_fields=["slack_channel", "slack_ts", "due_at", "payload", "updated_at"])
+    return f"posted to {channel}"
+
+
+async def refresh_message(services: Services, task: Task) -> None:
+    """chat.update the task's message in place with its current state."""
+    if task.slack_channel and task.slack_ts:
+        await services.slack.chat_update(channel=task.slack_channel, ts=task.slack_ts,
+                                         **await task_content(services, task))

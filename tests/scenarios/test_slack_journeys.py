@@ -1,0 +1,147 @@
+"""Slack front door: request verification, retries, and /journey from command to live journey."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+
+from contacts.models import Contact
+from emails.models import Message, MessageStatus
+from journeys.models import Journey, JourneyStatus, JourneyVersion
+from journeys.store import import_spec, publish
+from journeys.validation import load_spec
+from nurture.bootstrap import Services
+from tests.doubles.slack_api import SlackApiDouble
+from tests.scenarios.slack_support import (
+    calls,
+    click,
+    command,
+    eventually,
+    interact,
+    post_signed,
+    submission,
+)
+from tests.support import sample
+
+Drive = Callable[[], Awaitable[int]]
+
+
+async def test_bad_signature_and_stale_timestamp_are_401(client: TestClient, services: Services) -> None:
+    body = sample("slack/slash-command-journey-start.urlencoded")
+    bad = {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": str(int(time.time())),
+           "X-Slack-Signature": "v0=" + "0" * 64}
+    assert (await client.post("/slack/events", data=body, headers=bad)).status == 401
+    stale = await post_signed(client, services, body, timestamp=int(time.time()) - 6 * 60)
+    assert stale.status == 401
+
+
+async def test_url_verification_echoes_the_challenge(client: TestClient, services: Services) -> None:
+    body = sample("real/slack/url-verification.json")
+    response = await post_signed(client, services, body, json_body=True)
+    assert response.status == 200
+    assert json.loads(body)["challenge"] in await response.text()
+
+
+async def test_retried_event_is_handled_once(client: TestClient, services: Services, slack: SlackApiDouble) -> None:
+    event = json.loads(sample("real/slack/app-home-opened.json"))
+    event["event"]["tab"] = "home"
+    body = json.dumps(event).encode()
+    assert (await post_signed(client, services, body, json_body=True)).status == 200
+    await eventually(calls(slack, "views.publish"))
+    retry = await post_signed(client, services, body, json_body=True,
+                              extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert retry.status == 200
+    await asyncio.sleep(0.2)  # time for a (wrong) second handling to show up
+    assert len(slack.called("views.publish")) == 1
+    assert slack.called("views.publish")[0].params["user_id"] == "W111"
+
+
+async def test_wrong_usage_says_what_is_wrong(client: TestClient, services: Services) -> None:
+    response = await command(client, services, "/journey", "start abandoned-cart")
+    text = await response.text()
+    assert response.status == 200
+    assert "takes 2 arguments" in text and "/journey start KEY EMAIL" in text
+    assert "not a /journey subcommand" in await (await command(client, services, "/journey", "fly")).text()
+    assert "one email address" in await (await command(client, services, "/contact", "")).text()
+
+
+async def test_real_slash_command_body_with_plus_spaces(client: TestClient, services: Services) -> None:
+    # Captured body: '+' for spaces; '/journey' percent-encoded. Parsed as `start KEY EMAIL`, then
+    # refused: U0MARKETER1 is no journey editor.
+    response = await post_signed(client, services, sample("slack/slash-command-journey-start.urlencoded"))
+    assert response.status == 200
+    assert "only journey editors and admins" in await response.text()
+
+
+async def test_new_journey_modal_to_live(client: TestClient, services: Services, slack: SlackApiDouble) -> None:
+    response = await command(client, services, "/journey", "new")
+    assert response.status == 200
+    opened = await eventually(calls(slack, "views.open"))
+    view = opened[0].params["view"]
+    assert view["callback_id"] == "journey_new"
+    options = view["blocks"][0]["element"]["options"]
+    assert "abandoned-cart" in [o["value"] for o in options]
+    bad = submission("journey_new", {
+        "template": {"template_select": {"type": "static_select", "selected_option": {"value": "abandoned-cart"}}},
+        "name": {"name_input": {"type": "plain_text_input", "value": "Spring cart recovery"}},
+        "first_delay": {"delay_input": {"type": "plain_text_input", "value": "3x"}},
+    }, user="UADMIN")
+    answer = await (await interact(client, services, bad)).json()
+    assert answer["response_action"] == "errors" and "first_delay" in answer["errors"]
+    good = json.loads(sample("slack/view-submission-new-journey.json"))
+    good["user"]["id"] = "UADMIN"
+    response = await interact(client, services, good)
+    assert response.status == 200
+    journey = await Journey.get(key="spring-cart-recovery")
+    assert journey.status == JourneyStatus.DRAFT and journey.template_key == "abandoned-cart"
+    version = await JourneyVersion.get(journey=journey)
+    assert version.spec["steps"][0]["wait"] == "2h"
+    confirmation = (await eventually(calls(slack, "chat.postMessage")))[0]
+    button = confirmation.params["blocks"][-1]["elements"][0]
+    assert button["action_id"] == "journey_publish"
+    await interact(client, services, click("journey_publish", button["value"], "UADMIN", "DUADMIN"))
+    await eventually(calls(slack, "chat.update"))
+    await journey.refresh_from_db()
+    assert journey.status == JourneyStatus.LIVE
+
+
+async def test_only_editors_create_journeys(client: TestClient, services: Services, slack: SlackApiDouble) -> None:
+    response = await command(client, services, "/journey", "new", user="U0STRANGER")
+    assert "only journey editors and admins" in await response.text()
+    assert slack.called("views.open") == []
+    assert "No journeys yet" in await (await command(client, services, "/journey", "list", user="U0STRANGER")).text()
+
+
+async def test_journey_test_run_reports_and_sends_nothing(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive
+) -> None:
+    spec = load_spec((__import__("journeys.library", fromlist=["TEMPLATES"]).TEMPLATES
+                      / "welcome-series.yml").read_text())
+    await import_spec(spec)
+    await Contact.create(email="hana.sato@example.com", first_name="Hana")
+    response = await command(client, services, "/journey", f"test {spec.key} hana.sato@example.com")
+    assert "Working on" in await response.text()
+    await drive()
+    report = slack.called("chat.postEphemeral")[-1].params["text"]
+    assert "Test run of" in report and "would send" in report
+    messages = await Message.filter(is_test=True)
+    assert messages and all(m.status == MessageStatus.SKIPPED and m.error == "test run" for m in messages)
+
+
+async def test_stats_and_contact(client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive) -> None:
+    spec = load_spec((__import__("journeys.library", fromlist=["TEMPLATES"]).TEMPLATES
+                      / "welcome-series.yml").read_text())
+    await import_spec(spec)
+    await publish(spec.key)
+    await Contact.create(email="leo.martin@example.com", first_name="Leo", lead_score=42, tags=["vip"])
+    started = await command(client, services, "/journey", f"start {spec.key} leo.martin@example.com")
+    assert "entered" in await started.text()
+    await command(client, services, "/journey", f"stats {spec.key}")
+    await drive()
+    assert "Entered 1" in slack.called("chat.postEphemeral")[-1].params["text"]
+    card = await (await command(client, services, "/contact", "leo.martin@example.com")).text()
+    assert "42" in card and "vip" in card and spec.key in card

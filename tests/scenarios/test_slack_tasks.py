@@ -1,0 +1,178 @@
+"""Tasks in Slack end to end: hot-lead alerts, NPS feedback, quote approvals, Slack outages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from arq import Retry
+
+from bot.jobs import escalate_unclaimed, post_task_job, repost_snoozed
+from contacts.events import NormalizedEvent
+from contacts.models import Contact
+from journeys.library import TEMPLATES
+from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
+from journeys.store import import_spec, publish
+from journeys.validation import load_spec
+from nurture.bootstrap import Services
+from nurture.clock import ManualClock
+from nurture.pipeline import ingest
+from tests.doubles.slack_api import SlackApiDouble
+from tests.scenarios.slack_support import calls, click, eventually, interact, submission
+from tests.support import survey_headers
+
+Drive = Callable[[], Awaitable[int]]
+Outbox = Callable[[], Awaitable[list[Any]]]
+
+
+async def _publish(name: str) -> None:
+    spec = load_spec((TEMPLATES / f"{name}.yml").read_text())
+    await import_spec(spec)
+    await publish(spec.key)
+
+
+async def _hot_lead(client: TestClient, services: Services, drive: Drive, owner: str | None = None) -> Task:
+    await _publish("hot-lead-alert")
+    await Contact.create(email="wei.chen@example.com", first_name="Wei", anonymous_id="anon-5b1f2c", owner=owner)
+    page = {"type": "page", "anonymous_id": "anon-5b1f2c", "url": "https://acme-audio.example/pricing",
+            "title": "Pricing", "timestamp": "2026-03-10T08:59:00Z"}
+    headers = {"X-Nurture-Write-Key": services.settings.tracking_write_key, "Content-Type": "application/json"}
+    assert (await client.post("/track", data=json.dumps(page), headers=headers)).status == 200
+    await drive()
+    return await Task.get(kind=TaskKind.HOT_LEAD)
+
+
+async def test_hot_lead_alert_claim(client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive,
+                                    clock: ManualClock) -> None:
+    task = await _hot_lead(client, services, drive)
+    posted = slack.called("chat.postMessage")
+    assert len(posted) == 1 and posted[0].params["channel"] == "C0SALES"  # no owner: the sales channel
+    text = json.dumps(posted[0].params["blocks"])
+    score = (await Contact.get(email="wei.chen@example.com")).lead_score
+    assert "Wei is looking at Pricing" in text and "viewed /pricing" in text and f"lead score *{score}*" in text
+    assert task.slack_channel == "C0SALES" and task.slack_ts
+    await interact(client, services, click("task_claim", f"task:{task.id}", "UREP1", ts=task.slack_ts))
+    update = (await eventually(calls(slack, "chat.update")))[0]
+    assert update.params["ts"] == task.slack_ts and "Claimed by <@UREP1>" in json.dumps(update.params["blocks"])
+    assert (await Contact.get(email="wei.chen@example.com")).owner == "UREP1"
+    assert (await Task.get(id=task.id)).status == TaskStatus.CLAIMED
+
+
+async def test_hot_lead_to_owner_by_dm_then_escalated(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock
+) -> None:
+    task = await _hot_lead(client, services, drive, owner="UREP1")
+    assert slack.called("conversations.open")[0].params["users"] == "UREP1"
+    assert slack.called("chat.postMessage")[0].params["channel"] == "DREP1"
+    assert await escalate_unclaimed({"services": services}) == 0
+    clock.advance(dt.timedelta(hours=2, minutes=1))
+    assert await escalate_unclaimed({"services": services}) == 1
+    escalated = await Task.get(id=task.id)
+    assert escalated.escalated_at is not None and escalated.assignee == "UREP2"
+    assert "escalated to <@UREP2>" in json.dumps(slack.called("chat.update")[0].params["blocks"])
+    assert slack.called("chat.postMessage")[-1].params["channel"] == "DREP2"
+    assert await escalate_unclaimed({"services": services}) == 0  # once
+
+
+async def test_snooze_reposts_and_not_a_lead_lowers_score(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock
+) -> None:
+    task = await _hot_lead(client, services, drive)
+    score = (await Contact.get(email="wei.chen@example.com")).lead_score
+    await interact(client, services, click("task_snooze", f"task:{task.id}", "UREP1"))
+    await eventually(calls(slack, "chat.update"))
+    assert (await Task.get(id=task.id)).status == TaskStatus.SNOOZED
+    clock.advance(dt.timedelta(days=1, minutes=1))
+    assert await repost_snoozed({"services": services}) == 1
+    assert len(slack.called("chat.postMessage")) == 2
+    await interact(client, services, click("task_not_lead", f"task:{task.id}", "UREP1"))
+    await eventually(calls(slack, "chat.update", 2))
+    assert (await Contact.get(email="wei.chen@example.com")).lead_score == score - 20
+    assert (await Task.get(id=task.id)).status == TaskStatus.REJECTED
+
+
+async def test_nps_detractor_task_done(client: TestClient, services: Services, slack: SlackApiDouble,
+                                       drive: Drive) -> None:
+    await _publish("nps-follow-up")
+    await Contact.create(email="hana.sato@example.com", first_name="Hana", owner="UREP2")
+    body = json.dumps({"email": "hana.sato@example.com", "score": 3, "comment": "Lenses arrived late twice",
+                       "survey": "nps", "answered_at": "2026-03-10T08:00:00Z", "response_id": "r1"}).encode()
+    response = await client.post("/webhooks/surveys/generic", data=body,
+                                 headers=survey_headers(body, services.settings.survey_secret))
+    assert response.status == 200
+    await drive()
+    task = await Task.get(kind=TaskKind.FEEDBACK)
+    posted = json.dumps(slack.called("chat.postMessage")[0].params["blocks"])
+    assert "NPS *3*" in posted and "Lenses arrived late twice" in posted and "Account manager: <@UREP2>" in posted
+    await interact(client, services, click("task_done", f"task:{task.id}", "UREP2"))
+    await eventually(calls(slack, "chat.update"))
+    assert (await Task.get(id=task.id)).status == TaskStatus.DONE
+
+
+async def _quote(services: Services, drive: Drive, clock: ManualClock) -> Task:
+    await _publish("quote-request")
+    await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1")
+    form = NormalizedEvent(type="form.submitted", source="form", idempotency_key="quote-1", occurred_at=clock.now(),
+                           email="maria.rossi@example.com", properties={"form_key": "quote-request"})
+    await ingest(services, [form])
+    await drive()
+    return await Task.get(kind=TaskKind.QUOTE_APPROVAL)
+
+
+async def test_quote_approved_goes_out_from_the_rep(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock, outbox: Outbox
+) -> None:
+    task = await _quote(services, drive, clock)
+    assert task.assignee == "UREP1"
+    approval = json.dumps(slack.called("chat.postMessage")[0].params["blocks"])
+    assert "Subject:* Your quote from Acme Audio" in approval and "quote_approve" in approval
+    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP2", "DREP1", task.slack_ts or ""))
+    refusal = (await eventually(calls(slack, "chat.postEphemeral")))[0]
+    assert refusal.params["user"] == "UREP2" and "only the assigned rep" in refusal.params["text"]
+    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
+    await eventually(calls(slack, "chat.update"))
+    await drive()
+    sent = await outbox()
+    assert len(sent) == 1
+    assert sent[0]["From"].addresses[0].display_name == "Kenji Sato"
+    assert str(sent[0]["Reply-To"]) == "kenji.sato@acme-audio.example"
+    enrollment = await Enrollment.get(id=task.enrollment_id)
+    # parked on the 3-day wait before the first follow-up
+    assert enrollment.state == EnrollmentState.WAITING and enrollment.next_run_at == clock.now() + dt.timedelta(days=3)
+    assert "Approved and sent by <@UREP1>" in json.dumps(slack.called("chat.update")[0].params["blocks"])
+
+
+async def test_quote_rejected_exits(client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive,
+                                    clock: ManualClock, outbox: Outbox) -> None:
+    task = await _quote(services, drive, clock)
+    await interact(client, services, click("quote_reject", f"task:{task.id}", "UREP1", "DREP1"))
+    modal = (await eventually(calls(slack, "views.open")))[0].params["view"]
+    assert modal["callback_id"] == "quote_reject"
+    reason = {"reason": {"reason_input": {"type": "plain_text_input", "value": "prices changed"}}}
+    await interact(client, services, submission("quote_reject", reason, "UREP1", modal["private_metadata"]))
+    await eventually(calls(slack, "chat.update"))
+    await drive()
+    enrollment = await Enrollment.get(id=task.enrollment_id)
+    assert enrollment.state == EnrollmentState.EXITED and enrollment.exit_reason == "quote rejected"
+    assert await outbox() == []
+
+
+async def test_rate_limited_post_is_retried_and_posted_once(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive
+) -> None:
+    slack.faults.append((429, {"Retry-After": "1"}))  # the conversations/post of the first attempt
+    slack.faults.append((500, {}))
+    task = await _hot_lead(client, services, drive)  # the worker retries after Retry-After
+    assert len(slack.called("chat.postMessage")) == 1
+    await Task.filter(id=task.id).update(slack_ts=None)
+    slack.faults.append((429, {"Retry-After": "7"}))
+    with pytest.raises(Retry) as retry:
+        await post_task_job({"services": services}, task_id=task.id)
+    assert retry.value.defer_score == 7000
+    assert await post_task_job({"services": services}, task_id=task.id) == "posted to C0SALES"
+    assert await post_task_job({"services": services}, task_id=task.id) == "already posted"
+    assert len(slack.called("chat.postMessage")) == 2

@@ -1,0 +1,108 @@
+"""Block Kit builders are pure: checked here without Slack or a database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from bot import blocks
+from bot.blocks import TaskView
+from bot.commands import parse
+from bot.jobs import next_rep
+from bot.views import draft_document, spec_errors, values
+
+
+def _view(**changes: object) -> TaskView:
+    base = dict(id=7, kind="hot_lead", status="open", contact="Wei <mailto:w@x.example|w@x.example>",
+                email="w@x.example", text="Wei is looking at Pricing", score=35, activity=("viewed /pricing",))
+    return TaskView(**{**base, **changes})  # type: ignore[arg-type]
+
+
+def _action_ids(message: dict[str, object]) -> list[str]:
+    return [e["action_id"] for b in message["blocks"] if b["type"] == "actions"  # type: ignore[attr-defined]
+            for e in b["elements"]]
+
+
+def test_open_hot_lead_has_three_buttons_with_task_value() -> None:
+    message = blocks.task_message(_view())
+    assert _action_ids(message) == ["task_claim", "task_snooze", "task_not_lead"]
+    assert "lead score *35*" in json.dumps(message) and "viewed /pricing" in json.dumps(message)
+    assert all(e["value"] == "task:7" for b in message["blocks"] if b["type"] == "actions" for e in b["elements"])
+
+
+def test_claimed_hot_lead_shows_who_and_no_buttons() -> None:
+    message = blocks.task_message(_view(status="claimed", decided_by="UREP1", escalation="escalated to <@UREP2>"))
+    assert _action_ids(message) == []
+    text = json.dumps(message)
+    assert "Claimed by <@UREP1>" in text and "escalated to <@UREP2>" in text
+
+
+def test_feedback_names_account_manager() -> None:
+    message = blocks.task_message(_view(kind="feedback", nps_score=3, comment="late", owner="UAM"))
+    assert "Account manager: <@UAM>" in json.dumps(message)
+    assert _action_ids(message) == ["task_assign", "task_done"]
+
+
+def test_approval_shows_email_and_decision() -> None:
+    view = _view(kind="quote_approval", assignee="UREP1", quote_subject="Your quote", quote_text="Hi Maria")
+    assert _action_ids(blocks.task_message(view)) == ["quote_approve", "quote_edit", "quote_reject"]
+    rejected = blocks.task_message(_view(kind="quote_approval", status="rejected", decided_by="U1", note="too low"))
+    assert "Rejected by <@U1>: too low" in json.dumps(rejected)
+
+
+def test_long_text_is_clipped_to_slack_limits() -> None:
+    message = blocks.task_message(_view(text="x" * 5000))
+    assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if b["type"] == "section")
+
+
+def test_new_journey_modal_fields() -> None:
+    modal = blocks.new_journey_modal([("abandoned-cart", "Abandoned cart")], "C1")
+    assert [b["block_id"] for b in modal["blocks"]] == ["template", "name", "trigger_event", "first_delay"]
+    assert modal["private_metadata"] == "C1" and modal["callback_id"] == "journey_new"
+
+
+def test_command_parsing_explains_mistakes() -> None:
+    assert parse("start cart a@b.example") == ("start", ["cart", "a@b.example"])
+    assert "takes 1 argument" in parse("show")["text"]  # type: ignore[index]
+    assert "not an email address" in parse("test cart bob")["text"]  # type: ignore[index]
+    assert "needs a subcommand" in parse("  ")["text"]  # type: ignore[index]
+
+
+def test_draft_document_applies_name_trigger_and_first_wait() -> None:
+    data, errors = draft_document({"template": "abandoned-cart", "name": "Spring Sale", "first_delay": "2h",
+                                   "trigger_event": "checkout.abandoned"})
+    assert errors == {} and data["key"] == "spring-sale" and data["steps"][0]["wait"] == "2h"
+    assert draft_document({"template": "nope", "name": "x"})[1].keys() == {"template"}
+    assert spec_errors(["steps[0].wait: '3x' is not a duration"]) == {"first_delay": "steps[0].wait: '3x' is not "
+                                                                                     "a duration"}
+
+
+def test_modal_values_read_selects_and_inputs() -> None:
+    view = {"state": {"values": {"template": {"t": {"selected_option": {"value": "win-back"}}},
+                                 "name": {"n": {"value": " Hi "}}, "first_delay": {"d": {"value": None}}}}}
+    assert values(view) == {"template": "win-back", "name": "Hi", "first_delay": ""}
+
+
+def test_round_robin() -> None:
+    assert next_rep(("A", "B"), "A") == "B" and next_rep(("A", "B"), "B") == "A"
+    assert next_rep(("A", "B"), None) == "A" and next_rep((), "A") is None
+
+
+def test_home_view_lists_tasks_and_journeys() -> None:
+    home = blocks.home_view([_view()], [blocks.JourneyToday("cart", "Cart", 3, 2, 1)])
+    assert home["type"] == "home"
+    assert "entered 3 · sent 2 · converted 1" in json.dumps(home, ensure_ascii=False)
+
+
+def test_manifest_declares_commands_scopes_and_urls() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[3] / "bot" / "manifest.yml").read_text())
+    commands = {c["command"] for c in manifest["features"]["slash_commands"]}
+    assert commands == {"/journey", "/contact"}
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"commands", "chat:write", "im:write", "users:read", "users:read.email"} <= scopes
+    settings = manifest["settings"]
+    assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
