@@ -50,9 +50,10 @@ async def _ingest(services: Services, event: NormalizedEvent) -> None:
     await ingest(services, [event])
 
 
-def _email_event(kind: str, key: str, message: Message, contact: Contact, **properties: Any) -> NormalizedEvent:
+def _email_event(kind: str, key: str, message: Message, contact: Contact, at: dt.datetime,
+                 **properties: Any) -> NormalizedEvent:
     return NormalizedEvent(
-        type=kind, source="email", idempotency_key=key, occurred_at=dt.datetime.now(dt.UTC),
+        type=kind, source="email", idempotency_key=key, occurred_at=at,
         email=contact.email,
         properties={"message_id": message.message_id, "provider": "nurture", "recipient": message.to_email,
                     **properties},
@@ -61,10 +62,10 @@ def _email_event(kind: str, key: str, message: Message, contact: Contact, **prop
 
 async def _record(services: Services, message: Message, kind: str, key: str, **properties: Any) -> None:
     """The event (once per key) and the message's first-open/first-click time."""
-    now = dt.datetime.now(dt.UTC)
+    now = services.clock.now()
     contact: Contact | None = message.contact
     if contact is not None and contact.email:  # an erased contact has no email: nothing to record on
-        await _ingest(services, _email_event(kind, key, message, contact, **properties))
+        await _ingest(services, _email_event(kind, key, message, contact, now, **properties))
     await Message.filter(id=message.id, opened_at__isnull=True).update(opened_at=now)
     if kind == "email.clicked":
         await Message.filter(id=message.id, clicked_at__isnull=True).update(clicked_at=now)
@@ -150,7 +151,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
             type="consent.updated", source="email",
             # Unique per unsubscribe action: a later re-subscribe and unsubscribe must count again.
             idempotency_key=f"email.unsubscribe:{message.id if message else 0}:{uuid.uuid4().hex}",
-            occurred_at=dt.datetime.now(dt.UTC), email=contact.email, consent=Consent.UNSUBSCRIBED,
+            occurred_at=services.clock.now(), email=contact.email, consent=Consent.UNSUBSCRIBED,
             properties={"state": Consent.UNSUBSCRIBED.value, "source": "email",
                         "message_id": message.message_id if message else ""},
         ))

@@ -12,6 +12,7 @@ from jobs.scheduler import scheduler_loop
 from jobs.worker import build_worker, stop_worker
 from nurture.bootstrap import Services, open_services
 from nurture.cli.common import console, run, settings
+from nurture.clock import FastClock
 from nurture.migrate import apply_migrations
 from nurture.settings import Settings
 from webhooks.app import build_app
@@ -33,8 +34,12 @@ async def _start_http(services: Services) -> web.AppRunner:
     return runner
 
 
-async def _serve(config: Settings, with_worker: bool) -> None:
+async def _serve(config: Settings, with_worker: bool, clock_speed: float = 1.0) -> None:
     async with open_services(config) as services:
+        if clock_speed != 1.0:
+            services.clock = FastClock(clock_speed)
+            console.print(f"Journey clock runs {clock_speed:g}x real time (a day passes in "
+                          f"{86400 / clock_speed:,.0f} s); timers are stored in that clock's time.")
         runner = await _start_http(services)
         url = f"http://{config.http_host}:{config.http_port}"
         console.print(f"Nurture listening on [bold]{url}[/] (health: {url}/healthz)")
@@ -79,9 +84,11 @@ def worker() -> None:
 
 
 @click.command()
-def dev() -> None:
+@click.option("--clock-speed", type=click.FloatRange(min=1.0), default=1.0, show_default=True,
+              help="Run journeys faster than real time, e.g. 3600: an hour of journey time per second.")
+def dev(clock_speed: float) -> None:
     """Run server, worker and the embedded SMTP sink in one process."""
-    run(_serve(settings(), with_worker=True))
+    run(_serve(settings(), with_worker=True, clock_speed=clock_speed))
 
 
 @click.command()

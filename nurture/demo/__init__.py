@@ -1,0 +1,118 @@
+"""`nurture demo`: the whole product on the embedded stack, a store's month in a couple of minutes.
+
+Starts a local Slack Web API double, the HTTP server, the SMTP sink and the workers in
+this process, installs six journey templates, plays the month through signed requests
+(nurture.demo.month), and prints funnels, Slack messages and the emails as HTML files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from rich.progress import BarColumn, Progress, TextColumn
+
+from journeys.coupons import upsert_pool
+from journeys.library import install
+from journeys.store import publish
+from nurture.bootstrap import Services, open_services
+from nurture.cli.common import console
+from nurture.clock import ManualClock
+from nurture.demo.month import STEPS, play_month
+from nurture.demo.report import email_table, export_emails, funnel_table, funnels, slack_table
+from nurture.demo.store import FORM_SECRET, SHOP, DemoStore
+from nurture.migrate import apply_migrations
+from nurture.settings import Settings
+from nurture.slack_double import SlackApiDouble
+from nurture.workspace import FormConfig, SlackConfig, Workspace
+from webhooks.app import build_app
+
+TEMPLATES = ("welcome-series", "abandoned-cart", "hot-lead-alert", "quote-request", "nps-follow-up", "win-back")
+
+
+@dataclass
+class DemoResult:
+    services: Services
+    slack: SlackApiDouble
+    emails: list[tuple[str, str, Path]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def demo_settings(base: Settings, slack_url: str) -> Settings:
+    var_dir = base.var_dir / "demo"
+    port = free_port()  # links in the emails must reach this run's server
+    return replace(base, var_dir=var_dir, http_host="127.0.0.1", http_port=port, public_url=f"http://127.0.0.1:{port}",
+                   database_url=f"sqlite://{(var_dir / 'demo.sqlite3').resolve()}",
+                   redis_url="embedded", smtp_url="embedded", slack_api_url=slack_url,
+                   shopify_webhook_secret="demo-shopify", tracking_write_key="wk_demo", survey_secret="demo-survey",
+                   slack_bot_token="xoxb-demo", slack_signing_secret="demo-slack-signing")
+
+
+def demo_workspace() -> Workspace:
+    return Workspace(
+        brand={"name": "Acme Audio", "url": SHOP, "address": "Acme Audio GmbH, Torstrasse 1, 10119 Berlin"},
+        forms={"newsletter": FormConfig(allowed_origins=(SHOP,), tags=("newsletter",)),
+               "quote-request": FormConfig(secret=FORM_SECRET, tags=("quote",))},
+        slack=SlackConfig(admins=("UADMIN",), journey_editors=("UADMIN",), sales_channel="C0SALES",
+                          sales_reps=("UREP1", "UREP2")),
+    )
+
+
+async def install_templates() -> None:
+    for key in TEMPLATES:
+        await install(key, created_by="demo")
+        await publish(key)
+    await upsert_pool("cart10", "10% off", generate_prefix="CART10-")
+    await upsert_pool("sorry15", "15% off, with our apologies", generate_prefix="SORRY15-")
+
+
+async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_console: bool = True) -> DemoResult:
+    async with open_services(settings) as services:
+        services.workspace = demo_workspace()
+        clock = ManualClock()
+        services.clock = clock
+        await install_templates()
+        runner = web.AppRunner(build_app(services), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+        async with aiohttp.ClientSession() as session:
+            store = DemoStore(session, settings.public_url, services.settings)
+            with Progress(TextColumn("{task.description}"), BarColumn(), console=console,
+                          disable=not progress_to_console) as progress:
+                bar = progress.add_task("a store's month", total=STEPS)
+                await play_month(services, store, clock,
+                                 lambda n, what: progress.update(bar, completed=n, description=what))
+        await runner.cleanup()
+        emails = await export_emails(settings.var_dir / "emails")
+        console.print(funnel_table(await funnels()))
+        console.print(slack_table(slack.calls))
+        console.print(email_table(emails))
+        return DemoResult(services, slack, emails)
+
+
+async def run_demo(base: Settings) -> None:
+    slack = SlackApiDouble()
+    slack_server = TestServer(slack.app())
+    await slack_server.start_server()
+    settings = demo_settings(base, str(slack_server.make_url("/api/")))
+    shutil.rmtree(settings.var_dir, ignore_errors=True)  # every run starts from an empty store
+    await apply_migrations(settings)
+    try:
+        result = await run_scenario(settings, slack)
+    finally:
+        await slack_server.close()
+    console.print(f"[bold green]Demo finished.[/] {len(result.emails)} emails are in {settings.var_dir / 'emails'}; "
+                  f"the demo's database is {settings.database_url}.")
+
+
+__all__ = ["DemoResult", "run_demo", "run_scenario"]

@@ -1,0 +1,113 @@
+"""A store's systems, played by the demo: every request signed exactly as the real provider signs it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from nurture.settings import Settings
+
+SHOP = "https://acme-audio.example"
+FORM_SECRET = "demo-quote-form-secret"
+
+
+def _b64_hmac(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+class DemoStore:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, settings: Settings) -> None:
+        self.session, self.base_url, self.settings = session, base_url, settings
+        self.statuses: list[int] = []
+
+    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        async with self.session.post(f"{self.base_url}{path}", data=body, headers=headers) as response:
+            await response.read()
+            self.statuses.append(response.status)
+            return response.status
+
+    async def shopify(self, topic: str, payload: dict[str, Any]) -> int:
+        body = json.dumps(payload).encode()
+        return await self._post("/webhooks/shopify", body, {
+            "Content-Type": "application/json", "X-Shopify-Topic": topic,
+            "X-Shopify-Hmac-Sha256": _b64_hmac(self.settings.shopify_webhook_secret, body),
+            "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-Shop-Domain": "acme-audio.myshopify.com",
+        })
+
+    async def newsletter(self, email: str, first_name: str) -> int:
+        body = urlencode({"email": email, "first_name": first_name, "consent": "yes", "website": ""}).encode()
+        return await self._post("/webhooks/forms/newsletter", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "Origin": SHOP})
+
+    async def quote_request(self, fields: dict[str, Any]) -> int:
+        body = json.dumps(fields).encode()
+        return await self._post("/webhooks/forms/quote-request", body, {
+            "Content-Type": "application/json", "X-Nurture-Form-Secret": FORM_SECRET})
+
+    async def track(self, events: list[dict[str, Any]]) -> int:
+        return await self._post("/track", json.dumps({"batch": events}).encode(), {
+            "Content-Type": "application/json", "X-Nurture-Write-Key": self.settings.tracking_write_key})
+
+    async def nps(self, email: str, score: int, comment: str, response_id: str) -> int:
+        body = json.dumps({"email": email, "score": score, "comment": comment, "survey": "post-purchase-nps",
+                           "response_id": response_id}).encode()
+        return await self._post("/webhooks/surveys/generic", body, {
+            "Content-Type": "application/json",
+            "X-Nurture-Signature": _b64_hmac(self.settings.survey_secret, body)})
+
+    async def slack_click(self, action_id: str, value: str, user: str, channel: str, ts: str) -> int:
+        payload = {
+            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0ACME"},
+            "api_app_id": "A0NURTURE", "token": "x", "team": {"id": "T0ACME", "domain": "acme"},
+            "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+            "trigger_id": "1.2.3", "channel": {"id": channel, "name": "sales"},
+            "message": {"type": "message", "ts": ts, "text": "", "blocks": []}, "state": {"values": {}},
+            "response_url": f"{self.base_url}/slack-response-unused",
+            "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        timestamp = str(int(time.time()))
+        signature = "v0=" + hmac.new(self.settings.slack_signing_secret.encode(),
+                                     f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        return await self._post("/slack/events", body, {
+            "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature})
+
+    async def follow(self, url: str) -> int:
+        """A customer clicking a tracked link in an email (the redirect itself is not followed)."""
+        async with self.session.get(url, allow_redirects=False) as response:
+            return response.status
+
+
+def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: list[tuple[str, str]],
+          currency: str = "EUR", checkout_token: str | None = None) -> dict[str, Any]:
+    total = sum(float(price) for _, price in items)
+    return {
+        "id": 5_600_000_000_000 + n, "name": f"#{1100 + n}", "email": email, "currency": currency,
+        "total_price": f"{total:.2f}", "created_at": at.isoformat(), "processed_at": at.isoformat(),
+        "updated_at": at.isoformat(), "financial_status": "paid", "checkout_token": checkout_token,
+        "customer": {"id": 7_800_000_000_000 + n, "email": email, "first_name": first, "last_name": last},
+        "line_items": [{"product_id": 8_000 + i, "title": title, "quantity": 1, "price": price, "sku": f"SKU-{i}"}
+                       for i, (title, price) in enumerate(items)],
+    }
+
+
+def checkout(token: str, email: str, at: dt.datetime, items: list[tuple[str, str]]) -> dict[str, Any]:
+    total = sum(float(price) for _, price in items)
+    return {
+        "id": abs(hash(token)) % 10**12, "token": token, "email": email, "currency": "EUR",
+        "total_price": f"{total:.2f}", "created_at": at.isoformat(), "updated_at": at.isoformat(),
+        "completed_at": None, "abandoned_checkout_url": f"{SHOP}/checkouts/{token}/recover",
+        "line_items": [{"product_id": 9_000 + i, "title": title, "quantity": 1, "price": price}
+                       for i, (title, price) in enumerate(items)],
+    }

@@ -1,0 +1,95 @@
+"""A local double of Slack's Web API: implements the methods we call and records every request.
+
+Tests point NURTURE_SLACK_API_URL at it, and `nurture demo` uses it (printing each message
+readably) so the whole product runs without a Slack workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+# users.info profiles (real name, email) of the people the tests use; others get a bare profile.
+PEOPLE: dict[str, dict[str, str]] = {
+    "UREP1": {"real_name": "Kenji Sato", "email": "kenji.sato@acme-audio.example"},
+    "UREP2": {"real_name": "Ana Lima", "email": "ana.lima@acme-audio.example"},
+    "UADMIN": {"real_name": "Yuki Admin", "email": "yuki@acme-audio.example"},
+}
+
+
+@dataclass
+class SlackCall:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class SlackApiDouble:
+    calls: list[SlackCall] = field(default_factory=list)
+    # Queue of (status, headers) answers to give before answering normally (429, 500...).
+    faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    people: dict[str, dict[str, str]] = field(default_factory=lambda: dict(PEOPLE))
+    on_call: Callable[[SlackCall], None] | None = None
+    _ts: int = 0
+
+    def called(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    def reset(self) -> None:
+        self.calls.clear()
+        self.faults.clear()
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            return json.loads(raw or b"{}")
+        params: dict[str, Any] = dict(parse_qsl(raw.decode()))
+        for key in ("blocks", "view", "attachments"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if self.faults:
+            status, headers = self.faults.pop(0)
+            return web.json_response({"ok": False, "error": "fault"}, status=status, headers=headers)
+        # Some SDK methods (conversations.open, users.info) send their arguments in the query string.
+        params = {**dict(request.query), **await self._params(request)}
+        call = SlackCall(method, params)
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        return web.json_response(self._answer(method, params))
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._ts += 1
+        ts = f"{int(time.time())}.{self._ts:06d}"
+        channel = params.get("channel", "C0DOUBLE")
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(params.get("users", "U0"))[1:]}}
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral"):
+            return {"ok": True, "channel": channel, "ts": params.get("ts", ts), "message_ts": ts}
+        if method.startswith("views."):
+            return {"ok": True, "view": {"id": f"V{self._ts}", **(params.get("view") or {})}}
+        if method == "auth.test":
+            return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0DOUBLE"}
+        if method == "users.info":
+            user = params.get("user", "U0")
+            person = self.people.get(user, {})
+            profile = {"email": person.get("email", ""), "real_name": person.get("real_name", "")}
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": profile["real_name"],
+                                         "profile": profile}}
+        return {"ok": True}
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self.handle)
+        app.router.add_get("/api/{method}", self.handle)  # users.info and other reads
+        return app
