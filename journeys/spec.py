@@ -65,7 +65,7 @@ class WaitUntil(Strict):
 class WaitStep(Strict):
     kind: Literal["wait"]
     id: str | None = None
-    wait: Duration | WaitUntil
+    wait: Duration | WaitUntil = Field(description="a duration (3d), or until a date / time / best hour")
 
     @field_validator("wait")
     @classmethod
@@ -74,8 +74,8 @@ class WaitStep(Strict):
 
 
 class WaitForSpec(Strict):
-    event: str
-    timeout: Duration
+    event: str = Field(description="event type to wait for, e.g. email.clicked")
+    timeout: Duration = Field(description="how long to wait before taking on_timeout")
     where: Expression | None = None
     same_key: bool = Field(True, description="in keyed journeys, only an event about the same object counts")
 
@@ -90,6 +90,21 @@ class EmailStep(Strict):
     subject: str | None = Field(None, description="overrides the template's subject; Jinja allowed")
     sender: Literal["brand", "owner"] = "brand"
     transactional: bool = Field(False, description="not marketing: ignores caps, quiet hours and consent")
+
+    @field_validator("subject")
+    @classmethod
+    def _subject(cls, value: str | None) -> str | None:
+        # Compiled in the email sandbox now, so `{{ ''.__class__ }}` is refused when the journey
+        # is loaded rather than when the first recipient's email is rendered.
+        from emails.errors import TemplateError
+        from emails.sandbox import string_template
+
+        if value is not None:
+            try:
+                string_template(value, html=False)
+            except TemplateError as error:
+                raise ValueError(str(error)) from None
+        return value
 
 
 class BranchSpec(Strict):
@@ -266,12 +281,12 @@ class InactivityTrigger(Strict):
 
 
 class Trigger(Strict):
-    event: str | None = None
-    where: Expression | None = None
+    event: str | None = Field(None, description="enter when this event arrives, e.g. checkout.abandoned")
+    where: Expression | None = Field(None, description="filter on the event and contact")
     segment: Expression | None = Field(None, description="entered when this becomes true for a contact")
     date: DateTrigger | None = None
     inactivity: InactivityTrigger | None = None
-    manual: bool = False
+    manual: bool = Field(False, description="only started by hand (CLI, Slack /journey start)")
     keyed: bool = Field(False, description="one run per object (cart, order, quote) instead of per contact")
 
     _w = field_validator("where", "segment")(lambda v: v if v is None else _expression(v))
@@ -289,8 +304,10 @@ class Trigger(Strict):
 
 
 class Entry(Strict):
-    policy: Literal["once", "once_per", "every_time"] = "once"
-    period: Duration | None = None
+    policy: Literal["once", "once_per", "every_time"] = Field(
+        default="once", description="once ever, once per period, always"
+    )
+    period: Duration | None = Field(default=None, description="with once_per, e.g. 30d")
 
     @model_validator(mode="after")
     def _period(self) -> Entry:
@@ -325,17 +342,19 @@ class QuietHours(Strict):
 
 
 class JourneySpec(Strict):
-    key: str
-    name: str
-    description: str = ""
-    trigger: Trigger
-    entry: Entry = Entry()
-    goal: Goal | None = None
-    exit_when: list[Expression] = Field(default_factory=list)
-    priority: int = 0
+    key: str = Field(description="unique id: lower-case letters, digits and dashes")
+    name: str = Field(description="shown in Slack and reports")
+    description: str = Field("", description="when to use it and what to adjust")
+    trigger: Trigger = Field(description="who enters, and when")
+    entry: Entry = Field(Entry(), description="how often one contact (or object) may enter")
+    goal: Goal | None = Field(None, description="an event that ends the run as converted")
+    exit_when: list[Expression] = Field(
+        default_factory=list, description="expressions checked before every step and on every event"
+    )
+    priority: int = Field(0, description="higher wins when an exclusive journey pauses others")
     exclusive: bool = Field(False, description="pauses lower-priority journeys for the contact while it runs")
-    quiet_hours: QuietHours | None = None
-    steps: list[Step] = Field(min_length=1)
+    quiet_hours: QuietHours | None = Field(None, description="marketing email waits out these hours, local time")
+    steps: list[Step] = Field(min_length=1, description="what happens, in order")
 
     _x = field_validator("exit_when")(lambda v: [_expression(e) for e in v])
 

@@ -31,6 +31,7 @@ journeys.register(cli)
 simulate.register(cli)
 coupons.register(cli)
 dev_tools.register(cli)
+dev_tools.register_docs(cli)
 slack_cli.register(cli)
 
 

@@ -27,3 +27,25 @@ def makemigrations(name: str | None) -> None:
 
 def register(group: click.Group) -> None:
     group.add_command(makemigrations)
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Exit 1 when a generated document is out of date.")
+def docs(check: bool) -> None:
+    """Regenerate docs/journeys.md and docs/cli.md from the schema and the commands."""
+    from nurture.docs import documents
+
+    stale = []
+    for path, text in documents().items():
+        if not path.exists() or path.read_text() != text:
+            stale.append(path)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+    if check and stale:
+        raise SystemExit(f"out of date: {', '.join(str(p) for p in stale)}; run `nurture docs`")
+    console.print("docs are current" if not stale else f"wrote {', '.join(str(p) for p in stale)}")
+
+
+def register_docs(group: click.Group) -> None:
+    group.add_command(docs)
