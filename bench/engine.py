@@ -12,9 +12,9 @@ import asyncio
 import datetime as dt
 import os
 import resource
-import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,39 +146,75 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def measure(services: Services, burst: int, steady_seconds: float) -> list[str]:
+@dataclass
+class LoadPoint:
+    offered: float
+    achieved: float
+    p50_ms: float
+    p99_ms: float
+
+
+async def steady(services: Services, rate: float, seconds: float) -> LoadPoint:
+    """Enrollments coming due at `rate` per second for `seconds`: lag from due time to the step."""
+    await reset(services)
+    count = max(1, int(rate * seconds))
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    await seed(services, min(count, 10000), [start + dt.timedelta(seconds=i / rate) for i in range(count)])
+    elapsed = await drain(services, count)
+    values = await lags(services)
+    return LoadPoint(rate, count / max(elapsed - 2, 0.001), pct(values, .5) * 1000, pct(values, .99) * 1000)
+
+
+async def measure(services: Services, burst: int, steady_seconds: float) -> tuple[list[str], list[LoadPoint]]:
     await import_spec(load_spec(JOURNEY))
     await publish("bench")
     noop_jobs = await noop_rate(services, 3000)
     now = dt.datetime.now(dt.UTC)
     await seed(services, min(burst, 10000), [now] * burst)
     elapsed = await drain(services, burst)
-    burst_rate = burst / elapsed
+    capacity = burst / elapsed
     burst_lag = await lags(services)
-    await reset(services)
-    steady_rate = burst_rate / 2
-    count = int(steady_rate * steady_seconds)
-    start = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
-    await seed(services, min(count, 10000), [start + dt.timedelta(seconds=i / steady_rate) for i in range(count)])
-    await drain(services, count)
-    steady = await lags(services)
+    points = [await steady(services, capacity * share, steady_seconds) for share in (0.25, 0.5, 0.75)]
+    half = points[1]
     return [
-        row("journey steps through our worker (burst)", burst_rate, "no-op arq job, same Redis", noop_jobs, "/s"),
-        f"| burst of {burst:,} due at once | drained in {elapsed:.1f} s | | | lag p50 {pct(burst_lag, .5):.1f} s, "
-        f"p99 {pct(burst_lag, .99):.1f} s |",
-        f"| steady load at half capacity ({steady_rate:,.0f} steps/s, {count:,} steps) | lag p50 "
-        f"{pct(steady, .5) * 1000:.0f} ms | | | p99 {pct(steady, .99) * 1000:.0f} ms |",
-    ]
+        row("journey steps through our worker (burst)", capacity, "no-op arq job, same Redis", noop_jobs, "/s"),
+        f"| burst of {burst:,} due at once | drained in {elapsed:.1f} s ({capacity:,.0f}/s) | | | lag p50 "
+        f"{pct(burst_lag, .5):.1f} s, p99 {pct(burst_lag, .99):.1f} s |",
+        f"| scheduling lag at half capacity ({half.offered:,.0f} steps/s) | p50 {half.p50_ms:.0f} ms | | | "
+        f"p99 {half.p99_ms:.0f} ms |",
+    ], points
 
 
-async def main(burst: int, steady_seconds: float) -> list[str]:
+def plot(points: list[LoadPoint], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (lag, rate) = plt.subplots(1, 2, figsize=(10, 4))
+    offered = [p.offered for p in points]
+    lag.plot(offered, [p.p50_ms for p in points], "o-", label="p50")
+    lag.plot(offered, [p.p99_ms for p in points], "s-", label="p99")
+    lag.set(xlabel="offered load (steps/s)", ylabel="scheduling lag (ms)", title="Lag vs load")
+    lag.legend()
+    rate.plot(offered, [p.achieved for p in points], "o-", label="achieved")
+    rate.plot(offered, offered, "--", label="offered")
+    rate.set(xlabel="offered load (steps/s)", ylabel="steps/s", title="Throughput vs load")
+    rate.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+async def main(burst: int, steady_seconds: float, plot_to: Path | None = None) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         overrides = {"NURTURE_VAR_DIR": tmp, "NURTURE_SECRET_KEY": "b" * 40}
         settings = load_settings(dotenv_path=None, overrides=overrides)
         await apply_migrations(settings)
         async with open_services(settings) as services:
             await services.redis.flushdb()
-            lines = await measure(services, burst, steady_seconds)
+            lines, points = await measure(services, burst, steady_seconds)
+            if plot_to is not None:
+                plot(points, plot_to)
             lines.append(await memory_row(services) if services.settings.is_postgres else
                          "| worker memory vs waiting enrollments | needs PostgreSQL (NURTURE_DATABASE_URL) | | | |")
     return lines
@@ -191,4 +227,3 @@ if __name__ == "__main__":
     args = parser.parse_args()
     for line in asyncio.run(main(args.burst, args.steady_seconds)):
         print(line)
-    _ = (Path, statistics)

@@ -8,12 +8,14 @@ from typing import Any
 
 from bot import blocks, slackio
 from bot.blocks import TaskView
+from bot.business_hours import add_business_hours
 from contacts.models import Contact, Event
 from emails.delivery import contact_fields
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.render import render
 from emails.sandbox import render_string
+from journeys.engine import zone
 from journeys.facts import contact_view
 from journeys.models import Enrollment, Task, TaskKind, TaskStatus
 from nurture.bootstrap import Services
@@ -105,8 +107,11 @@ async def is_test_task(task: Task) -> bool:
 
 
 def sla_deadline(services: Services, now: dt.datetime) -> dt.datetime:
-    # Plain hours (not business hours): the SLA clock runs nights and weekends too.
-    return now + dt.timedelta(hours=services.workspace.slack.hot_lead_sla_hours)
+    """When an unclaimed hot lead escalates: the SLA in business hours of the sales team."""
+    slack = services.workspace.slack
+    return add_business_hours(now, slack.hot_lead_sla_hours, dt.time.fromisoformat(slack.business_open),
+                              dt.time.fromisoformat(slack.business_close), frozenset(slack.business_days),
+                              zone(slack.business_timezone))
 
 
 async def post_task(services: Services, task_id: int) -> str:

@@ -38,6 +38,11 @@ class SlackConfig(BaseModel):
     sales_channel: str = ""
     sales_reps: tuple[str, ...] = ()
     hot_lead_sla_hours: float = 2.0
+    # The SLA counts business hours only (set business_days to all seven for plain hours).
+    business_open: str = "09:00"
+    business_close: str = "17:00"
+    business_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
+    business_timezone: str = "UTC"
 
 
 class Workspace(BaseModel):
