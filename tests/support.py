@@ -58,3 +58,26 @@ def slack_headers(body: bytes, secret: str, timestamp: int | None = None) -> dic
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,
     }
+
+
+# Sample file name -> Shopify topic (`orders-create-zh-tw.json` is orders/create).
+TOPIC_BY_PREFIX = {
+    "orders-create": "orders/create",
+    "orders-paid": "orders/paid",
+    "orders-cancelled": "orders/cancelled",
+    "checkouts-create": "checkouts/create",
+    "checkouts-update": "checkouts/update",
+    "customers-create": "customers/create",
+    "customers-update": "customers/update",
+    "customers-email-marketing-consent-update": "customers_email_marketing_consent/update",
+    "customers-data-request": "customers/data_request",
+    "customers-redact": "customers/redact",
+    "shop-redact": "shop/redact",
+    "fulfillments-create": "fulfillments/create",
+}
+
+
+def shopify_topic_for(path: Path) -> str:
+    matches = [p for p in TOPIC_BY_PREFIX if path.stem == p or path.stem.startswith(p + "-")]
+    assert matches, f"no topic for sample {path.name}"
+    return TOPIC_BY_PREFIX[max(matches, key=len)]

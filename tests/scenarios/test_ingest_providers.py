@@ -15,26 +15,20 @@ from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event, Suppression, SuppressionReason
 from nurture.bootstrap import Services
-from tests.support import SAMPLES, basic_auth, sample_json, shopify_headers, survey_headers, typeform_headers
+from tests.support import (
+    SAMPLES,
+    basic_auth,
+    sample_json,
+    shopify_headers,
+    shopify_topic_for,
+    survey_headers,
+    typeform_headers,
+)
 from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 
 # File-name prefix -> topic, as in tests/unit/webhooks/test_shopify_parse.py.
-TOPIC_BY_PREFIX = {
-    "orders-create": "orders/create",
-    "orders-paid": "orders/paid",
-    "orders-cancelled": "orders/cancelled",
-    "checkouts-create": "checkouts/create",
-    "checkouts-update": "checkouts/update",
-    "customers-create": "customers/create",
-    "customers-update": "customers/update",
-    "customers-email-marketing-consent-update": "customers_email_marketing_consent/update",
-    "customers-data-request": "customers/data_request",
-    "customers-redact": "customers/redact",
-    "shop-redact": "shop/redact",
-    "fulfillments-create": "fulfillments/create",
-}
 SHOPIFY_FILES = sorted((SAMPLES / "shopify").glob("*.json")) + sorted((SAMPLES / "real" / "shopify").glob("*.json"))
 TYPEFORM_FILES = sorted((SAMPLES / "typeform").glob("*.json")) + sorted((SAMPLES / "real" / "typeform").glob("*.json"))
 EMAIL_FILES = sorted((SAMPLES / "email-events").glob("*.json")) + sorted((SAMPLES / "real" / "email").glob("*.json"))
@@ -45,10 +39,6 @@ def rel(path: Path) -> str:
     return str(path.relative_to(SAMPLES))
 
 
-def topic_for(path: Path) -> str:
-    matches = [p for p in TOPIC_BY_PREFIX if path.stem == p or path.stem.startswith(p + "-")]
-    assert matches, f"no topic for sample {path.name}"
-    return TOPIC_BY_PREFIX[max(matches, key=len)]
 
 
 def _email(value: Any) -> str | None:
@@ -79,7 +69,7 @@ async def test_every_shopify_sample_is_processed(
     client: TestClient, services: Services, run_worker: Worker, path: Path
 ) -> None:
     body = path.read_bytes()
-    topic = topic_for(path)
+    topic = shopify_topic_for(path)
     headers = shopify_headers(body, services.settings.shopify_webhook_secret, topic)
     response = await client.post("/webhooks/shopify", data=body, headers=headers)
     assert response.status == 200, await response.text()

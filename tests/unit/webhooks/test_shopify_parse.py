@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
 from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from tests.support import TOPIC_BY_PREFIX, shopify_topic_for
 from webhooks.providers import IgnoredTopic, provider_for, shopify
 
 SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
@@ -25,28 +26,10 @@ REAL = SAMPLES / "real" / "shopify"
 SECRET = "shpss_test_secret"
 
 # File-name prefix -> topic. Real files add suffixes ("orders-create-zh-tw-no-customer.json").
-TOPIC_BY_PREFIX = {
-    "orders-create": "orders/create",
-    "orders-paid": "orders/paid",
-    "orders-cancelled": "orders/cancelled",
-    "checkouts-create": "checkouts/create",
-    "checkouts-update": "checkouts/update",
-    "customers-create": "customers/create",
-    "customers-update": "customers/update",
-    "customers-email-marketing-consent-update": "customers_email_marketing_consent/update",
-    "customers-data-request": "customers/data_request",
-    "customers-redact": "customers/redact",
-    "shop-redact": "shop/redact",
-    "fulfillments-create": "fulfillments/create",
-}
 USED_TOPICS = sorted(set(TOPIC_BY_PREFIX.values()) - {"fulfillments/create"})
 SAMPLE_FILES = sorted(OURS.glob("*.json")) + sorted(REAL.glob("*.json"))
 
 
-def topic_for(path: Path) -> str:
-    matches = [p for p in TOPIC_BY_PREFIX if path.stem == p or path.stem.startswith(p + "-")]
-    assert matches, f"no topic for sample {path.name}"
-    return TOPIC_BY_PREFIX[max(matches, key=len)]
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -64,7 +47,7 @@ def headers_for(topic: str, body: bytes, webhook_id: str = "wh-1") -> dict[str, 
 
 def parse_file(path: Path, topic: str | None = None) -> list[NormalizedEvent]:
     body = path.read_bytes()
-    return shopify.parse(headers_for(topic or topic_for(path), body), body)
+    return shopify.parse(headers_for(topic or shopify_topic_for(path), body), body)
 
 
 def one(path: Path, topic: str | None = None) -> NormalizedEvent:
@@ -90,7 +73,7 @@ def test_samples_are_there() -> None:
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.name}")
 def test_every_sample_parses_with_the_topic_of_its_name(path: Path) -> None:
-    topic = topic_for(path)
+    topic = shopify_topic_for(path)
     if topic == "fulfillments/create":
         with pytest.raises(IgnoredTopic):
             parse_file(path)
@@ -528,7 +511,7 @@ jsonish = st.recursive(
     max_leaves=25,
 )
 payloads = st.dictionaries(st.sampled_from(KEYS), jsonish, max_size=10)
-SAMPLE_BODIES = [(topic_for(path), raw(path)) for path in SAMPLE_FILES]
+SAMPLE_BODIES = [(shopify_topic_for(path), raw(path)) for path in SAMPLE_FILES]
 
 
 def check(topic: str, body: bytes) -> None:
