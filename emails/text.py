@@ -97,8 +97,11 @@ class _TextBuilder(HTMLParser):
             line = text or target
         else:
             line = f"{text} ({target})" if text else target
-        # A linked image followed by the same link as a caption (product cards) reads once.
-        between = _JINJA_STATEMENT.sub("", "".join(self.out[self.last_link[0] + 1 :])) if self.last_link else "x"
+        # A linked image followed by the same link as a caption (product cards) reads once. Only
+        # when nothing, not even a Jinja tag, lies between: an `{% if item.image_url %}` around
+        # the image would otherwise take the caption away too. `normalize` drops the repeat
+        # per recipient instead.
+        between = "".join(self.out[self.last_link[0] + 1 :]) if self.last_link else "x"
         if self.last_link and self.last_link[1] == line and not between.strip():
             return
         self.out.append(line)
@@ -120,7 +123,22 @@ def normalize(text: str) -> str:
     text = "\n".join(line.strip() for line in text.splitlines())
     if "  " in text or "\t" in text:
         text = _SPACES.sub(" ", text)
+    if " (" in text:
+        text = _drop_repeated_links(text)
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+
+def _drop_repeated_links(text: str) -> str:
+    """A link line repeated right after itself (a product image and its caption) reads once."""
+    kept: list[str] = []
+    previous = ""
+    for line in text.split("\n"):
+        if line:
+            if line == previous and line.endswith(")") and " (" in line:
+                continue
+            previous = line
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def html_to_text(html: str) -> str:

@@ -84,9 +84,10 @@ async def update_contact(scope: StepScope, params: dict[str, Any], effects: Step
     contact.tags = sorted((set(contact.tags) | set(params.get("add_tags", []))) - set(params.get("remove_tags", [])))
     if params.get("set"):
         contact.attributes = {**contact.attributes, **params["set"]}
-    contact.lead_score += int(params.get("score", 0))
-    contact.engagement_score += int(params.get("engagement", 0))
-    contact.loyalty_points += int(params.get("points", 0))
+    # Scores and points never go below zero: a large negative value is how a journey resets one.
+    contact.lead_score = max(0, contact.lead_score + int(params.get("score", 0)))
+    contact.engagement_score = max(0, contact.engagement_score + int(params.get("engagement", 0)))
+    contact.loyalty_points = max(0, contact.loyalty_points + int(params.get("points", 0)))
     if params.get("lifecycle"):
         promote(contact, LifecycleStage(params["lifecycle"]))
     if params.get("owner"):

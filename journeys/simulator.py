@@ -1,8 +1,10 @@
 """Simulate a journey on synthetic contacts with a virtual clock: the real engine, no I/O.
 
-Each contact enters at a random time in the first third of the period; every email
-it is sent may be opened, clicked and followed by a purchase with the modelled rates,
-and those events flow back into `wait_for` steps and goals exactly as live events do.
+Each contact enters at a random time in the first third of the period with a plausible trigger
+event (an NPS score, a usage summary, a tier change...); every email it is sent may be opened,
+clicked and followed by a purchase with the modelled rates, and those events flow back into
+`wait_for` steps and goals exactly as live events do. A `wait_for` on another event (a form, a
+survey answer) gets it with `Rates.respond`.
 Nothing is sent and nothing is stored.
 """
 
@@ -31,6 +33,7 @@ class Rates:
     purchase: float = 0.04  # per email, higher after a click
     purchase_after_click: float = 0.2
     approve: float = 0.85
+    respond: float = 0.2  # a form, survey or other non-email event a `wait_for` waits on arrives
 
 
 @dataclass
@@ -61,6 +64,36 @@ class _Run:
     sends: list[dt.datetime] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     done: bool = False
+
+
+# Events the simulation produces itself from email engagement; any other `wait_for` event
+# (a form, a survey answer, a custom tracking event) arrives with `Rates.respond`.
+MODELLED_EVENTS = frozenset({"email.opened", "email.clicked", "order.created"})
+
+
+def trigger_event(spec: JourneySpec, rng: random.Random, at: dt.datetime) -> dict[str, Any]:
+    """A plausible entry event, so branches on `event.properties` take realistic paths."""
+    kind = spec.trigger.event or "sim"
+    properties: dict[str, Any] = {}
+    if kind == "survey.answered":
+        score = rng.choices(range(11), weights=[2, 1, 1, 2, 2, 3, 4, 8, 12, 16, 14])[0]
+        properties = {"score": score, "category": "promoter" if score >= 9 else "passive" if score >= 7
+                      else "detractor", "comment": "", "response_id": f"sim{rng.randrange(10**9)}"}
+    elif kind == "usage.summary":
+        properties = {"active_days_30d": rng.randint(0, 30), "features_used": rng.randint(1, 12)}
+    elif kind == "form.submitted":
+        # Forms that carry a date (event registrations) get one a few days to weeks ahead.
+        properties = {"form_key": "sim", "fields": {
+            "event_date": (at + dt.timedelta(days=rng.uniform(2, 30))).isoformat()}}
+    elif kind == "engagement.tag_changed":
+        properties = {"from_tag": "active", "to_tag": rng.choice(["engaged", "active", "inactive"])}
+    elif kind == "loyalty.tier_changed":
+        before, after = rng.choice([("", "bronze"), ("bronze", "silver"), ("silver", "gold"), ("silver", "bronze")])
+        properties = {"from_tier": before, "to_tier": after, "points": rng.randint(0, 3000)}
+    elif kind.startswith(("order.", "checkout.")):
+        properties = {"total_price": "49.00", "line_items": [{"title": "Sim product", "price": "49.00",
+                                                              "quantity": 1}]}
+    return {"type": kind, "properties": properties}
 
 
 def _contact(rng: random.Random, index: int) -> Facts:
@@ -106,7 +139,8 @@ class Simulation:
 
     def _handle(self, at: dt.datetime, index: int, kind: str, data: dict[str, Any]) -> None:
         if kind == "enter":
-            self.runs[index] = _Run(State(node=self.program.start, context={"event": {"type": "sim"}}),
+            event = trigger_event(self.spec, self.rng, at)
+            self.runs[index] = _Run(State(node=self.program.start, context={"event": event}),
                                     _contact(self.rng, index))
             self.result.entered += 1
             self._step(at, index)
@@ -120,6 +154,10 @@ class Simulation:
             self._event(at, index, data)
         elif kind == "decision":
             self._apply(at, index, resume_on_decision(self.program, run.state, data["decision"], "USIM"))
+        elif kind == "respond" and run.state.waiting == "event" and run.state.node == data["node"]:
+            node = self.program.node(data["node"])
+            self._apply(at, index, Outcome(node.id, node.kind, node.exits["event"], "active",
+                                           f"{node.step.wait_for.event} arrived (simulated response)"))
 
     def _step(self, at: dt.datetime, index: int) -> None:
         run = self.runs[index]
@@ -152,6 +190,10 @@ class Simulation:
         if outcome.status in ("completed", "exited"):
             self._finish(run, outcome.exit_reason or "completed")
             return
+        if waiting == "event" and outcome.wait_event not in MODELLED_EVENTS and outcome.deadline \
+                and self.rng.random() < self.rates.respond:
+            delay = self.rng.uniform(0, (outcome.deadline - at).total_seconds())
+            self._push(at + dt.timedelta(seconds=delay), index, "respond", {"node": outcome.node})
         self._push(outcome.run_at or at, index, "step", {"seq": id(run.state)})
 
     def _finish(self, run: _Run, reason: str) -> None:

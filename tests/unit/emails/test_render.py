@@ -48,7 +48,7 @@ def _parses(html: str) -> None:
 
 
 def test_library_has_every_template(library: TemplateLibrary) -> None:
-    assert set(library.names()) == EXPECTED
+    assert set(library.names()) >= EXPECTED  # the template library adds more
     assert library.validate_all() == {}
 
 

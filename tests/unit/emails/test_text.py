@@ -23,3 +23,18 @@ def test_text_is_readable() -> None:
 def test_head_style_and_hidden_content_are_dropped() -> None:
     text = html_to_text(HTML)
     assert "color" not in text and "preheader" not in text and "T\n" not in text
+
+
+def test_product_titles_survive_in_text_without_images() -> None:
+    """Shopify line items carry no image_url: the caption link must not vanish with the image."""
+    from emails.library import shared_library
+    from emails.render import render
+    from emails.samples import sample_context
+
+    context = sample_context()
+    with_images = render(shared_library(), "cart-reminder", context).text
+    assert with_images.count("Stoneware Mug, Sage (") == 1  # image and caption read once
+    for item in context["cart"]["line_items"]:
+        item.pop("image_url")
+    without = render(shared_library(), "cart-reminder", context).text
+    assert "Stoneware Mug, Sage" in without and "Cold Brew Coffee Maker" in without
