@@ -6,7 +6,9 @@ import datetime as dt
 from typing import Any
 
 from arq import Retry
+from slack_sdk.errors import SlackApiError
 
+from bot import slackio
 from emails.delivery import deliver, enqueue_send
 from emails.models import Message, MessageStatus
 from nurture.bootstrap import Services
@@ -15,8 +17,26 @@ from nurture.bootstrap import Services
 SWEEP_AFTER = dt.timedelta(minutes=10)
 
 
+async def sign_as_owner(services: Services, message_id: int) -> None:
+    """`sender: owner` steps go out as from the contact's rep: name and address from Slack."""
+    message = await Message.get_or_none(id=message_id)
+    owner = str((message.context if message else {}).get("owner_id") or "")
+    if message is None or not owner or message.from_name or message.status != MessageStatus.QUEUED:
+        return
+    if not services.settings.slack_bot_token:
+        return  # no Slack: the brand's sender it is
+    try:
+        rep = await slackio.person(services.slack, owner)
+    except SlackApiError:
+        return  # unknown user: the brand's sender, rather than no email
+    message.from_name, message.reply_to = rep.name, rep.email
+    message.context = {**message.context, "owner": {"name": rep.name, "email": rep.email}}
+    await message.save(update_fields=["from_name", "reply_to", "context"])
+
+
 async def send_email(ctx: dict[str, Any], *, message_id: int) -> str:
     services: Services = ctx["services"]
+    await sign_as_owner(services, message_id)
     outcome = await deliver(services, message_id)
     if outcome.retry_in is not None:
         raise Retry(defer=outcome.retry_in)

@@ -127,3 +127,24 @@ async def test_new_version_keeps_running_enrollments_on_theirs(
     assert moved == 1
     await first.refresh_from_db()
     assert first.version_id == version.id
+
+
+async def test_owner_sender_signs_as_the_rep(
+    services: Services, clock: ManualClock, drive: Drive, outbox: Callable[[], Awaitable[list]]
+) -> None:
+    await _publish("""
+key: rep-note
+name: Note from your rep
+trigger: {manual: true}
+steps:
+  - email: quote-follow-up
+    sender: owner
+""")
+    await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1")
+    from journeys.manual import start_for_contact
+
+    await start_for_contact(services, "rep-note", "maria.rossi@example.com")
+    await drive()
+    (sent,) = await outbox()
+    assert sent["From"].addresses[0].display_name == "Kenji Sato"
+    assert str(sent["Reply-To"]) == "kenji.sato@acme-audio.example"
