@@ -86,7 +86,13 @@ def register(app: web.Application, services: Services) -> None:
     bolt = build_bolt_app(services)
 
     async def slack_events(request: web.Request) -> web.Response:
-        response = await bolt.async_dispatch(await to_bolt_request(request))
+        try:
+            # Bolt decodes and parses the body before it checks the signature: a body that is not
+            # UTF-8, or JSON nested too deep to parse, is the sender's error (400), never a 500.
+            bolt_request = await to_bolt_request(request)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            return web.json_response({"error": "unreadable Slack request body"}, status=400)
+        response = await bolt.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
     app.router.add_post("/slack/events", slack_events)

@@ -39,17 +39,27 @@ async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]
         return None, False
     by_email, by_shopify, by_anonymous = await _by_identity(event)
     contact = by_email or by_shopify
+    # Only the fields changed here are written: this row was read before the caller locks it, so a
+    # full save would put back counters a concurrent event has just incremented (a lost update).
+    changed: list[str] = []
     if contact is not None and by_anonymous is not None and by_anonymous.id != contact.id:
         await _merge(by_anonymous, contact)
+        changed += ["tags", "attributes", "last_activity_at", "anonymous_id"]
     contact = contact or by_anonymous
     created = contact is None
     if contact is None:
         contact = Contact(email=event.email, anonymous_id=event.anonymous_id)
     if event.email and contact.email is None and by_email is None:
         contact.email = event.email
+        changed.append("email")
     if event.shopify_customer_id is not None and contact.shopify_customer_id is None and by_shopify is None:
         contact.shopify_customer_id = event.shopify_customer_id
+        changed.append("shopify_customer_id")
     if event.anonymous_id and contact.anonymous_id is None and by_anonymous is None:
         contact.anonymous_id = event.anonymous_id
-    await contact.save()
+        changed.append("anonymous_id")
+    if created:
+        await contact.save()
+    elif changed:
+        await contact.save(update_fields=sorted(set(changed)))
     return contact, created

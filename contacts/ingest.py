@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -94,8 +95,29 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> A
     return Applied(row, contact, created, tuple(emitted))
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL text and json cannot hold U+0000 (SQLite can): drop it from everything we store."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(v) for v in value)
+    return value
+
+
+def _storable(event: NormalizedEvent) -> NormalizedEvent:
+    return replace(
+        event, idempotency_key=_without_nul(event.idempotency_key), email=_without_nul(event.email),
+        anonymous_id=_without_nul(event.anonymous_id), profile=_without_nul(event.profile),
+        attributes=_without_nul(event.attributes), tags=_without_nul(event.tags),
+        properties=_without_nul(event.properties), object_key=_without_nul(event.object_key),
+    )
+
+
 async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
     """Apply one event; None when it was a duplicate or names nobody."""
+    event = _storable(event)
     if event.type in privacy.HANDLERS:
         await privacy.HANDLERS[event.type](services, event)
         return None

@@ -52,7 +52,24 @@ async def export_contact(contact: Contact) -> dict[str, Any]:
         {"product": i.product_key, "views": i.views, "purchases": i.purchases}
         for i in await ProductInterest.filter(contact=contact)
     ]
-    profile["tasks"] = [{"kind": t.kind.value, "status": t.status.value} for t in await Task.filter(contact=contact)]
+    profile["tasks"] = [
+        {"kind": t.kind.value, "status": t.status.value, "payload": t.payload}
+        for t in await Task.filter(contact=contact)
+    ]
+    profile["checkouts"] = [
+        {"token": c.token, "total_price": str(c.total_price), "currency": c.currency, "line_items": c.line_items,
+         "recovery_url": c.recovery_url, "completed_at": c.completed_at.isoformat() if c.completed_at else None}
+        for c in await Checkout.filter(contact=contact)
+    ]
+    profile["enrollments"] = [
+        {"journey": e.journey_id, "state": e.state.value, "cursor": e.cursor,  # type: ignore[attr-defined]
+         "entered_at": e.entered_at.isoformat() if e.entered_at else None, "exit_reason": e.exit_reason}
+        for e in await Enrollment.filter(contact=contact)
+    ]
+    profile["trace"] = [
+        {"at": t.at.isoformat(), "journey": t.journey_key, "kind": t.kind, "message": t.message}
+        for t in await TraceEntry.filter(contact=contact).order_by("at", "id")
+    ]
     return profile
 
 
@@ -89,11 +106,20 @@ async def _scrub_inbox(needles: list[bytes]) -> None:
         last_id = rows[-1].id
 
 
+def _remove_exports(services: Services, needles: list[bytes]) -> None:
+    """Earlier data-request exports hold the person's data too."""
+    directory = services.settings.var_dir / "exports"
+    for path in directory.glob("*.json") if needles and directory.is_dir() else []:
+        if any(needle in path.read_bytes().lower() for needle in needles):
+            path.unlink(missing_ok=True)
+
+
 async def erase_contact(services: Services, contact: Contact) -> None:
     needles = [n.encode() for n in (contact.email, contact.anonymous_id) if n]
     if contact.shopify_customer_id is not None:
         needles.append(str(contact.shopify_customer_id).encode())
     await _scrub_inbox(needles)
+    _remove_exports(services, [n for n in needles if not n.isdigit()] or needles)
     if contact.email:
         await suppress(services.settings.secret_key, contact.email, SuppressionReason.ERASED)
         digest = email_hash(services.settings.secret_key, contact.email)

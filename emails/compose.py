@@ -33,9 +33,26 @@ _BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _TEXT_URL = re.compile(r"https?://[^\s)<>\"]+")
 
 
+# An RFC 2047 encoded word: the header registry decodes these, so one can smuggle CR/LF back in.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?[^?\s]*\?=")
+
+
 def one_line(value: str) -> str:
-    """The value with every line break / control character collapsed to one space."""
-    return _BREAKS.sub(" ", value).strip()
+    """The value with every line break / control character collapsed to one space.
+
+    Encoded words (`=?utf-8?q?a=0D=0ABcc:...?=`) are decoded first, as the header registry
+    would when the message is built, so the line breaks they hide are collapsed too; any that
+    survive a few rounds are defused (a word joiner after the `=`).
+    """
+    text = _BREAKS.sub(" ", value).strip()
+    for _ in range(4):
+        if not _ENCODED_WORD.search(text):
+            return text
+        decoded = _BREAKS.sub(" ", str(email.policy.default.header_factory("subject", text))).strip()
+        if decoded == text:
+            break
+        text = decoded
+    return _ENCODED_WORD.sub(lambda m: "=\u2060" + m.group(0)[1:], text)
 
 
 def address(name: str, addr: str) -> Address:

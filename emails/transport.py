@@ -101,6 +101,14 @@ class SmtpTransport:
             except aiosmtplib.SMTPResponseException as exc:
                 self._discard(client)
                 raise self._classify(exc) from exc
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                # Every recipient refused at RCPT (e.g. 550 5.1.1): the answer is the refusal's code,
+                # not a connection problem. The connection itself is still good.
+                self._idle.put_nowait(client)  # type: ignore[arg-type]
+                refusals = exc.recipients or []
+                if not refusals:
+                    raise TransientSendError(f"recipients refused: {exc}") from exc
+                raise self._classify(refusals[0]) from exc
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 self._discard(client)
                 raise TransientSendError(f"SMTP connection failed: {exc}") from exc

@@ -389,7 +389,9 @@ def _tag_nested(step: dict[str, Any]) -> dict[str, Any]:
     for key in ("then", "on_timeout", "on_reject"):
         if key in step:
             step[key] = tag_steps(step[key])
-    inner = step.get(step.get("kind", ""))
+    kind = step.get("kind")
+    # A missing or malformed `kind` (a list, a dict...) is pydantic's to report, with its path.
+    inner = step.get(kind) if isinstance(kind, str) and kind else None
     if isinstance(inner, dict):
         inner = dict(inner)
         for key in ("then", "else"):
@@ -400,7 +402,7 @@ def _tag_nested(step: dict[str, Any]) -> dict[str, Any]:
                 {**arm, "steps": tag_steps(arm.get("steps", []))} if isinstance(arm, dict) else arm
                 for arm in inner["arms"]
             ]
-        step[step["kind"]] = inner
+        step[kind] = inner  # type: ignore[index]
     return step
 
 

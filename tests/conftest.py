@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -99,6 +100,10 @@ async def settings(
     if base.is_postgres:
         url, created = await _fresh_postgres_database(base.database_url)
         overrides["NURTURE_DATABASE_URL"] = url
+    if base.redis_url.startswith("redis"):
+        # A Redis database of this run's own: runs sharing a server must not flush each other's queues.
+        parsed = urlparse(base.redis_url)
+        overrides["NURTURE_REDIS_URL"] = urlunparse(parsed._replace(path=f"/{random.randint(1, 15)}"))
     config = load_settings(dotenv_path=None, overrides=overrides)
     await apply_migrations(config)
     yield config

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from nurture.errors import (
     BadRequest,
@@ -26,6 +28,10 @@ STATUS_BY_ERROR: dict[type[NurtureError], int] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger(__name__)
+# The database (or the network to it) failed under the request: nothing was stored, so the
+# sender must retry. 503 + Retry-After says exactly that; a bare 500 would read as our bug.
+UNAVAILABLE = (DBConnectionError, OperationalError, ConnectionError, TimeoutError)
 
 
 def status_for(error: NurtureError) -> int:
@@ -43,3 +49,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": str(error)}, status=status_for(error))
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": "request body is too large"}, status=413)
+    except UNAVAILABLE as error:
+        log.warning("%s %s: storage unavailable, answered 503: %r", request.method, request.path, error)
+        return web.json_response({"error": "temporarily unavailable, retry later"}, status=503,
+                                 headers={"Retry-After": "5"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 from aiohttp import web
@@ -14,6 +15,9 @@ from webhooks.providers import Provider
 from webhooks.providers.common import DELIVERY_HEADER, RECEIVED_HEADER
 
 PROCESS_JOB = "process_delivery"
+# Column sizes of inbound_deliveries: a longer value (a sender's header) would fail the INSERT and,
+# group-committed, every other delivery of its batch with it (PostgreSQL enforces varchar lengths).
+TOPIC_LENGTH, EXTERNAL_ID_LENGTH = 100, 200
 BATCH_JOB = "process_deliveries"
 
 
@@ -27,6 +31,13 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     if len(body) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
     return body
+
+
+def bounded_external_id(value: str) -> str:
+    """The dedupe key as given when it fits, else a digest of it (retries still map to one row)."""
+    if len(value) <= EXTERNAL_ID_LENGTH:
+        return value
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def lower_headers(request: web.Request) -> dict[str, str]:
@@ -53,8 +64,8 @@ async def accept(
     secret: str,
 ) -> web.Response:
     provider.verify(headers, body, secret)
-    external_id = provider.delivery_id(headers, body)
-    topic = provider.topic(headers, body)
+    external_id = bounded_external_id(provider.delivery_id(headers, body))
+    topic = provider.topic(headers, body)[:TOPIC_LENGTH]
     # Stored with the delivery so that parsing (and any replay) is a pure function of the row.
     # Journey time: the real clock in production, a fast or manual one in demos and tests.
     stamped = {**headers, DELIVERY_HEADER: external_id, RECEIVED_HEADER: services.clock.now().isoformat()}

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,17 +27,32 @@ def normalize_email(value: Any) -> str | None:
     """Lower-cased, trimmed address, or None when it is missing or not an address."""
     if not isinstance(value, str):
         return None
-    candidate = value.strip().lower()
+    # NFC: "é" typed as one code point or as "e" + combining accent is the same address.
+    candidate = unicodedata.normalize("NFC", value).strip().lower()
+    if "<" in candidate and candidate.endswith(">"):  # "Name <addr>" or "<addr>"
+        candidate = candidate[candidate.rindex("<") + 1:-1].strip()
     if candidate.startswith("mailto:"):
-        candidate = candidate[len("mailto:"):]
+        candidate = candidate[len("mailto:"):].split("?", 1)[0]
+    candidate = candidate.rstrip(".")  # a fully qualified domain's trailing dot names the same host
     if len(candidate) > 320 or not _EMAIL.match(candidate):
         return None
     return candidate
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN / Infinity: Python accepts them, PostgreSQL's json does not
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:30]} is out of range")  # 1e400 would be stored as Infinity
+    return value
+
+
 def load_json(body: bytes) -> Any:
     try:
-        return json.loads(body.decode("utf-8"))
+        return json.loads(body.decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     # ValueError also covers integers too long to convert (over 4300 digits).
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise UnprocessablePayload(f"body is not valid JSON: {error}") from None

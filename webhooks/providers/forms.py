@@ -60,7 +60,8 @@ def _fields(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
     if "json" in headers.get("content-type", ""):
         return {str(k): v for k, v in load_object(body).items()}
     try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        # errors="strict": a percent-escaped byte that is not UTF-8 must not become U+FFFD in an address.
+        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
     except UnicodeDecodeError:
         raise UnprocessablePayload("form body is not UTF-8") from None
 

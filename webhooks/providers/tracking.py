@@ -82,7 +82,7 @@ KINDS = {"page": _page, "track": _track, "identify": _identify}
 
 
 def _event(index: int, item: Any, headers: Mapping[str, str], body: bytes) -> NormalizedEvent:
-    if not isinstance(item, dict) or item.get("type") not in KINDS:
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str) or item["type"] not in KINDS:
         raise UnprocessablePayload(f"event {index}: `type` must be one of page, identify, track")
     kind, properties = KINDS[item["type"]](item)
     anonymous = _str(item, "anonymous_id", 64) or None
