@@ -14,9 +14,9 @@ import platform
 import socket
 import subprocess
 import sys
-import uuid
 
 from bench.common import REPO
+from nurture.scratch_db import create_database, drop_database
 
 HEADER = "| figure | ours | peer | peer figure | ratio |\n|---|---|---|---|---|"
 PLOT = REPO / "bench" / "engine-lag-throughput.png"
@@ -39,25 +39,13 @@ def run(module: str, *args: str, env: dict[str, str] | None = None) -> list[str]
     return [line for line in result.stdout.splitlines() if line.startswith("|")]
 
 
-async def _database(action: str, name: str) -> None:
-    import asyncpg
-
-    admin = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        sql = f'CREATE DATABASE "{name}"' if action == "create" else f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-        await admin.execute(sql)
-    finally:
-        await admin.close()
-
-
 def on_postgres(module: str, *args: str) -> list[str]:
-    name = f"nurture_bench_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_database("create", name))
+    server = "postgres://postgres@127.0.0.1:5432/postgres"
+    url, name = asyncio.run(create_database(server, "nurture_bench"))
     try:
-        return run(module, *args, env={"NURTURE_DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}",
-                                       "NURTURE_REDIS_URL": "redis://127.0.0.1:6379/9"})
+        return run(module, *args, env={"NURTURE_DATABASE_URL": url, "NURTURE_REDIS_URL": "redis://127.0.0.1:6379/9"})
     finally:
-        asyncio.run(_database("drop", name))
+        asyncio.run(drop_database(server, name))
 
 
 def section(title: str, rows: list[str]) -> list[str]:

@@ -30,6 +30,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import REPO, clean_env, free_port, python, server_process
+from nurture.scratch_db import create_database, drop_database
 
 SHOPIFY_SECRET = "load-shopify-secret"
 SLACK_SECRET = "load-slack-signing-secret"
@@ -184,34 +185,6 @@ async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -
         await close_database()
 
 
-async def _own_postgres_database(url: str) -> tuple[str, str]:
-    """A database of our own on a shared server: our counts are ours, and nothing is left behind."""
-    from urllib.parse import urlparse, urlunparse
-
-    import asyncpg
-
-    parsed = urlparse(url)
-    name = f"nurture_load_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(urlunparse(parsed._replace(scheme="postgresql")))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunparse(parsed._replace(path=f"/{name}")), name
-
-
-async def _drop_postgres_database(url: str, name: str) -> None:
-    from urllib.parse import urlparse, urlunparse
-
-    import asyncpg
-
-    admin = await asyncpg.connect(urlunparse(urlparse(url)._replace(scheme="postgresql", path="/postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 def environment(var_dir: Path, port: int, double_url: str) -> dict[str, str]:
     import os
 
@@ -238,7 +211,7 @@ async def main(rate: float = 300, seconds: float = 60, drain_seconds: float = 18
             env = environment(Path(tmp), port, double_url)
             if env.get("NURTURE_DATABASE_URL", "").startswith("postgres"):
                 created = (env["NURTURE_DATABASE_URL"], "")
-                env["NURTURE_DATABASE_URL"], name = await _own_postgres_database(created[0])
+                env["NURTURE_DATABASE_URL"], name = await create_database(created[0], "nurture_load")
                 created = (created[0], name)
             migrate = await asyncio.create_subprocess_exec(python(), "-m", "nurture", "migrate", env=env, cwd=REPO,
                                                            stdout=subprocess.DEVNULL)
@@ -255,7 +228,7 @@ async def main(rate: float = 300, seconds: float = 60, drain_seconds: float = 18
     finally:
         await runner.cleanup()
         if created:
-            await _drop_postgres_database(*created)
+            await drop_database(*created)
     return report(rate, seconds, tally, sent, counts)
 
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -23,6 +21,7 @@ from journeys.runner import clear_caches
 from nurture.bootstrap import Services, open_services
 from nurture.clock import ManualClock, RealClock
 from nurture.migrate import apply_migrations
+from nurture.scratch_db import create_database, drop_database
 from nurture.settings import Settings, load_settings
 from tests.doubles.slack_api import SlackApiDouble
 from webhooks.app import build_app
@@ -54,27 +53,6 @@ slack:
 """
 
 
-async def _fresh_postgres_database(url: str) -> tuple[str, str]:
-    """Create a database of our own on the server so runs never collide."""
-    parsed = urlparse(url)
-    name = f"nurture_t_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(urlunparse(parsed._replace(scheme="postgresql")))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return urlunparse(parsed._replace(path=f"/{name}")), name
-
-
-async def _drop_postgres_database(url: str, name: str) -> None:
-    parsed = urlparse(url)
-    admin = await asyncpg.connect(urlunparse(parsed._replace(scheme="postgresql", path="/postgres")))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="session")
 async def slack_double() -> AsyncIterator[tuple[SlackApiDouble, str]]:
     double = SlackApiDouble()
@@ -98,7 +76,7 @@ async def settings(
     }
     created: str | None = None
     if base.is_postgres:
-        url, created = await _fresh_postgres_database(base.database_url)
+        url, created = await create_database(base.database_url, "nurture_t")
         overrides["NURTURE_DATABASE_URL"] = url
     if base.redis_url.startswith("redis"):
         # A Redis database of this run's own: runs sharing a server must not flush each other's queues.
@@ -108,7 +86,7 @@ async def settings(
     await apply_migrations(config)
     yield config
     if created:
-        await _drop_postgres_database(base.database_url, created)
+        await drop_database(base.database_url, created)
 
 
 @pytest.fixture(scope="session")
