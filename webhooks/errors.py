@@ -17,6 +17,7 @@ from nurture.errors import (
     PayloadTooLarge,
     UnprocessablePayload,
 )
+from webhooks.processing import is_transient
 
 STATUS_BY_ERROR: dict[type[NurtureError], int] = {
     InvalidSignature: 401,
@@ -50,6 +51,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": "request body is too large"}, status=413)
     except UNAVAILABLE as error:
-        log.warning("%s %s: storage unavailable, answered 503: %r", request.method, request.path, error)
-        return web.json_response({"error": "temporarily unavailable, retry later"}, status=503,
-                                 headers={"Retry-After": "5"})
+        return _unavailable(request, error)
+    except Exception as error:
+        # Drivers also report a connection killed under a query with their own types (asyncpg's
+        # InternalClientError, InterfaceError...), which Tortoise passes through untranslated.
+        if is_transient(error):
+            return _unavailable(request, error)
+        raise
+
+
+def _unavailable(request: web.Request, error: BaseException) -> web.Response:
+    log.warning("%s %s: storage unavailable, answered 503: %r", request.method, request.path, error)
+    return web.json_response({"error": "temporarily unavailable, retry later"}, status=503,
+                             headers={"Retry-After": "5"})
