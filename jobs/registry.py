@@ -14,11 +14,12 @@ from jobs.emails import send_email, sweep_queued_emails
 from jobs.intelligence import refresh_intelligence
 from jobs.journeys import scan_time_triggers_job, start_journey
 from jobs.outbound import call_webhook
-from jobs.scheduler import run_step_job, sweep_pending_jobs_job
+from jobs.scheduler import run_step_job, run_steps_job, sweep_pending_jobs_job
 
 FUNCTIONS: list[Any] = [
     process_delivery,
     process_deliveries,
+    func(run_steps_job, name="run_steps"),
     func(run_step_job, name="run_step"),
     start_journey,
     call_webhook,

@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.expressions import F
+
 from contacts.derived import promote
 from contacts.models import Consent, Contact, LifecycleStage
 from emails.models import Message
@@ -159,8 +161,9 @@ async def stop_journeys(scope: StepScope, params: dict[str, Any], effects: StepE
     query = query.filter(state__in=["active", "waiting", "paused"])
     if keys != ["all"]:
         query = query.filter(journey__key__in=keys)
+    # The seq moves on, so a step of theirs decided a moment ago cannot commit over the stop.
     stopped = await query.update(state="exited", exit_reason=f"stopped by {scope.journey_key}",
-                                 finished_at=scope.now, next_run_at=None)
+                                 finished_at=scope.now, next_run_at=None, seq=F("seq") + 1)
     effects.notes.append(f"stopped {stopped} enrollment(s)")
 
 

@@ -1,9 +1,6 @@
-"""Runs enrollments: each step commits with compare-and-set on `seq`, so it happens once.
-
-A job may be delivered twice, a worker may die mid-step, two workers may claim the same
-timer: the CAS update (`WHERE id = ? AND seq = ?`) lets exactly one of them commit, and
-every row a step creates is keyed by (enrollment, seq). Jobs for outside effects are
-enqueued only after the commit.
+"""Runs enrollments: decides each one's next node with the pure engine, then commits the
+decisions of a whole batch together (journeys/commit.py: compare-and-set on `seq`, so
+each step happens once).
 """
 
 from __future__ import annotations
@@ -15,10 +12,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.transactions import in_transaction
+from tortoise.expressions import F
 
 from contacts.models import Contact
-from journeys.effects import StepEffects, StepScope, apply_actions
+from journeys.commit import Step, commit_steps
 from journeys.engine import Facts, Outcome, State, decide, settle
 from journeys.facts import contact_view, gather_facts
 from journeys.models import (
@@ -27,13 +24,10 @@ from journeys.models import (
     Journey,
     JourneyStatus,
     JourneyVersion,
-    PendingJob,
-    StepRun,
     TraceEntry,
 )
 from journeys.store import loaded
 from nurture.bootstrap import Services
-from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 MAX_NODES_PER_JOB = 50
@@ -60,85 +54,11 @@ async def trace(contact_id: int, enrollment: Enrollment | None, journey_key: str
                             journey_key=journey_key, at=at, kind=kind, message=message, data=data)
 
 
-def _fields_after(enrollment: Enrollment, outcome: Outcome, now: dt.datetime,
-                  effects: StepEffects) -> dict[str, Any]:
-    context = {**enrollment.context, **effects.context_updates}
-    context.pop("_waiting", None)
-    if outcome.status == "waiting" and outcome.waiting and not outcome.deferred:
-        context["_waiting"] = outcome.waiting
-    finished = outcome.status in ("completed", "exited")
-    state = {"active": EnrollmentState.ACTIVE, "waiting": EnrollmentState.WAITING,
-             "completed": EnrollmentState.COMPLETED, "exited": EnrollmentState.EXITED}[outcome.status]
-    return {
-        "seq": enrollment.seq + 1, "cursor": outcome.next_node or "", "state": state, "context": context,
-        "next_run_at": None if finished else (outcome.run_at or now),
-        "wait_event": outcome.wait_event if outcome.waiting and not outcome.deferred else None,
-        "wait_deadline": outcome.deadline, "variant": outcome.variant or enrollment.variant,
-        "finished_at": now if finished else None,
-        "exit_reason": outcome.exit_reason or ("completed" if outcome.status == "completed" else ""),
-    }
-
-
-async def commit_outcome(
-    services: Services, enrollment: Enrollment, contact: Contact, journey_key: str, outcome: Outcome,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Apply one decision atomically; raises _Lost when another run already advanced this enrollment."""
-    effects = StepEffects()
-    scope = StepScope(enrollment, contact, journey_key, enrollment.seq, now)
-    async with in_transaction():
-        await apply_actions(scope, outcome.actions, effects)
-        fields = _fields_after(enrollment, outcome, now, effects)
-        changed = await Enrollment.filter(id=enrollment.id, seq=enrollment.seq).update(**fields)
-        if not changed:
-            raise _Lost
-        if effects.contact_changed:
-            await contact.save()
-        await StepRun.create(enrollment_id=enrollment.id, seq=enrollment.seq, step_id=outcome.node or "(end)",
-                             kind=outcome.kind, outcome=outcome.status, variant=outcome.variant or "",
-                             started_at=now, finished_at=now)
-        message = "; ".join([outcome.trace, *effects.notes])
-        await trace(contact.id, enrollment, journey_key, now, outcome.kind, message, step=outcome.node)
-        await record_jobs(effects)
-    await dispatch_jobs(services, [job_id for _, _, job_id in effects.jobs], effects.jobs)
-    return fields
-
-
-class _Lost(Exception):
-    """The CAS update matched nothing: roll the step back."""
-
-
-async def record_jobs(effects: StepEffects) -> None:
-    if effects.jobs:
-        await PendingJob.bulk_create(
-            [PendingJob(job_id=job_id, name=name, kwargs=kwargs) for name, kwargs, job_id in effects.jobs],
-            ignore_conflicts=True,
-        )
-
-
-async def dispatch_jobs(services: Services, job_ids: list[str], jobs: list[tuple[str, dict[str, Any], str]]) -> None:
-    """Enqueue committed jobs, then forget them; a crash in between leaves them to the sweeper."""
-    if not jobs:
-        return
-    await enqueue_many(services.redis, jobs)
-    await PendingJob.filter(job_id__in=job_ids).delete()
-
-
-async def sweep_pending_jobs(services: Services, older_than: dt.timedelta) -> int:
-    cutoff = dt.datetime.now(dt.UTC) - older_than
-    rows = await PendingJob.filter(created_at__lt=cutoff).order_by("id").limit(1000)
-    await dispatch_jobs(services, [r.job_id for r in rows], [(r.name, r.kwargs, r.job_id) for r in rows])
-    return len(rows)
-
-
 async def advance(services: Services, enrollment: Enrollment, contact: Contact, journey_key: str,
                   outcome: Outcome, now: dt.datetime) -> dict[str, Any] | None:
     """Commit one outcome; returns the enrollment's new field values, or None when another run won."""
-    outcome = settle(outcome)
-    try:
-        return await commit_outcome(services, enrollment, contact, journey_key, outcome, now)
-    except _Lost:
-        return None
+    won = await commit_steps(services, [Step(enrollment, contact, journey_key, settle(outcome))], now)
+    return won[0].fields if won else None
 
 
 @dataclass(frozen=True)
@@ -186,43 +106,73 @@ async def facts_for(services: Services, node_kind: str | None, contact: Contact,
     return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
 
 
-def _apply_fields(enrollment: Enrollment, fields: dict[str, Any]) -> None:
-    for name, value in fields.items():
-        setattr(enrollment, name, value)
-
-
 async def run_step(services: Services, enrollment_id: int, seq: int) -> int:
     """Run due nodes of one enrollment, starting at `seq`; returns how many committed."""
-    enrollment = await Enrollment.filter(id=enrollment_id).select_related("contact").first()
-    # No "is it due" check: jobs are only enqueued for due timers, and a stale job for an
-    # old seq is a no-op through the seq comparison.
-    if enrollment is None or enrollment.seq != seq:
-        return 0
-    info = await journey_info(enrollment.journey_id)
-    plan = loaded(await version_by_id(enrollment.version_id))
-    contact: Contact = enrollment.contact
+    return await run_steps(services, [(enrollment_id, seq)])
+
+
+async def run_steps(services: Services, wanted: list[tuple[int, int]]) -> int:
+    """Run due nodes of these enrollments, each from its `seq`; one transaction per round of nodes.
+
+    No "is it due" check: jobs are only enqueued for due timers, and a stale job for an old
+    seq is a no-op through the seq comparison.
+    """
+    seqs = dict(wanted)
+    loaded_rows = await Enrollment.filter(id__in=list(seqs)).select_related("contact")
+    running = [e for e in loaded_rows if e.seq == seqs[e.id]]
+    _share_contacts(running)
     ran = 0
-    while ran < MAX_NODES_PER_JOB and enrollment.state in RUNNABLE and (info.live or enrollment.is_test):
+    for _ in range(MAX_NODES_PER_JOB):
+        steps = await _decide_round(services, running)
+        if not steps:
+            break
+        won = await commit_steps(services, steps, services.clock.now())
+        ran += len(won)
+        running = await _after_round(services, won)
+    return ran
+
+
+def _share_contacts(enrollments: list[Enrollment]) -> None:
+    """Enrollments of one contact decide on one object, so a round sees its siblings' changes."""
+    by_id: dict[int, Contact] = {}
+    for enrollment in enrollments:
+        enrollment.contact = by_id.setdefault(enrollment.contact.id, enrollment.contact)
+
+
+async def _decide_round(services: Services, enrollments: list[Enrollment]) -> list[Step]:
+    steps = []
+    for enrollment in enrollments:
+        info = await journey_info(enrollment.journey_id)
+        if enrollment.state not in RUNNABLE or not (info.live or enrollment.is_test):
+            continue
+        plan = loaded(await version_by_id(enrollment.version_id))
         now = services.clock.now()
         node = plan.program.nodes.get(enrollment.cursor)
-        facts = await facts_for(services, node.kind if node else None, contact, now)
+        facts = await facts_for(services, node.kind if node else None, enrollment.contact, now)
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,
                          split_random(enrollment.id, enrollment.cursor))
-        outcome = settle(outcome)
-        fields = await advance(services, enrollment, contact, info.key, outcome, now)
-        if fields is None:
-            break
-        _apply_fields(enrollment, fields)
-        ran += 1
-        if outcome.status in ("completed", "exited") and info.exclusive:
-            await resume_paused_by(services, enrollment.id, now)
-        if outcome.status != "active":
-            break
-    return ran
+        steps.append(Step(enrollment, enrollment.contact, info.key, settle(outcome)))
+    return steps
+
+
+async def _after_round(services: Services, won: list[Step]) -> list[Enrollment]:
+    """Apply committed fields; returns the enrollments that go straight on to their next node."""
+    going_on = []
+    for step in won:
+        assert step.fields is not None
+        for name, value in step.fields.items():
+            setattr(step.enrollment, name, value)
+        status = step.outcome.status
+        if status in ("completed", "exited") and (await journey_info(step.enrollment.journey_id)).exclusive:
+            await resume_paused_by(services, step.enrollment.id, step.fields["finished_at"])
+        elif status == "active":
+            going_on.append(step.enrollment)
+    return going_on
 
 
 async def resume_paused_by(services: Services, enrollment_id: int, now: dt.datetime) -> None:
     """An exclusive journey finished: the journeys it paused for this contact go on."""
+    # The seq moves on too, so a step decided before the pause cannot commit over the resume.
     await Enrollment.filter(paused_by=enrollment_id, state=EnrollmentState.PAUSED).update(
-        state=EnrollmentState.WAITING, paused_by=None
+        state=EnrollmentState.WAITING, paused_by=None, seq=F("seq") + 1
     )

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact, Event
@@ -22,7 +23,7 @@ from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED)
-RUN_STEP = "run_step"
+RUN_STEPS = "run_steps"
 
 
 def event_dict(event: Event) -> dict[str, Any]:
@@ -31,8 +32,7 @@ def event_dict(event: Event) -> dict[str, Any]:
 
 
 async def enqueue_step(services: Services, enrollment_id: int, seq: int) -> None:
-    await services.redis.enqueue_job(RUN_STEP, enrollment_id=enrollment_id, seq=seq,
-                                     _job_id=f"step:{enrollment_id}:{seq}")
+    await services.redis.enqueue_job(RUN_STEPS, steps=[[enrollment_id, seq]], _job_id=f"step:{enrollment_id}:{seq}")
 
 
 async def _recently_entered(journey: Journey, contact: Contact, spec: JourneySpec, object_key: str,
@@ -89,7 +89,8 @@ async def _pause_lower(contact: Contact, journey: Journey, enrollment: Enrollmen
     await Enrollment.filter(
         contact=contact, state__in=(EnrollmentState.ACTIVE, EnrollmentState.WAITING),
         journey__priority__lt=journey.priority,
-    ).exclude(id=enrollment.id).update(state=EnrollmentState.PAUSED, paused_by=enrollment.id)
+    ).exclude(id=enrollment.id).update(
+        state=EnrollmentState.PAUSED, paused_by=enrollment.id, seq=F("seq") + 1)
 
 
 async def _react(services: Services, enrollment: Enrollment, contact: Contact, event: dict[str, Any],

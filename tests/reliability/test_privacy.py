@@ -4,6 +4,7 @@ and opted-out or suppressed people get no marketing email from any journey or ma
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ async def test_export_returns_everything_we_hold(client: TestClient, services: S
         "trace": await TraceEntry.filter(contact=contact).count(),
     }
     assert all(held.values()), held  # the history really exists
+    shutil.rmtree(services.settings.var_dir / "exports", ignore_errors=True)  # other tests' exports share var/
     request = sample_json("shopify/customers-data-request.json")
     request["customer"] = {**request.get("customer", {}), "id": CUSTOMER_ID, "email": PERSON}
     await _post_shopify(client, services, "customers/data_request", request)

@@ -1,0 +1,104 @@
+"""Steps due together commit together (journeys/commit.py), and batching keeps every guarantee:
+a stale step is skipped, one broken step does not hold up the rest, a step's contact change
+never overwrites a concurrent one, and the scheduler hands out steps in jobs of a batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+from arq.constants import default_queue_name
+
+from contacts.models import Contact
+from jobs.scheduler import MAX_QUEUED_STEPS, STEPS_PER_JOB, dispatch_due
+from journeys.commit import Step, commit_steps
+from journeys.engine import Action, Outcome
+from journeys.models import Enrollment, EnrollmentState, Journey, StepRun, TraceEntry
+from journeys.runner import run_steps
+from journeys.store import import_spec, latest_version, loaded, publish
+from journeys.validation import load_spec
+from nurture.bootstrap import Services
+from nurture.clock import ManualClock
+
+Drive = Callable[[], Awaitable[int]]
+SCORE = """
+key: score-twice
+name: Score twice
+trigger: {manual: true}
+entry: {policy: every_time}
+steps:
+  - update: {score: 1, add_tags: [first]}
+  - update: {score: 1, add_tags: [second]}
+"""
+
+
+async def _enrollments(count: int, now: dt.datetime, *, per_contact: int = 1) -> list[Enrollment]:
+    await import_spec(load_spec(SCORE))
+    await publish("score-twice")
+    journey = await Journey.get(key="score-twice")
+    version = await latest_version(journey)
+    start = loaded(version).program.start or ""
+    contacts = [await Contact.create(email=f"batch{i}@example.com") for i in range(count // per_contact)]
+    rows = [Enrollment(contact=contacts[i % len(contacts)], journey=journey, version=version, entry_key=f"b:{i}",
+                       cursor=start, state=EnrollmentState.ACTIVE, next_run_at=now, entered_at=now)
+            for i in range(count)]
+    await Enrollment.bulk_create(rows)
+    return list(await Enrollment.all().order_by("id"))
+
+
+async def test_a_batch_runs_every_step_once_and_skips_stale_ones(services: Services, clock: ManualClock) -> None:
+    enrollments = await _enrollments(30, clock.now(), per_contact=3)
+    wanted = [(e.id, e.seq) for e in enrollments]
+    wanted[0] = (enrollments[0].id, 7)  # a stale job: this enrollment is not at seq 7
+    assert await run_steps(services, wanted) == 29 * 2
+    assert await StepRun.all().count() == 58
+    assert await Enrollment.filter(state=EnrollmentState.COMPLETED).count() == 29
+    # Three enrollments per contact, decided in the same rounds: no change of a sibling is lost.
+    for contact in await Contact.all():
+        mine = await Enrollment.filter(contact=contact, state=EnrollmentState.COMPLETED).count()
+        assert contact.lead_score == 2 * mine and {"first", "second"} <= set(contact.tags)
+    # The same jobs again (a redelivery) change nothing.
+    assert await run_steps(services, wanted) == 0
+    assert await StepRun.all().count() == 58
+
+
+async def test_one_broken_step_does_not_hold_up_its_batch(services: Services, clock: ManualClock) -> None:
+    enrollments = await _enrollments(10, clock.now())
+    broken = enrollments[4]
+    # A row that should not exist (as if written by hand) makes this one step's insert fail.
+    await StepRun.create(enrollment_id=broken.id, seq=0, step_id="x", started_at=clock.now())
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 9 * 2
+    await broken.refresh_from_db()
+    assert broken.seq == 0 and broken.state == EnrollmentState.ACTIVE  # left for the lease to retry
+    assert await Enrollment.filter(state=EnrollmentState.COMPLETED).count() == 9
+
+
+async def test_a_step_never_overwrites_a_concurrent_contact_change(services: Services, clock: ManualClock) -> None:
+    (enrollment,) = await _enrollments(1, clock.now())
+    stale = await Contact.get(id=enrollment.contact_id)
+    # A webhook updates the contact after the step loaded it and before the step commits.
+    await Contact.filter(id=stale.id).update(orders_count=3, tags=["customer"])
+    outcome = Outcome(enrollment.cursor, "update", None, "active", "test",
+                      actions=(Action("update_contact", {"add_tags": ["nurtured"], "score": 5}),))
+    (won,) = await commit_steps(services, [Step(enrollment, stale, "score-twice", outcome)], clock.now())
+    fresh = await Contact.get(id=stale.id)
+    assert fresh.orders_count == 3 and set(fresh.tags) == {"customer", "nurtured"} and fresh.lead_score == 5
+    assert stale.orders_count == 3  # the caller's object now holds what was committed
+    assert won.fields is not None and won.fields["seq"] == 1
+    assert await TraceEntry.filter(enrollment_id_ref=enrollment.id).count() == 1
+
+
+async def test_the_scheduler_hands_out_batches_and_stops_claiming_when_the_queue_is_full(
+    services: Services, clock: ManualClock, drive: Drive
+) -> None:
+    await _enrollments(60, clock.now())
+    assert await dispatch_due(services) == 60
+    assert await services.redis.zcard(default_queue_name) == -(-60 // STEPS_PER_JOB)
+    await drive()
+    assert await Enrollment.filter(state=EnrollmentState.COMPLETED).count() == 60
+    # Queue already full of due work: the next due timers stay in the database, unclaimed.
+    for i in range(MAX_QUEUED_STEPS // STEPS_PER_JOB):
+        await services.redis.enqueue_job("noop_filler", _job_id=f"filler:{i}")
+    await Enrollment.filter().update(state=EnrollmentState.ACTIVE, next_run_at=clock.now())
+    assert await dispatch_due(services) == 0
+    assert await Enrollment.filter(next_run_at__gt=clock.now()).count() == 0  # nothing leased
