@@ -49,14 +49,18 @@ def promote(contact: Contact, stage: LifecycleStage) -> None:
 
 
 async def _record_purchases(contact: Contact, items: list[dict[str, Any]], at: dt.datetime) -> None:
+    bought: dict[str, tuple[str, int]] = {}
     for item in items:
         key = str(item.get("product_id") or item.get("sku") or item.get("title") or "")[:200]
-        if not key:
-            continue
-        interest, _ = await ProductInterest.get_or_create(
-            contact=contact, product_key=key, defaults={"title": str(item.get("title", ""))[:300], "last_seen_at": at}
-        )
-        interest.purchases += int(item.get("quantity") or 1)
+        if key:
+            title, quantity = bought.get(key, (str(item.get("title", ""))[:300], 0))
+            bought[key] = (title, quantity + int(item.get("quantity") or 1))
+    if not bought:
+        return
+    known = {i.product_key: i for i in await ProductInterest.filter(contact=contact, product_key__in=list(bought))}
+    for key, (title, quantity) in bought.items():
+        interest = known.get(key) or ProductInterest(contact=contact, product_key=key, title=title, last_seen_at=at)
+        interest.purchases += quantity
         interest.last_seen_at = max(interest.last_seen_at, at)
         await interest.save()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
 from contacts.events import NormalizedEvent
 from contacts.models import Contact, Event
 
@@ -21,16 +23,22 @@ async def _merge(anonymous: Contact, known: Contact) -> None:
 
 
 async def _by_identity(event: NormalizedEvent) -> tuple[Contact | None, Contact | None, Contact | None]:
-    by_email = await Contact.get_or_none(email=event.email) if event.email else None
-    by_shopify = (
-        await Contact.get_or_none(shopify_customer_id=event.shopify_customer_id)
-        if event.shopify_customer_id is not None
-        else None
-    )
-    by_anonymous = (
-        await Contact.get_or_none(anonymous_id=event.anonymous_id) if event.anonymous_id else None
-    )
-    return by_email, by_shopify, by_anonymous
+    """The contacts holding the event's email, Shopify customer id and anonymous id: one query."""
+    wanted = []
+    if event.email:
+        wanted.append(Q(email=event.email))
+    if event.shopify_customer_id is not None:
+        wanted.append(Q(shopify_customer_id=event.shopify_customer_id))
+    if event.anonymous_id:
+        wanted.append(Q(anonymous_id=event.anonymous_id))
+    # Locked here (in id order, as every locker of contacts does) for the caller's transaction.
+    found = await Contact.filter(Q(*wanted, join_type="OR")).order_by("id").select_for_update() if wanted else []
+
+    def holding(name: str, value: object) -> Contact | None:
+        return next((c for c in found if value is not None and value != "" and getattr(c, name) == value), None)
+
+    return (holding("email", event.email), holding("shopify_customer_id", event.shopify_customer_id),
+            holding("anonymous_id", event.anonymous_id))
 
 
 async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]:
@@ -39,8 +47,7 @@ async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]
         return None, False
     by_email, by_shopify, by_anonymous = await _by_identity(event)
     contact = by_email or by_shopify
-    # Only the fields changed here are written: this row was read before the caller locks it, so a
-    # full save would put back counters a concurrent event has just incremented (a lost update).
+    # Only the fields changed here are written: the caller saves the whole row once, at the end.
     changed: list[str] = []
     if contact is not None and by_anonymous is not None and by_anonymous.id != contact.id:
         await _merge(by_anonymous, contact)

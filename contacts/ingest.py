@@ -79,7 +79,7 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> A
         if found is None:
             log.info("event %s names nobody; dropped", event.idempotency_key)
             return None
-        contact = await Contact.filter(id=found.id).select_for_update().get()
+        contact = found  # locked by resolve_contact: concurrent events for this contact wait here
         row = await Event.create(
             contact=contact, type=event.type, properties=event.properties,
             occurred_at=event.occurred_at, source=event.source,

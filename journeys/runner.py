@@ -26,7 +26,7 @@ from journeys.models import (
     JourneyVersion,
     TraceEntry,
 )
-from journeys.store import loaded
+from journeys.store import clear_plan_cache, loaded
 from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def clear_caches() -> None:
     """For when the database is reset under a running process (tests): ids may be reused."""
     _info_cache.clear()
     _versions.clear()
+    clear_plan_cache()
 
 
 async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime) -> Facts:

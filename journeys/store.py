@@ -145,3 +145,26 @@ async def set_status(key: str, status: JourneyStatus) -> Journey:
             next_run_at=None,
         )
     return journey
+
+
+# Loaded plans by (journey id, live version number): versions never change once written.
+_plans: dict[tuple[int, int], tuple[Journey, JourneyVersion, Loaded]] = {}
+
+
+async def live_plans() -> list[tuple[Journey, JourneyVersion, Loaded]]:
+    """Every live journey with its live version; one query per event once the versions are known."""
+    plans = []
+    for journey in await Journey.filter(status=JourneyStatus.LIVE):
+        cache_key = (journey.id, journey.live_version_number or 0)
+        if cache_key not in _plans:
+            version = await live_version(journey)
+            if version is None:
+                continue
+            _plans[cache_key] = (journey, version, loaded(version))
+        _, version, plan = _plans[cache_key]
+        plans.append((journey, version, plan))
+    return plans
+
+
+def clear_plan_cache() -> None:
+    _plans.clear()

@@ -9,8 +9,8 @@ from contacts.models import Contact
 from journeys.durations import parse_duration
 from journeys.engine import as_datetime
 from journeys.models import Journey, JourneyVersion
-from journeys.store import Loaded
-from journeys.triggers import enroll, live_plans
+from journeys.store import Loaded, live_plans
+from journeys.triggers import enroll
 from nurture.bootstrap import Services
 
 BATCH = 1000

@@ -14,11 +14,11 @@ from tortoise.transactions import in_transaction
 from contacts.models import Contact, Event
 from journeys.engine import Outcome, State, entry_bucket, event_matches, goal_reached, resume_on_event
 from journeys.expressions import evaluate
-from journeys.facts import gather_facts
-from journeys.models import Enrollment, EnrollmentState, Journey, JourneyStatus, JourneyVersion
+from journeys.facts import contact_view, gather_facts
+from journeys.models import Enrollment, EnrollmentState, Journey, JourneyVersion
 from journeys.runner import advance, state_of, trace
 from journeys.spec import JourneySpec
-from journeys.store import Loaded, live_version, loaded
+from journeys.store import Loaded, live_plans, loaded
 from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
@@ -114,15 +114,6 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
             await resume_paused_by(services, enrollment.id, now)
 
 
-async def live_plans() -> list[tuple[Journey, JourneyVersion, Loaded]]:
-    plans = []
-    for journey in await Journey.filter(status=JourneyStatus.LIVE):
-        version = await live_version(journey)
-        if version is not None:
-            plans.append((journey, version, loaded(version)))
-    return plans
-
-
 def _enters(plan: Loaded, event: dict[str, Any], facts_data: dict[str, Any]) -> str | None:
     trigger = plan.spec.trigger
     if trigger.event and event_matches(trigger.event, trigger.where, False, State(node=None), event,
@@ -144,10 +135,9 @@ async def on_event(services: Services, contact: Contact, event: Event) -> None:
     now = services.clock.now()
     data = event_dict(event)
     for enrollment in await Enrollment.filter(contact=contact, state__in=IN_FLIGHT):
-        await _react(services, enrollment, contact, data, now)
-    await contact.refresh_from_db()
-    facts = await gather_facts(services.settings.secret_key, contact, now)
+        await _react(services, enrollment, contact, data, now)  # hands the committed contact back
+    view = contact_view(contact)  # triggers look at the contact only: no send history needed
     for journey, version, plan in await live_plans():
-        reason = _enters(plan, data, facts.data)
+        reason = _enters(plan, data, view)
         if reason:
             await enroll(services, journey, version, contact, reason=reason, event=data)
