@@ -73,7 +73,7 @@ def quote_modal(kind: str) -> Listener:
         if kind == "reject":
             view = blocks.quote_reject_modal(task.id)
         else:
-            subject, text = quote_preview(services, task, await Contact.get(id=task.contact_id))
+            subject, text = quote_preview(services, task, await Contact.get(id=task.contact_id), copy_only=True)
             view = blocks.quote_edit_modal(task.id, subject, text)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 

@@ -319,7 +319,9 @@ def quote_edit_modal(task_id: int, subject: str, body: str) -> Block:
             _input("subject", "Subject", {"type": "plain_text_input", "action_id": "subject_input",
                                           "initial_value": subject[:150]}),
             _input("body", "Message", {"type": "plain_text_input", "action_id": "body_input", "multiline": True,
-                                       "initial_value": body[:3000]}),
+                                       "initial_value": body[:3000]},
+                   hint="Replaces the email's text. The quoted items, the accept button and your signature "
+                        "follow it: state prices or terms the request lacks here."),
         ],
     }
 

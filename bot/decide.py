@@ -71,7 +71,7 @@ async def apply(services: Services, task_id: int, user: str, action: str) -> Tas
     if action == "not_lead":
         task = await set_task_status(services, task_id, user, TaskStatus.REJECTED)
         contact = await Contact.get(id=task.contact_id)
-        contact.lead_score -= NOT_A_LEAD_PENALTY
+        contact.lead_score = max(0, contact.lead_score - NOT_A_LEAD_PENALTY)  # scores never go below zero
         await contact.save(update_fields=["lead_score", "updated_at"])
         return task
     task = await load_task(task_id)  # assign to me: the task is yours, the contact's owner stays

@@ -129,28 +129,34 @@ def next_rep(reps: tuple[str, ...], current: str | None) -> str | None:
     return reps[0]
 
 
+def escalation_note(hours: float, channel: str, rep: str | None) -> str:
+    where = f"<#{channel}>" if channel else f"<@{rep}>"
+    nudge = f", next up <@{rep}>" if channel and rep else ""
+    return f"Unclaimed after {hours:g}h: escalated to {where}{nudge}"
+
+
 async def escalate(services: Services, task: Task) -> str:
+    """Repost an unclaimed hot lead to the sales channel (or, without one, to the next rep by DM);
+    the next rep round-robin becomes the assignee, and the old alert says where it went."""
     slack = services.workspace.slack
     rep = next_rep(slack.sales_reps, task.assignee)
-    hours = f"{slack.hot_lead_sla_hours:g}"
-    if rep and rep != task.assignee:
-        note = f"Unclaimed after {hours}h: escalated to <@{rep}>"
-    elif slack.sales_channel and task.slack_channel != slack.sales_channel:
-        rep, note = None, f"Unclaimed after {hours}h: escalated to <#{slack.sales_channel}>"
-    else:
+    rep = None if rep == task.assignee else rep
+    channel = slack.sales_channel or (await slackio.dm_channel(services.slack, rep) if rep else "")
+    if not channel or (rep is None and channel == task.slack_channel):
         return "nobody to escalate to"
-    task.payload = {**task.payload, "escalation": note}
+    task.payload = {**task.payload, "escalation": escalation_note(slack.hot_lead_sla_hours, slack.sales_channel,
+                                                                  rep)}
     task.escalated_at = services.clock.now()
     await task.save(update_fields=["payload", "escalated_at", "updated_at"])
     await refresh_message(services, task)  # the old alert shows the escalation
     task.assignee = rep or task.assignee
     task.slack_ts = None
     await task.save(update_fields=["assignee", "slack_ts", "updated_at"])
-    return await post_task(services, task.id)
+    return await post_task(services, task.id, channel=channel)
 
 
 async def escalate_unclaimed(ctx: dict[str, Any]) -> int:
-    """Hot leads nobody claimed within the SLA are reposted to the next rep or the sales channel."""
+    """Hot leads nobody claimed within the SLA are reposted to the sales channel or the next rep."""
     services: Services = ctx["services"]
     overdue = await Task.filter(kind=TaskKind.HOT_LEAD, status=TaskStatus.OPEN, escalated_at=None,
                                 due_at__lte=services.clock.now(), slack_ts__not_isnull=True).limit(200)

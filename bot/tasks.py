@@ -10,6 +10,7 @@ from bot import blocks, slackio
 from bot.blocks import TaskView
 from bot.business_hours import add_business_hours
 from contacts.models import Contact, Event
+from emails.compose import page_links
 from emails.delivery import contact_fields
 from emails.errors import TemplateError
 from emails.library import shared_library
@@ -54,16 +55,19 @@ def _brand_name(services: Services) -> str:
     return services.workspace.brand.get("name") or email.utils.parseaddr(services.settings.mail_from)[0]
 
 
-def quote_preview(services: Services, task: Task, contact: Contact) -> tuple[str, str]:
-    """The drafted quote email (subject, text part) as the contact would get it."""
+def quote_preview(services: Services, task: Task, contact: Contact, *,
+                  copy_only: bool = False) -> tuple[str, str]:
+    """The drafted quote email (subject, text part) as the contact would get it; with
+    `copy_only`, just the copy a rep may rewrite (the quote's items and links stay as they are)."""
     context: dict[str, Any] = dict(task.payload.get("context") or {})
-    context.update(brand={"name": _brand_name(services), **services.workspace.brand},
-                   contact=contact_fields(contact), unsubscribe_url="", preferences_url="")
+    brand = {"name": _brand_name(services), **services.workspace.brand}
+    context.update(page_links(brand), brand=brand, contact=contact_fields(contact), unsubscribe_url="",
+                   preferences_url="", custom={"copy_only": copy_only})
     try:
         rendered = render(shared_library(), str(task.payload.get("email", "quote")), context)
     except (TemplateError, ValueError) as error:
         return "(cannot render)", f"The template could not be rendered: {error}"
-    return rendered.subject, rendered.text
+    return rendered.subject, rendered.text.strip()
 
 
 def fill_text(source: str, contact: Contact, event: dict[str, Any]) -> str:
@@ -114,8 +118,9 @@ def sla_deadline(services: Services, now: dt.datetime) -> dt.datetime:
                               zone(slack.business_timezone))
 
 
-async def post_task(services: Services, task_id: int) -> str:
-    """Post a task message once; a stored slack_ts means it was posted already."""
+async def post_task(services: Services, task_id: int, *, channel: str | None = None) -> str:
+    """Post a task message once (to the assignee, or `channel` when given); a stored slack_ts
+    means it was posted already."""
     task = await Task.get_or_none(id=task_id)
     if task is None:
         return "no such task"
@@ -123,7 +128,7 @@ async def post_task(services: Services, task_id: int) -> str:
         return "already posted"
     if await is_test_task(task):
         return "skipped: test run"
-    channel = await destination(services, task.assignee)
+    channel = channel or await destination(services, task.assignee)
     if channel is None:
         return "nowhere to post: no assignee and no sales channel configured"
     task.slack_channel, task.slack_ts = await slackio.post(services.slack, channel, await task_content(services, task))

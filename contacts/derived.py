@@ -65,29 +65,45 @@ async def _record_purchases(contact: Contact, items: list[dict[str, Any]], at: d
         await interest.save()
 
 
-async def order_created(_: str, contact: Contact, event: NormalizedEvent) -> None:
+def _order_values(contact: Contact, event: NormalizedEvent, cancelled_at: dt.datetime | None) -> dict[str, Any]:
     props = event.properties
+    return {
+        "contact": contact, "name": props.get("name", ""), "email": contact.email or "",
+        "currency": props.get("currency", ""), "total_price": Decimal(props.get("total_price", "0")),
+        "line_items": props.get("line_items", []), "financial_status": props.get("financial_status", ""),
+        "checkout_token": props.get("checkout_token") or None,
+        # A cancel arriving first has no creation time of its own: the order's placed_at stands in.
+        "placed_at": event.occurred_at if event.type != "order.cancelled"
+        else _time(props.get("placed_at")) or event.occurred_at,
+        "cancelled_at": cancelled_at,
+    }
+
+
+async def _record_order(contact: Contact, event: NormalizedEvent, cancelled_at: dt.datetime | None) -> None:
+    """The first event about an order creates it and counts it, whichever topic that is.
+
+    Counted like an order cancelled after creation (see order_cancelled): it was placed, so it
+    counts in orders_count, but its money never reaches total_spent.
+    """
     order, created = await Order.get_or_create(
-        shopify_id=props["order_id"],
-        defaults={
-            "contact": contact, "name": props.get("name", ""), "email": contact.email or "",
-            "currency": props.get("currency", ""), "total_price": Decimal(props.get("total_price", "0")),
-            "line_items": props.get("line_items", []), "financial_status": props.get("financial_status", ""),
-            "checkout_token": props.get("checkout_token") or None, "placed_at": event.occurred_at,
-        },
+        shopify_id=event.properties["order_id"], defaults=_order_values(contact, event, cancelled_at)
     )
     if not created:
         return
     contact.orders_count += 1
-    contact.total_spent = Decimal(contact.total_spent) + order.total_price
-    contact.first_order_at = min(filter(None, [contact.first_order_at, event.occurred_at]))
-    contact.last_order_at = max(filter(None, [contact.last_order_at, event.occurred_at]))
+    if order.cancelled_at is None:
+        contact.total_spent = Decimal(contact.total_spent) + order.total_price
+    contact.first_order_at = min(filter(None, [contact.first_order_at, order.placed_at]))
+    contact.last_order_at = max(filter(None, [contact.last_order_at, order.placed_at]))
     promote(contact, LifecycleStage.CUSTOMER)
-    await _record_purchases(contact, props.get("line_items", []), event.occurred_at)
+    await _record_purchases(contact, event.properties.get("line_items", []), order.placed_at)
     if order.checkout_token:
-        await Checkout.filter(token=order.checkout_token, completed_at=None).update(
-            completed_at=event.occurred_at
-        )
+        await Checkout.filter(token=order.checkout_token, completed_at=None).update(completed_at=order.placed_at)
+
+
+async def order_created(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    # Shopify sends orders/create for orders already cancelled (imports, voided drafts).
+    await _record_order(contact, event, _time(event.properties.get("cancelled_at")))
 
 
 async def order_paid(_: str, contact: Contact, event: NormalizedEvent) -> None:
@@ -100,7 +116,11 @@ async def order_paid(_: str, contact: Contact, event: NormalizedEvent) -> None:
 
 async def order_cancelled(_: str, contact: Contact, event: NormalizedEvent) -> None:
     order = await Order.get_or_none(shopify_id=event.properties["order_id"])
-    if order is None or order.cancelled_at is not None:
+    if order is None:
+        # Delivered before orders/create: record the order as cancelled, so the late create is a no-op.
+        await _record_order(contact, event, event.occurred_at)
+        return
+    if order.cancelled_at is not None:
         return
     order.cancelled_at = event.occurred_at
     await order.save(update_fields=["cancelled_at"])
@@ -122,10 +142,16 @@ async def checkout_updated(_: str, contact: Contact, event: NormalizedEvent) -> 
     elif values["updated_at"] >= checkout.updated_at:
         # Shopify delivers out of order: only a newer state replaces an older one.
         await checkout.update_from_dict(values).save()
-    completed = _time(props.get("completed_at"))
+    completed = _time(props.get("completed_at")) or await _ordered_at(checkout.token)
     if completed and checkout.completed_at is None:
         checkout.completed_at = completed
         await checkout.save(update_fields=["completed_at"])
+
+
+async def _ordered_at(token: str) -> dt.datetime | None:
+    """When an order already placed from this checkout was (orders/create can beat the last update)."""
+    order = await Order.filter(checkout_token=token).order_by("placed_at").first()
+    return order.placed_at if order is not None else None
 
 
 async def checkout_abandoned(_: str, contact: Contact, event: NormalizedEvent) -> None:

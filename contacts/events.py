@@ -3,7 +3,7 @@
 Event types (properties in brackets; money is a string like "49.90"):
 - order.created / order.paid / order.cancelled [order_id:int, name, total_price, currency,
   line_items:[{product_id, variant_id, title, quantity, price, sku, url, image}], financial_status,
-  checkout_token, discount_codes:[str], placed_at:iso]   object_key "order:<id>"
+  checkout_token, discount_codes:[str], placed_at:iso, cancelled_at:iso|None]   object_key "order:<id>"
 - checkout.updated [token, line_items, total_price, currency, recovery_url, started_at:iso,
   updated_at:iso, completed_at:iso|None]                 object_key "checkout:<token>"
 - checkout.abandoned (emitted by our cron, same properties as checkout.updated)

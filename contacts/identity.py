@@ -41,21 +41,39 @@ async def _by_identity(event: NormalizedEvent) -> tuple[Contact | None, Contact 
             holding("anonymous_id", event.anonymous_id))
 
 
+def _is_anonymous(contact: Contact) -> bool:
+    """Nobody has identified this visitor yet, so its history may be folded into whoever does."""
+    return not contact.email and contact.shopify_customer_id is None
+
+
+def _claimable(by_anonymous: Contact | None, event: NormalizedEvent) -> Contact | None:
+    """The anonymous-id holder, unless the event names someone and that holder is another known person.
+
+    A shared browser keeps one anonymous id: Bob identifying on Alice's laptop must not become Alice.
+    """
+    names_someone = bool(event.email) or event.shopify_customer_id is not None
+    if by_anonymous is None or (names_someone and not _is_anonymous(by_anonymous)):
+        return None
+    return by_anonymous
+
+
 async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]:
     """Returns (contact, created); (None, False) when the event names nobody."""
     if not (event.email or event.shopify_customer_id is not None or event.anonymous_id):
         return None, False
     by_email, by_shopify, by_anonymous = await _by_identity(event)
-    contact = by_email or by_shopify
+    known = by_email or by_shopify
     # Only the fields changed here are written: the caller saves the whole row once, at the end.
     changed: list[str] = []
-    if contact is not None and by_anonymous is not None and by_anonymous.id != contact.id:
-        await _merge(by_anonymous, contact)
+    if known is not None and by_anonymous is not None and by_anonymous.id != known.id \
+            and _is_anonymous(by_anonymous):
+        await _merge(by_anonymous, known)
         changed += ["tags", "attributes", "last_activity_at", "anonymous_id"]
-    contact = contact or by_anonymous
+    contact = known or _claimable(by_anonymous, event)
     created = contact is None
     if contact is None:
-        contact = Contact(email=event.email, anonymous_id=event.anonymous_id)
+        # The anonymous id stays with whoever holds it (it is unique); the new contact gets none.
+        contact = Contact(email=event.email, anonymous_id=event.anonymous_id if by_anonymous is None else None)
     if event.email and contact.email is None and by_email is None:
         contact.email = event.email
         changed.append("email")

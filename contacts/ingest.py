@@ -41,9 +41,12 @@ class Applied:
 
 
 def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
+    # Tracking traits come with a public write key (anyone can send them): they may fill
+    # gaps in a profile, never replace what a trusted source already set.
+    keep = ("first_name", "last_name", "phone") if event.source == "tracking" else ()
     for name in PROFILE_FIELDS:
         value = event.profile.get(name)
-        if value:
+        if value and not (name in keep and getattr(contact, name)):
             setattr(contact, name, str(value)[:100])
     if event.attributes:
         contact.attributes = {**contact.attributes, **event.attributes}

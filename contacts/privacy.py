@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from tortoise.expressions import Q, Subquery
+
 from contacts.events import NormalizedEvent
 from contacts.export import contact_profile
 from contacts.models import Checkout, Contact, Order, ProductInterest, Suppression, SuppressionReason
@@ -143,12 +145,26 @@ async def redact_requested(services: Services, event: NormalizedEvent) -> None:
         await Order.filter(shopify_id__in=orders).delete()
 
 
+def _sent_by_shop() -> Q:
+    """Contacts the shop told us about. Guest buyers have no Shopify customer id: only their orders
+    and checkouts tie them to the shop."""
+    buyers = Order.filter(contact_id__not_isnull=True).values("contact_id")
+    carts = Checkout.filter(contact_id__not_isnull=True).values("contact_id")
+    return Q(shopify_customer_id__not_isnull=True) | Q(id__in=Subquery(buyers)) | Q(id__in=Subquery(carts))
+
+
 async def shop_redact(services: Services, event: NormalizedEvent) -> None:
-    """The store uninstalled us 48 h ago: erase every customer it sent."""
-    for contact in await Contact.filter(shopify_customer_id__not_isnull=True):
+    """The store uninstalled us 48 h ago: erase every customer it sent, guests included."""
+    for contact in await Contact.filter(_sent_by_shop()).order_by("id"):
         await erase_contact(services, contact)
     await Order.all().delete()
     await Checkout.all().delete()
+    await _blank_shop_deliveries()
+
+
+async def _blank_shop_deliveries() -> None:
+    """Every raw Shopify delivery came from the shop, including guests with no email to search for."""
+    await InboundDelivery.filter(provider="shopify").update(body=b"{}", headers={})
 
 
 HANDLERS: dict[str, Callable[[Services, NormalizedEvent], Awaitable[None]]] = {

@@ -239,13 +239,22 @@ def click_url(sender: Sender, tracking: Tracking, message: int, index: int) -> s
     return tracking.click_base + sign(sender.secret_key, "click", {"i": index, "m": message})
 
 
+# Brand pages templates link to as top-level names (`review_url`...): see nurture/workspace.py.
+PAGE_LINKS = ("review_url", "feedback_url", "call_url", "quote_url")
+
+
+def page_links(brand: Mapping[str, str]) -> dict[str, str]:
+    """The brand's review/feedback/call/quote pages, as the render context names them."""
+    return {key: brand[key] for key in PAGE_LINKS if brand.get(key)}
+
+
 def _context(draft: Draft, sender: Sender, tracking: Tracking) -> dict[str, Any]:
     sender_name = _parseaddr(sender.mail_from)[0]
     brand = {"name": sender_name, **sender.brand, **draft.context.get("brand", {})}
     contact = {**draft.context.get("contact", {}), **draft.contact}  # live contact fields win
     contact.setdefault("email", draft.to)
     # Our unsubscribe URLs win over anything in the stored context: they must be signed.
-    return {**draft.context, "brand": brand, "contact": contact,
+    return {**page_links(brand), **draft.context, "brand": brand, "contact": contact,
             "unsubscribe_url": tracking.unsubscribe_url, "preferences_url": tracking.unsubscribe_url}
 
 

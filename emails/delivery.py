@@ -26,8 +26,12 @@ from emails.render import TemplateLibrary
 from emails.transport import PermanentSendError, SmtpTransport, TransientSendError
 from nurture.bootstrap import Services
 
-# After this many transient failures (hours of backoff) the message is failed, not retried forever.
-MAX_ATTEMPTS = 8
+# Transient failures (connection errors, 4xx) are retried until this long after queued_at, as
+# MTAs do (RFC 5321 4.5.4.1 suggests 4-5 days): a relay outage of hours or a weekend delays
+# mail, it does not lose it. Only a permanent 5xx, or this deadline, fails a message.
+RETRY_FOR = dt.timedelta(days=3)
+# Backoff doubles from 30 s up to this cap, so mail flows again within minutes of a recovery.
+MAX_BACKOFF = 15 * 60
 # Suppressions that stop even transactional mail: sending to them hurts every later send.
 BLOCKS_ALL_MAIL = {SuppressionReason.HARD_BOUNCE, SuppressionReason.COMPLAINT, SuppressionReason.ERASED}
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "locale", "timezone", "owner",
@@ -42,8 +46,10 @@ class Outcome:
 
 
 def backoff(attempts: int) -> float:
-    """Seconds before retry number `attempts`: 30 s, 1 min, 2 min ... capped at an hour."""
-    return float(min(3600, 30 * 2 ** max(0, attempts - 1)))
+    """Seconds before retry number `attempts`: 30 s, 1 min, 2 min ... capped at 15 min.
+
+    The exponent is bounded too: three days of retries are a few hundred attempts."""
+    return float(min(MAX_BACKOFF, 30 * 2 ** min(max(0, attempts - 1), 16)))
 
 
 def sender_for(services: Services) -> Sender:
@@ -80,8 +86,10 @@ def new_message_id(mail_from: str) -> str:
 
 async def skip_reason(services: Services, message: Message, contact: Contact | None) -> str | None:
     """Why this message must not go out, or None."""
-    if message.is_test:
-        return "test run"  # /journey test: recorded, never delivered
+    if message.is_test and message.enrollment_ref is not None:
+        # A journey test run (/journey test, simulations): recorded, never delivered. A manual
+        # `nurture emails send-test` has no enrollment and is meant to reach its inbox.
+        return "test run"
     suppressed = await is_suppressed(services.settings.secret_key, message.to_email)
     if message.marketing:
         if contact is not None and contact.consent == Consent.UNSUBSCRIBED:
@@ -150,11 +158,19 @@ async def _send(services: Services, message: Message, mime: EmailMessage, mailer
                          sent_at=dt.datetime.now(dt.UTC), provider_id=str(answer)[:300])
 
 
+def _waited(services: Services, message: Message) -> dt.timedelta:
+    """How long the message has been queued, on the clock that stamped queued_at."""
+    queued_at = message.queued_at
+    if queued_at.tzinfo is None:  # stored naive on some backends: always UTC
+        queued_at = queued_at.replace(tzinfo=dt.UTC)
+    return services.clock.now() - queued_at
+
+
 async def _transient(services: Services, message: Message, error: str) -> Outcome:
     attempts = message.attempts + 1
-    if attempts >= MAX_ATTEMPTS:
-        return await _finish(services, message, MessageStatus.FAILED, f"gave up after {attempts} tries: {error}",
-                             attempts=attempts)
+    if _waited(services, message) >= RETRY_FOR:
+        return await _finish(services, message, MessageStatus.FAILED,
+                             f"gave up after {attempts} tries over {RETRY_FOR.days} days: {error}", attempts=attempts)
     await Message.filter(id=message.id).update(attempts=attempts, error=error[:2000])
     services.metrics.emails.labels(result="retry").inc()
     return Outcome(MessageStatus.QUEUED, error, retry_in=backoff(attempts))

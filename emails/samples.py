@@ -8,7 +8,10 @@ Context conventions every template relies on:
   coupon    code, expires, description
   quote     items (title, quantity, price), total, currency, valid_until, note, url
   owner     name, title, email, phone (the contact's account rep)
-  unsubscribe_url, preferences_url, review_url, feedback_url, call_url, custom (marketer blocks)
+  unsubscribe_url, preferences_url
+  review_url, feedback_url, call_url, quote_url   the brand's pages (workspace brand section)
+  custom    intro (a marketer block above the body), body (a rep's edited lines, replacing the
+            template's copy), copy_only (render just the editable copy)
 Missing values render empty; templates supply fallbacks where copy needs one.
 """
 
@@ -59,5 +62,6 @@ def sample_context() -> dict[str, Any]:
         "review_url": f"{_SHOP}/reviews/new",
         "feedback_url": f"{_SHOP}/feedback/1042",
         "call_url": f"{_SHOP}/book-a-call",
+        "quote_url": f"{_SHOP}/pages/quote",
         "custom": {},
     }

@@ -27,16 +27,22 @@ def abandoned_event(checkout: Checkout, email: str, now: dt.datetime) -> Normali
     )
 
 
+SCAN_BATCH = 1000
+
+
 async def detect_abandoned_checkouts(services: Services, now: dt.datetime | None = None) -> int:
     now = now or services.clock.now()
     cutoff = now - dt.timedelta(seconds=services.settings.checkout_abandon_after)
+    # Only checkouts we can email: unreachable ones left in the batch would fill it on every run
+    # and starve the rest. Oldest first, so a backlog drains in a stable order.
     due = await Checkout.filter(
-        completed_at=None, abandoned_at=None, updated_at__lte=cutoff, contact_id__not_isnull=True
-    ).prefetch_related("contact").limit(1000)
+        completed_at=None, abandoned_at=None, updated_at__lte=cutoff,
+        contact__email__not_isnull=True, contact__email__not="",
+    ).order_by("updated_at", "id").prefetch_related("contact").limit(SCAN_BATCH)
     emitted = 0
     for checkout in due:
         contact = checkout.contact
-        if contact is None or not contact.email:
+        if contact is None or not contact.email:  # excluded by the query; narrows the type
             continue
         if await ingest(services, [abandoned_event(checkout, contact.email, now)]):
             emitted += 1

@@ -18,10 +18,11 @@ SWEEP_AFTER = dt.timedelta(minutes=10)
 
 
 async def sign_as_owner(services: Services, message_id: int) -> None:
-    """`sender: owner` steps go out as from the contact's rep: name and address from Slack."""
+    """`sender: owner` steps and approved quotes go out as from the contact's rep: the name and
+    address come from Slack, and so does the `owner` signature the templates end with."""
     message = await Message.get_or_none(id=message_id)
     owner = str((message.context if message else {}).get("owner_id") or "")
-    if message is None or not owner or message.from_name or message.status != MessageStatus.QUEUED:
+    if message is None or not owner or "owner" in message.context or message.status != MessageStatus.QUEUED:
         return
     if not services.settings.slack_bot_token:
         return  # no Slack: the brand's sender it is
@@ -29,8 +30,10 @@ async def sign_as_owner(services: Services, message_id: int) -> None:
         rep = await slackio.person(services.slack, owner)
     except SlackApiError:
         return  # unknown user: the brand's sender, rather than no email
-    message.from_name, message.reply_to = rep.name, rep.email
-    message.context = {**message.context, "owner": {"name": rep.name, "email": rep.email}}
+    # An approval already names the rep as sender; the signature was still missing.
+    message.from_name = message.from_name or rep.name
+    message.reply_to = message.reply_to or rep.email
+    message.context = {**message.context, "owner": rep.signature()}
     await message.save(update_fields=["from_name", "reply_to", "context"])
 
 
@@ -39,6 +42,8 @@ async def send_email(ctx: dict[str, Any], *, message_id: int) -> str:
     await sign_as_owner(services, message_id)
     outcome = await deliver(services, message_id)
     if outcome.retry_in is not None:
+        # When arq's max_tries runs out first (a long relay outage), the message stays queued and
+        # sweep_queued_emails enqueues it again: retries go on until delivery's own deadline.
         raise Retry(defer=outcome.retry_in)
     return outcome.status.value
 

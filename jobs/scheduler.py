@@ -49,7 +49,9 @@ async def claim_due(services: Services, limit: int = BATCH) -> list[tuple[int, i
             query = query.select_for_update(skip_locked=True)
         due: list[Any] = await query.values_list("id", "seq")
         if due:
-            await Enrollment.filter(id__in=[row[0] for row in due]).update(next_run_at=now + LEASE)
+            # A lease lasts LEASE of real time, also when the clock runs fast (`nurture dev`).
+            lease_until = now + LEASE * services.clock.speed
+            await Enrollment.filter(id__in=[row[0] for row in due]).update(next_run_at=lease_until)
     return [(int(row[0]), int(row[1])) for row in due]
 
 

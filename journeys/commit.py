@@ -25,6 +25,7 @@ from contacts.models import Contact
 from journeys.effects import StepEffects, StepScope, apply_actions
 from journeys.engine import Outcome
 from journeys.models import Enrollment, EnrollmentState, PendingJob, StepRun, TraceEntry
+from journeys.store import release_paused
 from nurture.bootstrap import Services
 from nurture.queue import enqueue_many
 
@@ -121,6 +122,7 @@ async def _commit_batch(steps: list[Step], now: dt.datetime) -> tuple[list[Step]
                 changed.add(contact.id)
         for contact_id in sorted(changed):
             await fresh[contact_id].save()
+        await release_paused([s.enrollment.id for s in won if s.outcome.status in ("completed", "exited")])
         await StepRun.bulk_create(runs)
         await TraceEntry.bulk_create(traces)
         await record_jobs(jobs)

@@ -12,7 +12,7 @@ from typing import Any
 from contacts.models import Contact
 from journeys.engine import resume_on_decision
 from journeys.models import Enrollment, JourneyVersion, Task, TaskKind, TaskStatus
-from journeys.runner import advance, resume_paused_by, state_of, trace
+from journeys.runner import advance, state_of, trace
 from journeys.store import loaded
 from journeys.triggers import enqueue_step
 from nurture.bootstrap import Services
@@ -55,17 +55,23 @@ async def decide_approval(
         raise Forbidden("only the assigned rep or an admin can decide this quote")
     if task.status != TaskStatus.OPEN:
         raise BadRequest(f"this quote was already {task.status.value} by {task.decided_by or 'someone'}")
-    task.status = TaskStatus.APPROVED if approved else TaskStatus.REJECTED
+    # The run moves first: a decision the run can no longer take (the approval timed out a
+    # moment ago) must not leave the task saying "approved" with no email sent.
+    taken = task.enrollment_id is None or await _resume(services, task.enrollment_id, user, approved, email, reason)
     task.decided_by = user
+    if not taken:
+        task.status = TaskStatus.DONE
+        task.payload = {**task.payload, "decision_reason": "expired: the run was no longer waiting"}
+        await task.save()
+        raise BadRequest("this quote is no longer waiting for a decision (it timed out or was handled elsewhere)")
+    task.status = TaskStatus.APPROVED if approved else TaskStatus.REJECTED
     task.payload = {**task.payload, "decision_reason": reason}
     await task.save()
-    if task.enrollment_id is not None:
-        await _resume(services, task.enrollment_id, user, approved, email, reason)
     return task
 
 
 async def _resume(services: Services, enrollment_id: int, user: str, approved: bool, email: QuoteEmail | None,
-                  reason: str) -> None:
+                  reason: str) -> bool:
     enrollment = await Enrollment.get(id=enrollment_id)
     version = await JourneyVersion.get(id=enrollment.version_id).prefetch_related("journey")
     contact = await Contact.get(id=enrollment.contact_id)
@@ -76,12 +82,12 @@ async def _resume(services: Services, enrollment_id: int, user: str, approved: b
     if outcome is None:
         await trace(contact.id, enrollment, version.journey.key, now, "approval",
                     f"{user} decided ({decision}) but the run was no longer waiting for it")
-        return
-    if await advance(services, enrollment, contact, version.journey.key, outcome, now):
-        if outcome.status == "active":
-            await enqueue_step(services, enrollment.id, enrollment.seq + 1)
-        elif outcome.status in ("completed", "exited"):
-            await resume_paused_by(services, enrollment.id, now)
+        return False
+    if not await advance(services, enrollment, contact, version.journey.key, outcome, now):
+        return False
+    if outcome.status == "active":
+        await enqueue_step(services, enrollment.id, enrollment.seq + 1)
+    return True
 
 
 async def set_task_status(services: Services, task_id: int, user: str, status: TaskStatus) -> Task:

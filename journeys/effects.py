@@ -12,13 +12,13 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from tortoise.expressions import F
-
 from contacts.derived import promote
 from contacts.models import Consent, Contact, LifecycleStage
 from emails.models import Message
+from emails.quotes import quote_from_request
 from journeys.engine import Action
 from journeys.models import Coupon, CouponPool, Enrollment, Task, TaskKind, TaskStatus
+from journeys.store import exit_in_flight
 
 
 @dataclass
@@ -56,6 +56,11 @@ def message_context(scope: StepScope, extra: dict[str, Any]) -> dict[str, Any]:
         context["coupon"] = scope.enrollment.context["coupon"]
     if "quote" in scope.enrollment.context:
         context["quote"] = scope.enrollment.context["quote"]
+    elif event.get("type") == "form.submitted":  # a quote request: what was asked for, until a rep prices it
+        context["quote"] = quote_from_request(properties, scope.enrollment.entered_at or scope.now)
+    edited = (extra.get("custom") or {}).get("intro")
+    if edited:  # send_email files an approving rep's edited text here: it replaces the template's copy
+        context["custom"] = {"body": str(edited).splitlines()}
     return context
 
 
@@ -158,12 +163,9 @@ async def start_journey(scope: StepScope, params: dict[str, Any], effects: StepE
 async def stop_journeys(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
     keys = params["keys"]
     query = Enrollment.filter(contact_id=scope.contact.id).exclude(id=scope.enrollment.id)
-    query = query.filter(state__in=["active", "waiting", "paused"])
     if keys != ["all"]:
         query = query.filter(journey__key__in=keys)
-    # The seq moves on, so a step of theirs decided a moment ago cannot commit over the stop.
-    stopped = await query.update(state="exited", exit_reason=f"stopped by {scope.journey_key}",
-                                 finished_at=scope.now, next_run_at=None, seq=F("seq") + 1)
+    stopped = await exit_in_flight(query, f"stopped by {scope.journey_key}", scope.now)
     effects.notes.append(f"stopped {stopped} enrollment(s)")
 
 
@@ -180,6 +182,22 @@ APPLIERS = {
 }
 
 
+# A test run (`/journey test`, is_test) reports what would happen and changes nothing real:
+# these actions touch the contact, coupon codes, other journeys or the outside world.
+TEST_RUN_SKIPS = {"update_contact", "coupon", "stop_journeys", "start_journey", "webhook"}
+
+
 async def apply_actions(scope: StepScope, actions: tuple[Action, ...], effects: StepEffects) -> None:
     for action in actions:
+        if scope.enrollment.is_test and action.kind in TEST_RUN_SKIPS:
+            pretend(scope, action, effects)
+            continue
         await APPLIERS[action.kind](scope, action.params, effects)
+
+
+def pretend(scope: StepScope, action: Action, effects: StepEffects) -> None:
+    shown = ", ".join(f"{k}={v!r}" for k, v in action.params.items())
+    effects.notes.append(f"test run: would {action.kind.replace('_', ' ')} ({shown}); nothing changed")
+    if action.kind == "coupon":  # later emails of the run still show where the code goes
+        effects.context_updates["coupon"] = {"code": "TEST-CODE", "pool": action.params.get("pool", ""),
+                                             "description": "(a code from the pool)"}

@@ -86,16 +86,24 @@ def _exit_condition(spec: JourneySpec, state: State, facts: Facts, now: dt.datet
     return None
 
 
+def exit_outcome(spec: JourneySpec, state: State, facts: Facts, now: dt.datetime) -> Outcome | None:
+    """The exit an `exit_when` condition calls for now, if any: checked at every step and every event."""
+    condition = _exit_condition(spec, state, facts, now)
+    if not condition:
+        return None
+    return Outcome(state.node, "exit", None, "exited", f"exited because `{condition}` became true",
+                   exit_reason=f"exit_when: {condition}")
+
+
 def decide(
     program: Program, spec: JourneySpec, state: State, facts: Facts, now: dt.datetime, rand: float = 0.5
 ) -> Outcome:
     """Run the node under the cursor (or finish). `rand` in [0, 1) drives splits reproducibly."""
     if state.node is None:
         return Outcome(None, "end", None, "completed", "completed: reached the end of the journey")
-    condition = _exit_condition(spec, state, facts, now)
-    if condition:
-        return Outcome(state.node, "exit", None, "exited", f"exited because `{condition}` became true",
-                       exit_reason=f"exit_when: {condition}")
+    exited = exit_outcome(spec, state, facts, now)
+    if exited:
+        return exited
     node = program.node(state.node)
     return DECIDERS[node.kind](node, spec, state, facts, now, rand)
 

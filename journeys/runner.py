@@ -12,8 +12,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from tortoise.expressions import F
-
 from contacts.models import Contact
 from journeys.commit import Step, commit_steps
 from journeys.engine import Facts, Outcome, State, decide, settle
@@ -124,12 +122,12 @@ async def run_steps(services: Services, wanted: list[tuple[int, int]]) -> int:
     _share_contacts(running)
     ran = 0
     for _ in range(MAX_NODES_PER_JOB):
-        steps = await _decide_round(services, running)
+        steps, held = await _decide_round(services, running)
         if not steps:
             break
         won = await commit_steps(services, steps, services.clock.now())
         ran += len(won)
-        running = await _after_round(services, won)
+        running = await _after_round(services, won) + held
     return ran
 
 
@@ -140,8 +138,15 @@ def _share_contacts(enrollments: list[Enrollment]) -> None:
         enrollment.contact = by_id.setdefault(enrollment.contact.id, enrollment.contact)
 
 
-async def _decide_round(services: Services, enrollments: list[Enrollment]) -> list[Step]:
-    steps = []
+async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tuple[list[Step], list[Enrollment]]:
+    """One node per enrollment; returns the decided steps and the enrollments held for the next round.
+
+    A contact's second email step in one round waits for the next: the frequency cap must see
+    the first one's send, which only exists once the round has committed.
+    """
+    steps: list[Step] = []
+    held: list[Enrollment] = []
+    emailing: set[int] = set()
     for enrollment in enrollments:
         info = await journey_info(enrollment.journey_id)
         if enrollment.state not in RUNNABLE or not (info.live or enrollment.is_test):
@@ -149,11 +154,16 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> li
         plan = loaded(await version_by_id(enrollment.version_id))
         now = services.clock.now()
         node = plan.program.nodes.get(enrollment.cursor)
+        if node is not None and node.kind == "email":
+            if enrollment.contact.id in emailing:
+                held.append(enrollment)
+                continue
+            emailing.add(enrollment.contact.id)
         facts = await facts_for(services, node.kind if node else None, enrollment.contact, now)
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,
                          split_random(enrollment.id, enrollment.cursor))
         steps.append(Step(enrollment, enrollment.contact, info.key, settle(outcome)))
-    return steps
+    return steps, held
 
 
 async def _after_round(services: Services, won: list[Step]) -> list[Enrollment]:
@@ -163,17 +173,6 @@ async def _after_round(services: Services, won: list[Step]) -> list[Enrollment]:
         assert step.fields is not None
         for name, value in step.fields.items():
             setattr(step.enrollment, name, value)
-        status = step.outcome.status
-        if status in ("completed", "exited") and (await journey_info(step.enrollment.journey_id)).exclusive:
-            await resume_paused_by(services, step.enrollment.id, step.fields["finished_at"])
-        elif status == "active":
+        if step.outcome.status == "active":
             going_on.append(step.enrollment)
     return going_on
-
-
-async def resume_paused_by(services: Services, enrollment_id: int, now: dt.datetime) -> None:
-    """An exclusive journey finished: the journeys it paused for this contact go on."""
-    # The seq moves on too, so a step decided before the pause cannot commit over the resume.
-    await Enrollment.filter(paused_by=enrollment_id, state=EnrollmentState.PAUSED).update(
-        state=EnrollmentState.WAITING, paused_by=None, seq=F("seq") + 1
-    )

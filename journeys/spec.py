@@ -8,6 +8,7 @@ field that is wrong (`steps[2].wait: "3x" is not a duration, e.g. 3d, 12h`).
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -83,10 +84,24 @@ class WaitForSpec(Strict):
     _w = field_validator("where")(lambda v: v if v is None else _expression(v))
 
 
+def _known_template(name: str) -> str:
+    # A typo in a template name is a validation error, not a failure at the first send.
+    from emails.library import shared_library
+
+    known = shared_library().names()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (`nurture emails list` shows them)"
+        raise ValueError(f"no email template named {name!r}{hint}")
+    return name
+
+
 class EmailStep(Strict):
     kind: Literal["email"]
     id: str | None = None
     email: str = Field(description="template name under emails/templates (without .mjml.j2)")
+
+    _e = field_validator("email")(lambda v: _known_template(v))
     subject: str | None = Field(None, description="overrides the template's subject; Jinja allowed")
     sender: Literal["brand", "owner"] = "brand"
     transactional: bool = Field(False, description="not marketing: ignores caps, quiet hours and consent")
@@ -189,6 +204,8 @@ class SlackTaskStep(Strict):
 class ApprovalSpec(Strict):
     email: str = Field(description="the email the rep approves, edits or rejects")
     to: str = "owner"
+
+    _e = field_validator("email")(lambda v: _known_template(v))
     timeout: Duration = "2d"
     remind_after: Duration | None = "1d"
 

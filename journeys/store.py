@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from journeys.models import (
@@ -93,21 +95,39 @@ async def import_spec(spec: JourneySpec, created_by: str = "", template_key: str
     return journey, True
 
 
+async def release_paused(finished_ids: list[int]) -> int:
+    """Enrollments that finished (or were stopped) let the journeys they paused for the contact go on."""
+    if not finished_ids:
+        return 0
+    # The seq moves on too, so a step decided before the pause cannot commit over the resume.
+    return await Enrollment.filter(paused_by__in=finished_ids, state=EnrollmentState.PAUSED).update(
+        state=EnrollmentState.WAITING, paused_by=None, seq=F("seq") + 1)
+
+
+async def exit_in_flight(query: QuerySet[Enrollment], reason: str, at: dt.datetime | None = None) -> int:
+    """Exit these enrollments now, moving seq on (a step decided a moment ago cannot commit over
+    the exit) and releasing what any of them paused."""
+    rows: list[Any] = await query.filter(state__in=IN_FLIGHT).values_list("id", flat=True)
+    ids = [int(i) for i in rows]
+    if not ids:
+        return 0
+    async with in_transaction():
+        exited = await Enrollment.filter(id__in=ids, state__in=IN_FLIGHT).update(
+            state=EnrollmentState.EXITED, exit_reason=reason, finished_at=at or dt.datetime.now(dt.UTC),
+            next_run_at=None, seq=F("seq") + 1)
+        await release_paused(ids)
+    return exited
+
+
 async def _move_in_flight(journey: Journey, new: JourneyVersion, policy: InFlightPolicy) -> int:
     old = Enrollment.filter(journey=journey, state__in=IN_FLIGHT).exclude(version_id=new.id)
     if policy == InFlightPolicy.STAY:
         return 0
     if policy == InFlightPolicy.EXIT:
-        return await old.update(state=EnrollmentState.EXITED, exit_reason=f"version {new.number} published",
-                                finished_at=dt.datetime.now(dt.UTC), next_run_at=None)
+        return await exit_in_flight(old, f"version {new.number} published")
     nodes = loaded(new).program.nodes
-    moved = 0
-    for enrollment in await old:
-        if enrollment.cursor in nodes or enrollment.cursor == "":
-            enrollment.version_id = new.id
-            await enrollment.save(update_fields=["version_id"])
-            moved += 1
-    return moved
+    movable = [e.id for e in await old if e.cursor in nodes or e.cursor == ""]
+    return await Enrollment.filter(id__in=movable).update(version_id=new.id, seq=F("seq") + 1) if movable else 0
 
 
 async def publish(key: str, policy: InFlightPolicy = InFlightPolicy.STAY) -> tuple[JourneyVersion, int]:
@@ -140,10 +160,7 @@ async def set_status(key: str, status: JourneyStatus) -> Journey:
     journey.status = status
     await journey.save(update_fields=["status", "updated_at"])
     if status == JourneyStatus.ARCHIVED:
-        await Enrollment.filter(journey=journey, state__in=IN_FLIGHT).update(
-            state=EnrollmentState.EXITED, exit_reason="journey archived", finished_at=dt.datetime.now(dt.UTC),
-            next_run_at=None,
-        )
+        await exit_in_flight(Enrollment.filter(journey=journey), "journey archived")
     return journey
 
 

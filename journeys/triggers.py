@@ -12,7 +12,15 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact, Event
-from journeys.engine import Outcome, State, entry_bucket, event_matches, goal_reached, resume_on_event
+from journeys.engine import (
+    Outcome,
+    State,
+    entry_bucket,
+    event_matches,
+    exit_outcome,
+    goal_reached,
+    resume_on_event,
+)
 from journeys.expressions import evaluate
 from journeys.facts import contact_view, gather_facts
 from journeys.models import Enrollment, EnrollmentState, Journey, JourneyVersion
@@ -103,15 +111,15 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
     if goal_reached(plan.spec, state, event, facts):
         outcome = Outcome(state.node, "goal", None, "exited", f"converted: {event['type']} reached the goal",
                           exit_reason="converted")
-    elif enrollment.state != EnrollmentState.PAUSED:
+    else:  # e.g. an unsubscribe leaves a 30-day wait now, not when the wait ends
+        outcome = exit_outcome(plan.spec, state, facts, now)
+    if outcome is None and enrollment.state != EnrollmentState.PAUSED:
         outcome = resume_on_event(plan.program, state, event, facts)
-    if outcome is not None and await advance(services, enrollment, contact, version.journey.key, outcome, now):
-        if outcome.status == "active":
-            await enqueue_step(services, enrollment.id, enrollment.seq + 1)
-        elif outcome.status == "exited":
-            from journeys.runner import resume_paused_by
-
-            await resume_paused_by(services, enrollment.id, now)
+    # Exits release what an exclusive enrollment paused inside the commit (journeys/commit.py).
+    committed = outcome is not None and await advance(services, enrollment, contact, version.journey.key, outcome,
+                                                      now)
+    if committed and outcome is not None and outcome.status == "active":
+        await enqueue_step(services, enrollment.id, enrollment.seq + 1)
 
 
 def _enters(plan: Loaded, event: dict[str, Any], facts_data: dict[str, Any]) -> str | None:

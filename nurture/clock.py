@@ -12,10 +12,15 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    # Clock seconds per real second: real-time limits (job leases) are scaled by it.
+    speed: float
+
     def now(self) -> dt.datetime: ...
 
 
 class RealClock:
+    speed = 1.0
+
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
@@ -31,6 +36,8 @@ class FastClock:
 
 
 class ManualClock:
+    speed = 1.0  # tests move it by hand and expect leases in clock time
+
     def __init__(self, start: dt.datetime | None = None) -> None:
         self.current = start or dt.datetime.now(dt.UTC)
 

@@ -108,6 +108,7 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_TYPEFORM_SECRET": ("typeform_secret", _text, "the Typeform webhook secret"),
     "NURTURE_SURVEY_SECRET": ("survey_secret", _text, "the shared secret of survey webhooks"),
     "NURTURE_EMAIL_WEBHOOK_SECRET": ("email_webhook_secret", _text, "user:password for email events"),
+    "NURTURE_MAILGUN_SIGNING_KEY": ("mailgun_signing_key", _text, "the Mailgun HTTP webhook signing key"),
     "NURTURE_TRACKING_WRITE_KEY": ("tracking_write_key", _text, "the public write key of the snippet"),
     "NURTURE_SLACK_BOT_TOKEN": ("slack_bot_token", _text, "a Slack bot token (xoxb-...)"),
     "NURTURE_SLACK_SIGNING_SECRET": ("slack_signing_secret", _text, "the Slack app's signing secret"),
@@ -139,6 +140,8 @@ class Settings:
     typeform_secret: str = ""
     survey_secret: str = ""
     email_webhook_secret: str = ""
+    # Mailgun signs its webhooks itself (HMAC), so it gets its own key, not the basic-auth pair above.
+    mailgun_signing_key: str = ""
     tracking_write_key: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""

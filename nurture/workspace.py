@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from contacts.intelligence_config import IntelligenceConfig
 from nurture.settings import SettingsError
@@ -45,14 +45,39 @@ class SlackConfig(BaseModel):
     business_timezone: str = "UTC"
 
 
+# Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
+# sets its own under `brand`; otherwise they are these paths under brand.url.
+BRAND_LINKS = {
+    "review_url": "/pages/reviews",
+    "feedback_url": "/pages/feedback",
+    "call_url": "/pages/book-a-call",
+    "quote_url": "/pages/quote",
+}
+
+
+def with_link_defaults(brand: dict[str, str]) -> dict[str, str]:
+    """The brand section with every BRAND_LINKS entry filled from brand.url when not set."""
+    base = brand.get("url", "").rstrip("/")
+    if not base:
+        return dict(brand)
+    defaults = {key: base + path for key, path in BRAND_LINKS.items()}
+    return {**defaults, **{key: value for key, value in brand.items() if value}}
+
+
 class Workspace(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # name, url, logo_url, address, and the BRAND_LINKS pages (defaulted from url).
     brand: dict[str, str] = Field(default_factory=dict)
     forms: dict[str, FormConfig] = Field(default_factory=dict)
     slack: SlackConfig = SlackConfig()
     # Lead score, engagement tags, loyalty, interest tags, send hour, segments (contacts/intelligence_config.py).
     intelligence: IntelligenceConfig = IntelligenceConfig()
+
+    @field_validator("brand")
+    @classmethod
+    def _brand_links(cls, brand: dict[str, str]) -> dict[str, str]:
+        return with_link_defaults(brand)
 
 
 def _describe(error: ValidationError) -> str:

@@ -32,6 +32,7 @@ SECRETS = {
     "NURTURE_TYPEFORM_SECRET": "typeform-test-secret",
     "NURTURE_SURVEY_SECRET": "survey-test-secret",
     "NURTURE_EMAIL_WEBHOOK_SECRET": "postmark:hook-pass",
+    "NURTURE_MAILGUN_SIGNING_KEY": "mailgun-signing-test-key",
     "NURTURE_TRACKING_WRITE_KEY": "wk_test_public",
     "NURTURE_SLACK_BOT_TOKEN": "xoxb-test-token",
     "NURTURE_SLACK_SIGNING_SECRET": "slack-signing-test-secret",

@@ -41,9 +41,14 @@ async def survey(request: web.Request) -> web.Response:
     return await handle(request, provider_for(name), _settings(request).survey_secret)
 
 
+def _email_secret(settings: Settings, name: str) -> str:
+    # Mailgun signs with its own webhook signing key; every other provider uses basic auth.
+    return settings.mailgun_signing_key if name == "email-mailgun" else settings.email_webhook_secret
+
+
 async def email_events(request: web.Request) -> web.Response:
     name = _named(EMAIL_PROVIDERS, request.match_info["provider"], "email")
-    return await handle(request, provider_for(name), _settings(request).email_webhook_secret)
+    return await handle(request, provider_for(name), _email_secret(_settings(request), name))
 
 
 def register(app: web.Application) -> None:

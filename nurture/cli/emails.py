@@ -20,6 +20,8 @@ from emails.samples import sample_context
 from nurture.bootstrap import Services
 from nurture.cli.common import CliError, console, run, settings, with_services
 
+TEST_PREFIX = "[test]"
+
 
 @click.group()
 def emails() -> None:
@@ -111,14 +113,24 @@ def outbox(limit: int) -> None:
     console.print(table)
 
 
+def _test_subject(name: str) -> str:
+    """The template's own subject line, marked so a test send is never mistaken for the real one."""
+    try:
+        return f"{TEST_PREFIX} {shared_library().compiled(name).subject_source}"
+    except TemplateError as error:
+        raise CliError(str(error)) from None
+
+
 async def _send_test(services: Services, name: str, to: str) -> Message:
     context = sample_context()
     contact = await Contact.get_or_none(email=to.strip().lower())
     context["contact"] = {**context["contact"], "email": to, **contact_fields(contact)}
     context["brand"] = {**context["brand"], **services.workspace.brand}
+    # is_test without an enrollment: delivered (journey test runs are not), kept out of analytics;
+    # not marketing, so no unsubscribe headers and no frequency cap.
     message = await create_message(
         send_key=f"test:{uuid.uuid4()}", contact=contact, to_email=to, template=name, context=context,
-        marketing=False, is_test=True,
+        marketing=False, is_test=True, subject=_test_subject(name),
     )
     outcome = await deliver(services, message.id)
     if outcome.status != MessageStatus.SENT:
@@ -130,7 +142,7 @@ async def _send_test(services: Services, name: str, to: str) -> Message:
 @click.argument("template")
 @click.argument("to")
 def send_test(template: str, to: str) -> None:
-    """Send TEMPLATE to the address TO right now (sample data, not a marketing send)."""
+    """Send TEMPLATE to the address TO right now: sample data, subject prefixed "[test]", not a marketing send."""
     name = _template(shared_library(), template)
     message = run(with_services(lambda services: _send_test(services, name, to)))
     click.echo(message.message_id)

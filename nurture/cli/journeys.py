@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from pydantic import BaseModel
 from rich.table import Table
 
 from journeys.analytics import Funnel, funnel
 from journeys.models import InFlightPolicy, Journey, JourneyStatus
+from journeys.program import Node
 from journeys.store import get_journey, import_spec, latest_version, loaded, publish, set_status
 from journeys.validation import SpecError, load_spec
 from nurture.bootstrap import Services
@@ -86,19 +88,42 @@ def list_() -> None:
 def show(key: str) -> None:
     """The newest version's steps, as the engine sees them."""
 
-    async def work(services: Services) -> tuple[Journey, int, list[tuple[str, str, str]]]:
+    async def work(services: Services) -> tuple[Journey, int, list[tuple[str, str, str, str]]]:
         journey = await get_journey(key)
         version = await latest_version(journey)
         program = loaded(version).program
-        return journey, version.number, [(n.id, n.kind, n.next or "end") for n in program.nodes.values()]
+        return journey, version.number, [(n.id, n.kind, describe_node(n), _exits(n)) for n in program.nodes.values()]
 
     journey, number, nodes = run(with_services(_guard(work)))
     console.print(f"[bold]{journey.name}[/] ({journey.key}) — {journey.status.value}, newest version {number}")
-    table = Table("step", "kind", "then")
-    for node_id, kind, following in sorted(nodes, key=lambda n: [int(p) if p.isdigit() else p
-                                                                 for p in n[0].split("/")]):
-        table.add_row(node_id, kind, following)
+    table = Table("step", "kind", "what", "then")
+    for row in sorted(nodes, key=lambda n: [int(p) if p.isdigit() else p for p in n[0].split("/")]):
+        table.add_row(*row)
     console.print(table)
+
+
+def describe_node(node: Node) -> str:
+    """The step's own settings in one line (nested steps are rows of their own)."""
+    value = getattr(node.step, node.kind, None)
+    settings = node.step.model_dump(exclude_defaults=True, mode="json")
+    if isinstance(value, BaseModel):
+        settings = {**value.model_dump(exclude_defaults=True, mode="json"), **settings}
+        value = None
+    shown = [str(value)] if value is not None else []
+    shown += [f"{name.rstrip('_')}={setting}" for name, setting in settings.items()
+              if name not in ("kind", "id", node.kind) and not _is_steps(setting)]
+    text = " ".join(shown)
+    return text if len(text) <= 70 else text[:69] + "…"
+
+
+def _is_steps(value: object) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict) and ("kind" in value[0]
+                                                                                     or "steps" in value[0])
+
+
+def _exits(node: Node) -> str:
+    named = [f"{name} → {target or 'end'}" for name, target in node.exits.items()]
+    return ", ".join([*named, f"next → {node.next or 'end'}"]) if named else (node.next or "end")
 
 
 @journeys.command("publish")

@@ -21,10 +21,10 @@ from journeys.coupons import upsert_pool
 from journeys.library import install
 from journeys.store import publish
 from nurture.bootstrap import Services, open_services
-from nurture.cli.common import console
+from nurture.cli.common import CliError, console
 from nurture.clock import ManualClock
 from nurture.demo.month import STEPS, play_month
-from nurture.demo.report import email_table, export_emails, funnel_table, funnels, slack_table
+from nurture.demo.report import email_table, export_emails, funnel_table, funnels, print_email_paths, slack_table
 from nurture.demo.store import FORM_SECRET, SHOP, DemoStore
 from nurture.migrate import apply_migrations
 from nurture.settings import Settings
@@ -35,11 +35,16 @@ from webhooks.app import build_app
 TEMPLATES = ("welcome-series", "abandoned-cart", "hot-lead-alert", "quote-request", "nps-follow-up", "win-back")
 
 
+class DemoFailed(CliError):
+    """An endpoint refused one of the demo's requests: printed as one line, exit code 2."""
+
+
 @dataclass
 class DemoResult:
     services: Services
     slack: SlackApiDouble
     emails: list[tuple[str, str, Path]]
+    failures: list[str]  # requests an endpoint answered non-2xx; the demo fails if any
 
 
 def free_port() -> int:
@@ -94,10 +99,12 @@ async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_co
                                  lambda n, what: progress.update(bar, completed=n, description=what))
         await runner.cleanup()
         emails = await export_emails(settings.var_dir / "emails")
-        console.print(funnel_table(await funnels()))
+        results = await funnels()
+        console.print(funnel_table(results))
         console.print(slack_table(slack.calls))
         console.print(email_table(emails))
-        return DemoResult(services, slack, emails)
+        print_email_paths(console, emails)
+        return DemoResult(services, slack, emails, store.failures())
 
 
 async def run_demo(base: Settings) -> None:
@@ -111,8 +118,12 @@ async def run_demo(base: Settings) -> None:
         result = await run_scenario(settings, slack)
     finally:
         await slack_server.close()
-    console.print(f"[bold green]Demo finished.[/] {len(result.emails)} emails are in {settings.var_dir / 'emails'}; "
-                  f"the demo's database is {settings.database_url}.")
+    if result.failures:
+        # A refused webhook means the month did not happen as shown: say so instead of exiting 0.
+        raise DemoFailed(f"{len(result.failures)} demo request(s) were refused: " + "; ".join(result.failures[:5]))
+    console.print(f"[bold green]Demo finished.[/] {len(result.emails)} emails are in "
+                  f"{(settings.var_dir / 'emails').resolve()}; the demo's database is {settings.database_url}.",
+                  soft_wrap=True)
 
 
 __all__ = ["DemoResult", "run_demo", "run_scenario"]

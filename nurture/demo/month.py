@@ -25,10 +25,13 @@ from journeys.models import Task, TaskKind
 from journeys.time_triggers import scan_time_triggers
 from nurture.bootstrap import Services
 from nurture.clock import ManualClock
-from nurture.demo.store import SHOP, DemoStore, checkout, order
+from nurture.demo.store import SHOP, DemoStore, checkout, customer, order
 from nurture.pipeline import ingest
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+# Subscribers who then open an account in the shop (Shopify customers/create): n, email, first, last.
+ACCOUNTS = [(1, "hana.sato@example.com", "Hana", "Sato"), (10, "jonas.berg@example.com", "Jonas", "Berg"),
+            (11, "li.wei@example.com", "Li", "Wei")]
 SUBSCRIBERS = [("ravi.kumar@example.com", "Ravi"), ("hana.sato@example.com", "Hana"),
                ("mehmet.yilmaz@example.com", "Mehmet"), ("li.wei@example.com", "Li"),
                ("ana.souza@example.com", "Ana"), ("jonas.berg@example.com", "Jonas")]
@@ -89,11 +92,13 @@ async def week_one(services: Services, store: DemoStore, clock: ManualClock, ste
         await store.newsletter(email, name)
     step("6 newsletter signups")
     await drain(services)
+    for n, email, first, last in ACCOUNTS:  # Hana's account is the customer on her order below
+        await store.shopify("customers/create", customer(n, email, first, last, clock.now()))
     await store.shopify("orders/create", order(1, "hana.sato@example.com", "Hana", "Sato", clock.now(), HEADPHONES))
     for token, email in (("demo-cart-1", "jonas.berg@example.com"), ("demo-cart-2", "li.wei@example.com"),
                          ("demo-cart-3", "ana.souza@example.com")):
         await store.shopify("checkouts/create", checkout(token, email, clock.now(), EARBUDS))
-    step("1 order, 3 checkouts started")
+    step("3 shop accounts opened, 1 order, 3 checkouts started")
     await pass_time(services, clock, clock.now() + dt.timedelta(minutes=30), dt.timedelta(minutes=30))
     await store.shopify("orders/create", order(2, "ana.souza@example.com", "Ana", "Souza", clock.now(), EARBUDS,
                                                checkout_token="demo-cart-3"))

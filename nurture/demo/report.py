@@ -5,26 +5,84 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from rich.console import Console
 from rich.table import Table
 
 from emails.models import OutboxMessage
 from journeys.analytics import Funnel, funnel
-from journeys.models import Journey
+from journeys.models import Enrollment, Journey, StepRun
+from journeys.store import latest_version, loaded
 from nurture.slack_double import SlackCall
 
+# Nodes that only mark where a run ended: the outcome rows (completed, converted) count those.
+_NOT_STEPS = {"end", "goal"}
 
-async def funnels() -> list[Funnel]:
-    return [await funnel(journey) for journey in await Journey.all().order_by("key")]
+
+@dataclass(frozen=True)
+class StepCount:
+    step_id: str  # "2/then/0": the first step of branch 2's `then` arm
+    kind: str
+    reached: int  # contacts (not step runs: an approval runs twice for one contact)
 
 
-def funnel_table(results: list[Funnel]) -> Table:
-    table = Table("journey", "entered", "in flight", "completed", "converted", "exited", "emails",
-                  title="Journeys after one month")
-    for f in results:
-        table.add_row(f.key, str(f.entered), str(f.active), str(f.completed), str(f.converted),
-                      str(sum(f.exits.values())), str(f.emails))
+def _reading_order(ids: list[str]) -> Callable[[str], list[int]]:
+    """Sort key putting each step before its arms' steps, arms in the order the spec writes them.
+
+    The program lists a branch's arms (then before else) before the branch itself; a step's
+    number sorts numerically ("10" after "9") and an arm by where the program first mentions it.
+    """
+    first: dict[str, int] = {}
+    for index, step_id in enumerate(ids):
+        parts = step_id.split("/")
+        for end in range(1, len(parts) + 1):
+            first.setdefault("/".join(parts[:end]), index)
+
+    def key(step_id: str) -> list[int]:
+        parts = step_id.split("/")
+        return [int(part) if part.isdigit() else first["/".join(parts[: n + 1])] for n, part in enumerate(parts)]
+
+    return key
+
+
+async def _contacts_per_step(journey: Journey) -> Counter[str]:
+    ids = list(await Enrollment.filter(journey=journey, is_test=False).values_list("id", flat=True))
+    if not ids:
+        return Counter()
+    runs = await StepRun.filter(enrollment_id__in=ids).values_list("step_id", "enrollment_id")
+    return Counter(step_id for step_id, _ in set(runs))
+
+
+async def journey_steps(journey: Journey) -> list[StepCount]:
+    """Every step of the newest version with how many contacts reached it, zeros included."""
+    program = loaded(await latest_version(journey)).program
+    reached = await _contacts_per_step(journey)
+    order = _reading_order(list(program.nodes))
+    nodes = sorted((n for n in program.nodes.values() if n.kind not in _NOT_STEPS), key=lambda n: order(n.id))
+    return [StepCount(n.id, n.kind, reached[n.id]) for n in nodes]
+
+
+async def funnels() -> list[tuple[Funnel, list[StepCount]]]:
+    return [(await funnel(journey), await journey_steps(journey)) for journey in await Journey.all().order_by("key")]
+
+
+def funnel_table(results: list[tuple[Funnel, list[StepCount]]]) -> Table:
+    """Per journey: how many entered, reached each step, and how their runs ended."""
+    table = Table("journey", "step", "kind", "contacts", title="Journeys after one month: funnel per step")
+    for f, steps in results:
+        table.add_row(f.key, "entered", "", str(f.entered))
+        for step in steps:
+            table.add_row("", step.step_id, step.kind, str(step.reached))
+        outcomes = (("completed", f.completed), ("converted", f.converted), ("exited", sum(f.exits.values())),
+                    ("in flight", f.active))
+        for name, count in outcomes:
+            table.add_row("", name, "outcome", str(count))
+        table.add_row("", "emails sent", "", str(f.emails))
+        table.add_section()
     return table
 
 
@@ -58,7 +116,14 @@ async def export_emails(directory: Path) -> list[tuple[str, str, Path]]:
 
 
 def email_table(written: list[tuple[str, str, Path]]) -> Table:
-    table = Table("to", "subject", "open in a browser", title="Emails received by the SMTP sink")
-    for to, subject, path in written:
-        table.add_row(to, subject, str(path))
+    table = Table("#", "to", "subject", title="Emails received by the SMTP sink")
+    for n, (to, subject, _) in enumerate(written, start=1):
+        table.add_row(str(n), to, subject)
     return table
+
+
+def print_email_paths(console: Console, written: list[tuple[str, str, Path]]) -> None:
+    """One full path per line: a table cell would cut a long path to the terminal width ("…")."""
+    console.print("Open them in a browser:")
+    for n, (_, _, path) in enumerate(written, start=1):
+        console.print(f"{n:>3}  {path.resolve()}", soft_wrap=True, markup=False, highlight=False)

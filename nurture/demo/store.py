@@ -27,13 +27,18 @@ def _b64_hmac(secret: str, body: bytes) -> str:
 class DemoStore:
     def __init__(self, session: aiohttp.ClientSession, base_url: str, settings: Settings) -> None:
         self.session, self.base_url, self.settings = session, base_url, settings
-        self.statuses: list[int] = []
+        self.statuses: list[tuple[str, int, str]] = []  # (what was posted, status, start of the answer)
 
-    async def _post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+    async def _post(self, path: str, body: bytes, headers: dict[str, str], what: str = "") -> int:
         async with self.session.post(f"{self.base_url}{path}", data=body, headers=headers) as response:
-            await response.read()
-            self.statuses.append(response.status)
+            answer = (await response.read())[:200].decode("utf-8", "replace")
+            self.statuses.append((f"POST {path} {what}".strip(), response.status, answer))
             return response.status
+
+    def failures(self) -> list[str]:
+        """Every request an endpoint did not accept (non-2xx): each one is a broken demo."""
+        return [f"{what} -> {status} {answer}".strip() for what, status, answer in self.statuses
+                if not 200 <= status < 300]
 
     async def shopify(self, topic: str, payload: dict[str, Any]) -> int:
         body = json.dumps(payload).encode()
@@ -41,7 +46,7 @@ class DemoStore:
             "Content-Type": "application/json", "X-Shopify-Topic": topic,
             "X-Shopify-Hmac-Sha256": _b64_hmac(self.settings.shopify_webhook_secret, body),
             "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-Shop-Domain": "acme-audio.myshopify.com",
-        })
+        }, what=f"({topic})")
 
     async def newsletter(self, email: str, first_name: str) -> int:
         body = urlencode({"email": email, "first_name": first_name, "consent": "yes", "website": ""}).encode()
@@ -89,6 +94,21 @@ class DemoStore:
             return response.status
 
 
+def customer_id(n: int) -> int:
+    """Shopify customer ids of the demo's shoppers: the same person has the same id in every payload."""
+    return 7_800_000_000_000 + n
+
+
+def customer(n: int, email: str, first: str, last: str, at: dt.datetime) -> dict[str, Any]:
+    """A customers/create payload: someone opened an account in the shop."""
+    return {
+        "id": customer_id(n), "email": email, "first_name": first, "last_name": last, "phone": None,
+        "created_at": at.isoformat(), "updated_at": at.isoformat(), "orders_count": 0, "state": "enabled",
+        "total_spent": "0.00", "verified_email": True, "currency": "EUR", "tags": "", "addresses": [],
+        "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id(n)}",
+    }
+
+
 def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: list[tuple[str, str]],
           currency: str = "EUR", checkout_token: str | None = None) -> dict[str, Any]:
     total = sum(float(price) for _, price in items)
@@ -96,7 +116,7 @@ def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: lis
         "id": 5_600_000_000_000 + n, "name": f"#{1100 + n}", "email": email, "currency": currency,
         "total_price": f"{total:.2f}", "created_at": at.isoformat(), "processed_at": at.isoformat(),
         "updated_at": at.isoformat(), "financial_status": "paid", "checkout_token": checkout_token,
-        "customer": {"id": 7_800_000_000_000 + n, "email": email, "first_name": first, "last_name": last},
+        "customer": {"id": customer_id(n), "email": email, "first_name": first, "last_name": last},
         "line_items": [{"product_id": 8_000 + i, "title": title, "quantity": 1, "price": price, "sku": f"SKU-{i}"}
                        for i, (title, price) in enumerate(items)],
     }

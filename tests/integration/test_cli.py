@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -104,3 +107,21 @@ def _poll_health(port: int) -> dict:
             if time.monotonic() > deadline:
                 pytest.fail("nurture serve did not answer /healthz within 60 s")
             time.sleep(0.2)
+
+
+def test_send_test_really_sends_to_the_sink(settings: Settings, tmp_path: Path) -> None:
+    env = _env(settings, tmp_path, NURTURE_DATABASE_URL=f"sqlite://{tmp_path}/cli.sqlite3")
+    assert _run(env, "migrate").returncode == 0
+    result = _run(env, "emails", "send-test", "cart-reminder", "tester@example.com")
+    assert result.returncode == 0, result.stderr
+    message_id = result.stdout.strip()
+    database = sqlite3.connect(tmp_path / "cli.sqlite3")
+    rows = database.execute("SELECT message_id, recipients, subject, path FROM outbox").fetchall()
+    assert len(rows) == 1
+    received_id, recipients, subject, path = rows[0]
+    assert received_id == message_id and json.loads(recipients) == ["tester@example.com"]
+    assert subject.startswith("[test] ") and "cart" in subject.lower()
+    mail = email.message_from_bytes(Path(path).read_bytes(), policy=email.policy.default)
+    assert mail["Subject"] == subject and mail["List-Unsubscribe"] is None  # not a marketing send
+    status, is_test = database.execute("SELECT status, is_test FROM messages").fetchone()
+    assert (status, is_test) == ("sent", 1)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urlparse, urlunparse
 
 import asyncpg
@@ -23,6 +25,7 @@ from aiohttp.test_utils import TestClient
 from tortoise.connection import get_connection
 
 from contacts.models import Contact, Event, Order
+from jobs.deliveries import requeue_pending
 from nurture.bootstrap import Services
 from tests.support import sample_json, shopify_headers
 from webhooks.models import DeliveryStatus, InboundDelivery
@@ -34,23 +37,31 @@ ORDERS = 48
 BUYERS = 8
 
 
+@dataclass
+class Fault:
+    # Backends pg_terminate_backend really killed: a fault that hits nothing proves nothing.
+    terminated: int = 0
+
+
 @contextlib.asynccontextmanager
-async def _fault(services: Services) -> AsyncIterator[None]:
+async def _fault(services: Services) -> AsyncIterator[Fault]:
     """While inside: the database keeps failing under us."""
     stop = asyncio.Event()
+    fault = Fault()
     if services.settings.is_postgres:
         url = urlunparse(urlparse(services.settings.database_url)._replace(scheme="postgresql"))
         admin = await asyncpg.connect(url)
 
         async def terminate() -> None:
             while not stop.is_set():
-                await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                rows = await admin.fetch("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                fault.terminated += sum(1 for row in rows if row[0])
                 await asyncio.sleep(0.03)
 
         task = asyncio.create_task(terminate())
         try:
-            yield
+            yield fault
         finally:
             stop.set()
             await task
@@ -73,7 +84,7 @@ async def _fault(services: Services) -> AsyncIterator[None]:
     thread.start()
     locked.wait(10)
     try:
-        yield
+        yield fault
     finally:
         release.set()
         thread.join(10)
@@ -100,7 +111,7 @@ async def test_database_dropped_mid_request_is_503_or_stored_never_half_applied(
         return response.status
 
     first: dict[int, int] = {}
-    async with _fault(services):
+    async with _fault(services) as fault:
         for wave in range(0, ORDERS, 8):
             statuses = await asyncio.gather(*(post(n) for n in range(wave, wave + 8)))
             first.update(zip(range(wave, wave + 8), statuses, strict=True))
@@ -108,6 +119,8 @@ async def test_database_dropped_mid_request_is_503_or_stored_never_half_applied(
     assert set(first.values()) <= {200, 503}, sorted(first.items())
     if mode.startswith("sqlite"):
         assert 503 in first.values()  # the fault really hit
+    else:
+        assert fault.terminated > 0, "pg_terminate_backend never hit one of our connections"
     # The providers retry what was not stored; a stored one answers as a duplicate.
     for n in range(ORDERS):
         for _ in range(5):
@@ -118,12 +131,11 @@ async def test_database_dropped_mid_request_is_503_or_stored_never_half_applied(
     assert await InboundDelivery.all().count() == ORDERS
     # Now drop the database while the worker applies the events.
     if services.settings.is_postgres:
-        async with _fault(services):
+        async with _fault(services) as fault:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(drive(), 3)
-    from jobs.deliveries import requeue_pending
-
-    await requeue_pending(services, __import__("datetime").timedelta(0))
+        assert fault.terminated > 0, "pg_terminate_backend never hit the worker's connections"
+    await requeue_pending(services, dt.timedelta(0))
     await drive()
     assert await InboundDelivery.filter(status=DeliveryStatus.PROCESSED).count() == ORDERS
     assert await Order.all().count() == ORDERS

@@ -69,6 +69,24 @@ async def test_shopify_replay_of_one_webhook_id_has_one_effect(
     assert await Event.filter(type="order.created").count() == 1
 
 
+async def test_typeform_replay_of_one_signed_body_has_one_effect(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    # Typeform sends no delivery id header: the response token inside the signed body is the key,
+    # so a captured body re-sent with its valid signature is recognised as the same delivery.
+    body = sample("typeform/form-response-nps.json")
+    headers = typeform_headers(body, services.settings.typeform_secret)
+    answers = [await client.post("/webhooks/typeform", data=body, headers=headers) for _ in range(2)]
+    assert [a.status for a in answers] == [200, 200]
+    assert [(await a.json())["duplicate"] for a in answers] == [False, True]
+    await run_worker()
+    assert await InboundDelivery.all().count() == 1
+    assert (await InboundDelivery.get()).status == DeliveryStatus.PROCESSED
+    contact = await Contact.get(email="leo.martin@example.com")
+    types = sorted(await Event.filter(contact=contact).values_list("type", flat=True))
+    assert types == ["form.submitted", "survey.answered"]  # once each, not twice
+
+
 async def test_oversized_topic_or_webhook_id_never_poisons_a_batch(
     client: TestClient, services: Services, run_worker: Worker
 ) -> None:

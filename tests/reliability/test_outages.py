@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -15,7 +16,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import is_suppressed
-from emails.delivery import deliver, queue_email
+from emails.delivery import MAX_BACKOFF, RETRY_FOR, deliver, enqueue_send, queue_email
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
 from emails.transport import SmtpTarget, SmtpTransport
@@ -24,6 +25,7 @@ from journeys.models import Task, TaskKind
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
 from nurture.bootstrap import Services
+from nurture.clock import ManualClock
 from tests.doubles.slack_api import SlackApiDouble
 
 Drive = Callable[[], Awaitable[int]]
@@ -87,8 +89,10 @@ async def _pending_in_due_order() -> list[Message]:
     return await Message.filter(status=MessageStatus.QUEUED).order_by("queued_at", "id")
 
 
-async def test_smtp_relay_down_then_back_delivers_each_once_in_due_order(services: Services, relay: Relay) -> None:
-    start = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
+async def test_smtp_relay_down_then_back_delivers_each_once_in_due_order(
+    services: Services, relay: Relay, clock: ManualClock
+) -> None:
+    start = clock.now()  # queued_at and the retry deadline are on the same clock
     people = [await Contact.create(email=f"reader{i}@example.com", first_name=f"R{i}", consent=Consent.SUBSCRIBED)
               for i in range(40)]
     people.append(await Contact.create(email=BAD, first_name="Nobody", consent=Consent.SUBSCRIBED))
@@ -122,6 +126,54 @@ async def test_smtp_relay_down_then_back_delivers_each_once_in_due_order(service
     assert len(set(message_ids)) == 40
     by_due = [m.to_email for m in sorted(rows, key=lambda m: m.queued_at) if m.to_email != BAD]
     assert recipients == by_due  # delivered in order of due time
+
+
+async def _retry_through(services: Services, clock: ManualClock, message: Message, outage: dt.timedelta) -> int:
+    """Run every retry arq would run while the relay is down, moving the clock by each backoff."""
+    tries, end = 0, clock.now() + outage
+    while clock.now() < end:
+        outcome = await deliver(services, message.id)
+        assert outcome.status == MessageStatus.QUEUED, outcome  # never given up on during the outage
+        assert outcome.retry_in is not None and 0 < outcome.retry_in <= MAX_BACKOFF
+        clock.advance(dt.timedelta(seconds=outcome.retry_in))
+        tries += 1
+    return tries
+
+
+async def test_relay_down_for_hours_keeps_retrying_then_delivers_once(
+    services: Services, relay: Relay, clock: ManualClock, run_worker: Callable[[], Awaitable[int]]
+) -> None:
+    contact = await Contact.create(email="patient@example.com", first_name="Pat", consent=Consent.SUBSCRIBED)
+    message = await queue_email(services, send_key="long-outage:1", contact=contact, template="cart-reminder",
+                                context=sample_context(), queued_at=clock.now())
+    await relay.stop()
+    tries = await _retry_through(services, clock, message, dt.timedelta(hours=6))
+    assert tries > 20  # the old limit gave up after 8 tries (about an hour)
+    await relay.start()
+    await enqueue_send(services, message.id)  # the job arq still holds (or the sweeper's) runs again
+    await run_worker()
+    sent = await Message.get(id=message.id)
+    assert sent.status == MessageStatus.SENT and sent.attempts == tries + 1
+    await enqueue_send(services, message.id)  # a late sweep finds nothing left to send
+    await run_worker()
+    assert [rcpts for rcpts, _ in relay.accepted] == [["patient@example.com"]]
+    received: Any = email.message_from_bytes(relay.accepted[0][1], policy=email.policy.default)
+    assert received["Message-ID"] == sent.message_id
+
+
+async def test_transient_failures_past_the_deadline_fail_without_suppressing(
+    services: Services, relay: Relay, clock: ManualClock
+) -> None:
+    contact = await Contact.create(email="gone@example.com", first_name="Gus", consent=Consent.SUBSCRIBED)
+    message = await queue_email(services, send_key="long-outage:2", contact=contact, template="cart-reminder",
+                                context=sample_context(), queued_at=clock.now())
+    await relay.stop()
+    await _retry_through(services, clock, message, RETRY_FOR - dt.timedelta(minutes=20))
+    clock.advance(dt.timedelta(minutes=20))
+    outcome = await deliver(services, message.id)
+    assert outcome.status == MessageStatus.FAILED and outcome.retry_in is None
+    assert "3 days" in (await Message.get(id=message.id)).error
+    assert await is_suppressed(services.settings.secret_key, "gone@example.com") is None  # the relay, not the address
 
 
 async def test_550_at_rcpt_is_a_permanent_failure_not_a_retry(services: Services, relay: Relay) -> None:

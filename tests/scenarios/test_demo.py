@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
+from aiohttp.test_utils import TestClient
+
+from nurture.bootstrap import Services
+from nurture.demo.store import DemoStore, customer
+
 
 def _run_demo(var_dir: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
-    env.update(NURTURE_VAR_DIR=str(var_dir), COLUMNS="200")
+    # No COLUMNS: rich falls back to 80 columns, as in a small terminal, so cut paths would show.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_") and k not in ("COLUMNS", "LINES")}
+    env.update(NURTURE_VAR_DIR=str(var_dir))
     return subprocess.run([sys.executable, "-m", "nurture", "demo"], env=env, capture_output=True, text=True,
                           timeout=300)
 
@@ -41,5 +49,27 @@ def test_demo_plays_a_month_and_shows_the_outcome(tmp_path: Path) -> None:
     assert "Hot lead: maria.rossi@example.com" in out and "Quote approval for maria.rossi@example.com" in out
     html_files = sorted((tmp_path / "demo" / "emails").glob("*.html"))
     assert len(html_files) == len(subjects) and "<html" in html_files[0].read_text().lower()
+    printed = [line.split()[-1] for line in out.splitlines() if line.strip().endswith(".html")]
+    assert printed == [str(path.resolve()) for path in html_files]  # every path whole, none cut with "…"
+    assert all(Path(path).is_file() for path in printed)
+    assert "funnel per step" in out
+    reminder = next(line for line in out.splitlines() if "2/timeout/1" in line)
+    # The abandoned cart's coupon reminder: Jonas got it; Li had clicked the first one, so she did not.
+    assert [cell.strip() for cell in reminder.split("│")][2:5] == ["2/timeout/1", "email", "1"]
+    created = database.execute("SELECT COUNT(*) FROM events WHERE type = 'customer.created'").fetchone()[0]
+    assert created == 3  # Shopify customers/create webhooks were played too
     second = _run_demo(tmp_path)  # a second run starts over and works too
     assert second.returncode == 0, second.stderr[-3000:]
+
+
+async def test_demo_store_reports_every_refused_request(client: TestClient, services: Services) -> None:
+    base = str(client.make_url("")).rstrip("/")
+    forged = dataclasses.replace(services.settings, shopify_webhook_secret="not-the-secret")
+    payload = customer(1, "hana.sato@example.com", "Hana", "Sato", services.clock.now())
+    async with aiohttp.ClientSession() as session:
+        good, bad = DemoStore(session, base, services.settings), DemoStore(session, base, forged)
+        assert await good.shopify("customers/create", payload) == 200
+        assert await bad.shopify("customers/create", payload) == 401
+    assert good.failures() == []
+    (failure,) = bad.failures()
+    assert failure.startswith("POST /webhooks/shopify (customers/create) -> 401")

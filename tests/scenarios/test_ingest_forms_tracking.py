@@ -140,3 +140,54 @@ async def test_email_spellings_resolve_to_one_contact(client: TestClient, run_wo
     await run_worker()
     assert await Contact.all().count() == 1
     assert await Event.filter(type="form.submitted").count() == 3
+
+
+async def _track(client: TestClient, services: Services, *events: dict[str, object]) -> None:
+    key = {"X-Nurture-Write-Key": services.settings.tracking_write_key, "Content-Type": "application/json"}
+    response = await client.post("/track", data=json.dumps({"batch": list(events)}), headers=key)
+    assert response.status == 200
+
+
+async def test_identify_on_a_shared_browser_leaves_the_first_person_alone(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    browser = "anon-shared-laptop"
+    await _track(
+        client, services,
+        {"type": "page", "anonymous_id": browser, "url": "https://acme-audio.example/pricing",
+         "timestamp": "2026-03-08T15:00:00Z"},
+        {"type": "identify", "anonymous_id": browser, "email": "alice@example.com",
+         "timestamp": "2026-03-08T15:01:00Z"},
+    )
+    await run_worker()
+    alice = await Contact.get(email="alice@example.com")
+    assert alice.anonymous_id == browser
+    # Bob signs in on Alice's laptop: the anonymous id already names Alice.
+    await _track(client, services, {"type": "identify", "anonymous_id": browser, "email": "bob@example.com",
+                                    "traits": {"first_name": "Bob"}, "timestamp": "2026-03-09T10:00:00Z"})
+    await run_worker()
+    alice = await Contact.get(email="alice@example.com")
+    bob = await Contact.get(email="bob@example.com")
+    assert alice.anonymous_id == browser and alice.first_name == ""
+    assert bob.anonymous_id is None and bob.first_name == "Bob"
+    assert sorted(e.type for e in await Event.filter(contact=alice)) == ["identify", "page.viewed"]
+    assert [e.type for e in await Event.filter(contact=bob)] == ["identify"]
+
+
+async def test_tracking_traits_fill_gaps_but_never_overwrite_the_profile(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    body = sample("forms/contact-sales.json")
+    headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-contact-sales"}
+    assert (await client.post("/webhooks/forms/contact-sales", data=body, headers=headers)).status == 200
+    await run_worker()
+    # Anyone holding the public write key can claim to be Maria and rename her.
+    await _track(client, services, {
+        "type": "identify", "email": "maria.rossi@example.com", "timestamp": "2026-03-09T10:00:00Z",
+        "traits": {"first_name": "Mallory", "last_name": "Spoof", "phone": "+1 555 0100"},
+    })
+    await run_worker()
+    maria = await Contact.get(email="maria.rossi@example.com")
+    assert (maria.first_name, maria.last_name) == ("Maria", "Rossi")
+    assert maria.phone == "+1 555 0100"  # was empty: tracking may fill it
+    assert await Event.filter(contact=maria, type="identify").count() == 1

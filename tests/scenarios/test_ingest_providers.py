@@ -191,7 +191,7 @@ def email_request(path: Path, services: Services) -> tuple[str, bytes, dict[str,
     body = path.read_bytes()
     secret = services.settings.email_webhook_secret
     if provider == "mailgun":
-        body = mailgun_signed(body, secret)
+        body = mailgun_signed(body, services.settings.mailgun_signing_key)
         return provider, body, {"Content-Type": "application/json"}
     content_type = "text/plain" if path.stem.startswith("ses-sns") else "application/json"
     return provider, body, {"Content-Type": content_type, **basic_auth(secret)}

@@ -71,7 +71,8 @@ async def test_bad_signature_is_401_and_stores_nothing(client: TestClient, servi
     assert response.status == 401
     missing = {k: v for k, v in tampered.items() if k != "X-Shopify-Hmac-Sha256"}
     response = await client.post("/webhooks/shopify", data=body, headers=missing)
-    assert response.status == 400
+    assert response.status == 401  # unsigned is unauthenticated, not malformed
+    assert "signature" in (await response.json())["error"]
     assert await InboundDelivery.all().count() == 0
 
 
@@ -192,3 +193,95 @@ async def test_data_request_writes_an_export(
     assert data["contacts"][0]["email"] == email
     assert data["contacts"][0]["orders"][0]["id"] == order["id"]
     assert any(e["type"] == "order.created" for e in data["contacts"][0]["events"])
+
+
+def _guest_order(email: str | None, order_id: int, checkout_token: str | None = None) -> bytes:
+    order = json.loads(sample("shopify/orders-create.json"))
+    order.update(id=order_id, email=email or "", contact_email=email, customer=None, checkout_token=checkout_token)
+    return json.dumps(order).encode()
+
+
+async def test_shop_redact_erases_guest_buyers_and_their_raw_deliveries(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    guest = "guest.buyer@example.com"
+    assert await post_shopify(client, services, _guest_order(guest, 5560193700001), "orders/create") == 200
+    checkout = json.loads(sample("shopify/checkouts-create.json"))
+    checkout.update(email="cart.only@example.com", customer=None)
+    assert await post_shopify(client, services, json.dumps(checkout).encode(), "checkouts/create") == 200
+    await run_worker()
+    bystander = await Contact.create(email="newsletter.only@example.com")  # never sent by the shop
+    assert await Contact.filter(email__in=[guest, "cart.only@example.com"]).count() == 2
+    assert await post_shopify(client, services, sample("shopify/shop-redact.json"), "shop/redact") == 200
+    await run_worker()
+    assert await Contact.filter(email__in=[guest, "cart.only@example.com"]).count() == 0
+    assert await Event.all().count() == 0
+    assert await Order.all().count() == 0 and await Checkout.all().count() == 0
+    for delivery in await InboundDelivery.filter(provider="shopify"):
+        assert bytes(delivery.body) == b"{}" and delivery.headers == {}
+    assert await Contact.exists(id=bystander.id)
+
+
+async def test_order_created_already_cancelled_does_not_count_in_total_spent(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    # The real Shopify sample: voided and cancelled when orders/create is sent.
+    body = sample("real/shopify/orders-create.json")
+    assert await post_shopify(client, services, body, "orders/create") == 200
+    await run_worker()
+    contact = await Contact.get(email="jon@example.com")
+    order = await Order.get(shopify_id=820982911946154500)
+    assert order.cancelled_at == dt.datetime(2022, 1, 1, 0, 0, tzinfo=dt.UTC)
+    assert contact.total_spent == Decimal("0.00")
+    # Counted like an order cancelled after creation: placed (orders_count) but no money.
+    assert contact.orders_count == 1
+
+
+async def test_cancel_delivered_before_create_is_not_counted_by_the_late_create(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    order = json.loads(sample("shopify/orders-create.json"))
+    created = json.dumps(order).encode()
+    cancelled = json.dumps({**order, "cancelled_at": "2026-03-05T09:00:00+09:00", "cancel_reason": "customer"})
+    assert await post_shopify(client, services, cancelled.encode(), "orders/cancelled") == 200
+    await run_worker()
+    assert await post_shopify(client, services, created, "orders/create") == 200
+    await run_worker()
+    contact = await Contact.get(email="hana.sato@example.com")
+    stored = await Order.get(shopify_id=order["id"])
+    assert stored.cancelled_at == dt.datetime(2026, 3, 5, 0, 0, tzinfo=dt.UTC)
+    assert stored.placed_at == dt.datetime(2026, 3, 4, 1, 15, 21, tzinfo=dt.UTC)  # processed_at
+    assert (contact.orders_count, contact.total_spent) == (1, Decimal("0.00"))
+    orders = await Event.filter(contact=contact, type__startswith="order.")
+    assert sorted(e.type for e in orders) == ["order.cancelled", "order.created"]
+
+
+async def test_cancel_after_create_matches_cancel_before_create(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    order = json.loads(sample("shopify/orders-create.json"))
+    cancelled = json.dumps({**order, "cancelled_at": "2026-03-05T09:00:00+09:00"}).encode()
+    assert await post_shopify(client, services, json.dumps(order).encode(), "orders/create") == 200
+    await run_worker()
+    assert await post_shopify(client, services, cancelled, "orders/cancelled") == 200
+    await run_worker()
+    contact = await Contact.get(email="hana.sato@example.com")
+    assert (contact.orders_count, contact.total_spent) == (1, Decimal("0.00"))
+
+
+async def test_order_before_the_last_checkout_update_completes_the_checkout(
+    client: TestClient, services: Services, run_worker: Worker
+) -> None:
+    checkout = json.loads(sample("shopify/checkouts-create.json"))
+    order = json.loads(sample("shopify/orders-create.json"))
+    order.update(email=checkout["email"], customer=checkout["customer"], checkout_token=checkout["token"])
+    assert await post_shopify(client, services, json.dumps(order).encode(), "orders/create") == 200
+    await run_worker()
+    # The checkout's last update (still without completed_at) arrives after the order.
+    assert await post_shopify(client, services, json.dumps(checkout).encode(), "checkouts/update") == 200
+    await run_worker()
+    stored = await Checkout.get(token=checkout["token"])
+    assert stored.completed_at == (await Order.get(shopify_id=order["id"])).placed_at
+    later = stored.updated_at + dt.timedelta(days=1)
+    assert await detect_abandoned_checkouts(services, now=later) == 0
+    assert await Event.filter(type="checkout.abandoned").count() == 0

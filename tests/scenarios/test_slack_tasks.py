@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +28,12 @@ from tests.support import survey_headers
 
 Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
+
+
+def _parts(sent: Any) -> tuple[str, str]:
+    """(text, html) of a received email."""
+    text = sent.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return text, sent.get_body(("html",)).get_content()
 
 
 async def _publish(name: str) -> None:
@@ -73,9 +80,24 @@ async def test_hot_lead_to_owner_by_dm_then_escalated(
     assert await escalate_unclaimed({"services": services}) == 1
     escalated = await Task.get(id=task.id)
     assert escalated.escalated_at is not None and escalated.assignee == "UREP2"
-    assert "escalated to <@UREP2>" in json.dumps(slack.called("chat.update")[0].params["blocks"])
-    assert slack.called("chat.postMessage")[-1].params["channel"] == "DREP2"
+    note = "escalated to <#C0SALES>, next up <@UREP2>"
+    assert note in json.dumps(slack.called("chat.update")[0].params["blocks"])  # the old alert says where
+    posts = slack.called("chat.postMessage")
+    assert [p.params["channel"] for p in posts] == ["DREP1", "C0SALES"]  # the sales channel, not the rep's DM again
+    assert note in json.dumps(posts[-1].params["blocks"]) and "task_claim" in json.dumps(posts[-1].params["blocks"])
+    assert escalated.slack_channel == "C0SALES" and escalated.slack_ts
     assert await escalate_unclaimed({"services": services}) == 0  # once
+
+
+async def test_not_a_lead_never_pushes_the_score_below_zero(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive
+) -> None:
+    task = await _hot_lead(client, services, drive)
+    await Contact.filter(email="wei.chen@example.com").update(lead_score=5)
+    await interact(client, services, click("task_not_lead", f"task:{task.id}", "UREP1"))
+    await eventually(calls(slack, "chat.update"))
+    assert (await Contact.get(email="wei.chen@example.com")).lead_score == 0
+    assert (await Task.get(id=task.id)).status == TaskStatus.REJECTED
 
 
 async def test_snooze_reposts_and_not_a_lead_lowers_score(
@@ -116,8 +138,10 @@ async def test_nps_detractor_task_done(client: TestClient, services: Services, s
 async def _quote(services: Services, drive: Drive, clock: ManualClock) -> Task:
     await _publish("quote-request")
     await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1")
+    fields = {"company": "Rossi Logistica", "product": "Studio monitor speakers (pair)", "quantity": "25",
+              "budget": "12000", "currency": "EUR", "message": "Can you deliver to Milan before June?"}
     form = NormalizedEvent(type="form.submitted", source="form", idempotency_key="quote-1", occurred_at=clock.now(),
-                           email="maria.rossi@example.com", properties={"form_key": "quote-request"})
+                           email="maria.rossi@example.com", properties={"form_key": "quote-request", "fields": fields})
     await ingest(services, [form])
     await drive()
     return await Task.get(kind=TaskKind.QUOTE_APPROVAL)
@@ -140,10 +164,40 @@ async def test_quote_approved_goes_out_from_the_rep(
     assert len(sent) == 1
     assert sent[0]["From"].addresses[0].display_name == "Kenji Sato"
     assert str(sent[0]["Reply-To"]) == "kenji.sato@acme-audio.example"
+    text, html = _parts(sent[0])
+    assert "Studio monitor speakers (pair) | 25 |" in text and "Total | €12,000.00" in text
+    assert "Can you deliver to Milan before June?" in text
+    assert re.search(r"Accept this quote \(https?://\S+\)", text)  # a real (tracked) link, not "()"
+    assert 'href=""' not in html
+    assert "Kenji Sato\nAcme Audio\nkenji.sato@acme-audio.example" in text and "The Acme Audio team" not in text
     enrollment = await Enrollment.get(id=task.enrollment_id)
     # parked on the 3-day wait before the first follow-up
     assert enrollment.state == EnrollmentState.WAITING and enrollment.next_run_at == clock.now() + dt.timedelta(days=3)
     assert "Approved and sent by <@UREP1>" in json.dumps(slack.called("chat.update")[0].params["blocks"])
+
+
+async def test_quote_edited_body_replaces_the_template_copy(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock, outbox: Outbox
+) -> None:
+    task = await _quote(services, drive, clock)
+    await interact(client, services, click("quote_edit", f"task:{task.id}", "UREP1", "DREP1"))
+    modal = (await eventually(calls(slack, "views.open")))[0].params["view"]
+    prefill = modal["blocks"][1]["element"]["initial_value"]
+    assert prefill.startswith("Hi Maria,") and "Thank you for your interest in Acme Audio" in prefill
+    assert "Unsubscribe" not in prefill and "Total" not in prefill  # just the copy: items and footer stay put
+    edited = "Hi Maria,\n\nAs discussed: EUR 430 a pair, delivered to Milan in May.\nKenji"
+    form = {"subject": {"subject_input": {"type": "plain_text_input", "value": "Your speakers quote"}},
+            "body": {"body_input": {"type": "plain_text_input", "value": edited}}}
+    await interact(client, services, submission("quote_edit", form, "UREP1", modal["private_metadata"]))
+    await eventually(calls(slack, "chat.update"))
+    await drive()
+    (sent,) = await outbox()
+    text, _ = _parts(sent)
+    assert sent["Subject"] == "Your speakers quote"
+    assert "As discussed: EUR 430 a pair, delivered to Milan in May.\nKenji" in text
+    assert "Thank you for your interest" not in text  # replaced, not prepended
+    assert "Studio monitor speakers (pair) | 25 |" in text
+    assert "Kenji Sato\nAcme Audio\nkenji.sato@acme-audio.example" in text
 
 
 async def test_quote_rejected_exits(client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive,

@@ -293,7 +293,7 @@ async def test_hot_lead_alert(client: TestClient, services: Services, clock: Man
     task = await Task.get(kind=TaskKind.HOT_LEAD)
     assert task.assignee == "UREP2"
     channel, said = posted(slack)[0]
-    assert channel == "DREP2" and "Wei is looking at Book a demo" in said
+    assert channel == "DREP2" and "Wei is looking at Book a demo (lead score 31)" in said
     person = await Contact.get(email="wei.chen@example.com")
     assert person.lifecycle_stage == LifecycleStage.MQL and "hot-lead" in person.tags and person.lead_score >= 31
     clock.advance(dt.timedelta(days=2))
@@ -301,6 +301,32 @@ async def test_hot_lead_alert(client: TestClient, services: Services, clock: Man
     await drive()
     assert await Task.filter(kind=TaskKind.HOT_LEAD).count() == 1  # once a week at most
     assert (await enrollment("hot-lead-alert", "wei.chen@example.com")).state == EnrollmentState.COMPLETED
+
+
+async def test_hot_lead_alert_when_the_score_crosses_the_threshold(
+    client: TestClient, services: Services, clock: ManualClock, drive: Drive, slack: SlackApiDouble
+) -> None:
+    await install("hot-lead-alert")
+    await Contact.create(email="omar.haddad@example.com", first_name="Omar", owner="UREP1", lead_score=49)
+    await track(client, services, page("omar.haddad@example.com", "/blog/room-acoustics", clock.now(), "Acoustics"))
+    await drive()  # +1 for the page: the built-in hot-lead segment is entered
+    task = await Task.get(kind=TaskKind.HOT_LEAD)
+    assert task.assignee == "UREP1" and await Task.filter(kind=TaskKind.HOT_LEAD).count() == 1
+    channel, said = posted(slack)[0]
+    assert channel == "DREP1" and "Omar crossed the hot-lead threshold (lead score 70)" in said
+
+
+async def test_hot_lead_alert_on_a_contact_sales_form(
+    client: TestClient, services: Services, drive: Drive, slack: SlackApiDouble
+) -> None:
+    await install("hot-lead-alert")
+    await post_form(client, "contact-sales", {"email": "maria.rossi@example.com", "first_name": "Maria",
+                                              "message": "Pricing for 25 units?"}, secret="form-secret-contact-sales")
+    await drive()
+    assert await Task.filter(kind=TaskKind.HOT_LEAD).count() == 1
+    channel, said = posted(slack)[0]
+    assert channel == "C0SALES"  # no owner yet: the sales channel
+    assert "Maria asked sales to get in touch (contact-sales form) (lead score 35)" in said
 
 
 async def _approved_quote(client: TestClient, services: Services, drive: Drive, slack: SlackApiDouble,
@@ -325,6 +351,9 @@ async def test_quote_request(client: TestClient, services: Services, clock: Manu
     quote = (await received(outbox, email))[0]
     assert str(quote["Subject"]) == "Your quote from Acme Audio"
     assert quote["From"].addresses[0].display_name == "Kenji Sato"
+    text = text_of(quote)
+    assert "Your request | 25 |" in text and "Kenji Sato" in text  # what was asked for, signed by the rep
+    assert re.search(r"Accept this quote \(https?://\S+\)", text)
     await advance(clock, drive, 3)
     await advance(clock, drive, 7)
     assert await subjects(outbox, email) == ["Your quote from Acme Audio", "Following up on your quote, Maria",
@@ -601,6 +630,10 @@ async def test_win_back(client: TestClient, services: Services, clock: ManualClo
     assert await subjects(outbox, "hana.sato@example.com") == [
         "It's been a while, Hana", "Still here for you, Hana: what's new", "A few favourites we think you'd like",
         "Should we stop writing, Hana?"]
+    headings = ["We've missed you", "A lot has changed since your last visit", "Our customers' favourites",
+                "Is this goodbye?"]
+    for mail, heading in zip(await received(outbox, "hana.sato@example.com"), headings, strict=True):
+        assert heading in text_of(mail)  # four different emails, not one body under four subjects
     await advance(clock, drive, 14)
     hana = await Contact.get(email="hana.sato@example.com")
     assert hana.consent == Consent.UNSUBSCRIBED and "winback-unsubscribed" in hana.tags

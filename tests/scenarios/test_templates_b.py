@@ -111,6 +111,15 @@ def text_of(mail: Any) -> str:
     return str(mail.get_body(("plain",)).get_content())
 
 
+async def button_target(client: TestClient, mail: Any, label: str) -> str:
+    """Where the recipient lands on clicking the button `label` (through our click redirect)."""
+    found = re.search(re.escape(label) + r" \(https?://[^/\s]+(/c/[^)\s]+)\)", text_of(mail))
+    assert found, f"no tracked {label!r} link in the email"
+    response = await client.get(found.group(1), allow_redirects=False)
+    assert response.status in (302, 303, 307)
+    return str(response.headers["Location"])
+
+
 def subject_of(mail: Any) -> str:
     # A long subject is folded onto a continuation line; the unfolded value starts with a space.
     return str(mail["Subject"]).strip()
@@ -160,7 +169,7 @@ async def test_abandoned_cart_reminds_then_discounts_and_an_order_converts(
     await drive()
     assert len(await mails_to(outbox, "leo.martin@example.com")) == 1
     discount = (await mails_to(outbox, "mia.schmidt@example.com"))[-1]
-    assert subject_of(discount) == "A little nudge: 10% off your cart on your cart"
+    assert subject_of(discount) == "A little nudge: 10% off your cart"
     assert "CART10-7Q2M" in text_of(discount) and "Studio Wireless Headphones" in text_of(discount)
     assert (await run_of("mia.schmidt@example.com", "abandoned-cart")).state == EnrollmentState.COMPLETED
 
@@ -239,7 +248,7 @@ async def test_replenishment_reminds_after_150_days_then_offers_a_refill_code(
     clock.advance(14 * DAY)
     await drive()
     last = (await mails_to(outbox, email))[-1]
-    assert subject_of(last) == "Don't run out: 5% off your refill on your refill"
+    assert subject_of(last) == "Don't run out: 5% off your refill"
     assert "REFILL-5511" in text_of(last) and "Daily Contact Lenses (30 pack)" in text_of(last)
     assert (await run_of(email, "replenishment")).state == EnrollmentState.COMPLETED
 
@@ -356,6 +365,14 @@ async def test_nps_follow_up_answers_each_category(
     (apology,) = await mails_to(outbox, "oliver.brown@example.com")
     assert subject_of(apology) == "Oliver, we're sorry, and we want to put it right"
     assert "SORRY15-K9" in text_of(apology)
+    # The buttons lead to the brand's pages (workspace brand section, defaulted from brand.url).
+    for mail in (promoter, passive, apology):
+        assert 'href=""' not in mail.get_body(("html",)).get_content()
+    assert await button_target(client, promoter, "Write a review") == "https://acme-audio.example/pages/reviews"
+    assert await button_target(client, passive, "Tell us what would help") == \
+        "https://acme-audio.example/pages/feedback"
+    assert await button_target(client, apology, "Book a call with me") == \
+        "https://acme-audio.example/pages/book-a-call"
     task = await Task.get(kind=TaskKind.FEEDBACK)
     assert task.assignee == "UREP1"
     (posted,) = slack.called("chat.postMessage")
@@ -459,7 +476,9 @@ async def test_customer_engagement_by_usage(
     assert (steady.state, steady.exit_reason) == (EnrollmentState.EXITED, "usage is healthy, nothing to send")
     clock.advance(7 * DAY)
     await drive()
-    assert subjects(await mails_to(outbox, "light@example.com"))[-1] == "One more shortcut worth knowing, there"
+    second = (await mails_to(outbox, "light@example.com"))[-1]
+    assert subject_of(second) == "One more shortcut worth knowing, there"
+    assert "Set up my first automation" in text_of(second) and "Saved templates" not in text_of(second)
     assert (await run_of("light@example.com", "customer-engagement")).state == EnrollmentState.COMPLETED
 
 

@@ -71,3 +71,9 @@ def test_dotenv_is_read_and_environment_wins(tmp_path: Path) -> None:
 def test_postgres_urls_are_accepted(tmp_path: Path) -> None:
     settings = load(tmp_path, NURTURE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/test")
     assert settings.is_postgres
+
+
+def test_mailgun_signing_key_is_its_own_setting(tmp_path: Path) -> None:
+    assert load(tmp_path).mailgun_signing_key == ""  # unset: the mailgun endpoint refuses everything
+    settings = load(tmp_path, NURTURE_EMAIL_WEBHOOK_SECRET="user:pass", NURTURE_MAILGUN_SIGNING_KEY="key-123")
+    assert (settings.email_webhook_secret, settings.mailgun_signing_key) == ("user:pass", "key-123")

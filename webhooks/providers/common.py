@@ -116,6 +116,14 @@ def header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
+def signature_header(headers: Mapping[str, str], name: str) -> str:
+    """A signature or Authorization header: a request without one is unauthenticated (401), not malformed."""
+    value = headers.get(name.lower(), "")
+    if not value:
+        raise InvalidSignature(f"missing signature header {name}")
+    return value
+
+
 def check_hmac_base64(body: bytes, secret: str, signature: str) -> None:
     """Constant-time check of base64(HMAC-SHA256(secret, body))."""
     if not secret:

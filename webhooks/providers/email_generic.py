@@ -30,7 +30,7 @@ from typing import Any
 from contacts.events import NormalizedEvent
 from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
-from webhooks.providers.common import body_digest, header, normalize_email, parse_time
+from webhooks.providers.common import body_digest, normalize_email, parse_time, signature_header
 from webhooks.providers.surveys import identifier, load_payload, text
 
 NAME = "email-generic"
@@ -46,7 +46,7 @@ def verify_basic_auth(headers: Mapping[str, str], body: bytes, secret: str) -> N
     """`Authorization: Basic base64(user:password)` must match the secret "user:password"."""
     if not secret or ":" not in secret:
         raise InvalidSignature("email webhook credentials (user:password) are not configured")
-    scheme, _, credentials = header(headers, "authorization").strip().partition(" ")
+    scheme, _, credentials = signature_header(headers, "authorization").strip().partition(" ")
     if scheme.lower() != "basic" or not credentials.strip():
         raise BadRequest("authorization must use the Basic scheme")
     try:

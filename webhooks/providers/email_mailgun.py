@@ -8,7 +8,8 @@ message_id: our `message_id` user variable when we set one, else the `message-id
 reports in `message.headers` (without angle brackets).
 
 Authentication is Mailgun's own: `signature.signature` is the hex HMAC-SHA256 of
-`timestamp + token`, keyed with the webhook signing key. (Rejecting old timestamps and replayed
+`timestamp + token`, keyed with the webhook signing key (NURTURE_MAILGUN_SIGNING_KEY, not
+the basic-auth NURTURE_EMAIL_WEBHOOK_SECRET of the other providers). (Rejecting old timestamps and replayed
 tokens needs state, so it is not done here; the inbox dedupes on the event id.)
 """
 
@@ -45,7 +46,7 @@ def _signature(body: bytes) -> tuple[str, str, str]:
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
     if not secret:
-        raise InvalidSignature("mailgun signing key is not configured")
+        raise InvalidSignature("mailgun signing key is not configured: set NURTURE_MAILGUN_SIGNING_KEY")
     timestamp, token, signature = _signature(body)
     signed = (timestamp + token).encode("utf-8", "surrogatepass")
     expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()

@@ -43,7 +43,7 @@ _CONSENT_BY_STATE = {
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
-    common.check_hmac_base64(body, secret, common.header(headers, "x-shopify-hmac-sha256"))
+    common.check_hmac_base64(body, secret, common.signature_header(headers, "x-shopify-hmac-sha256"))
 
 
 def delivery_id(headers: Mapping[str, str], body: bytes) -> str:
@@ -298,6 +298,8 @@ def _order(kind: str, delivery: _Delivery, *time_keys: str) -> list[NormalizedEv
         "checkout_token": _text(data, "checkout_token") or None,
         "discount_codes": _discount_codes(data),
         "placed_at": placed_at.isoformat(),
+        # Set on any topic when the order is cancelled: orders/create can carry an already cancelled order.
+        "cancelled_at": _iso(_when(data, "cancelled_at")),
     }
     # Keyed on the order alone, per topic: a re-sent orders/paid is one payment.
     return [

@@ -29,10 +29,10 @@ from nurture.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers.common import (
     body_digest,
     check_hmac_base64,
-    header,
     load_json,
     normalize_email,
     parse_time,
+    signature_header,
 )
 
 NAME = "survey-generic"
@@ -61,7 +61,7 @@ def nps_score(value: Any) -> int | None:
 
 def verify_signature(headers: Mapping[str, str], body: bytes, secret: str) -> None:
     """`X-Nurture-Signature`: base64 HMAC-SHA256 of the raw body; BadRequest when missing."""
-    signature = header(headers, SIGNATURE_HEADER)
+    signature = signature_header(headers, SIGNATURE_HEADER)
     if not signature.isascii():
         raise InvalidSignature("signature is not base64")
     check_hmac_base64(body, secret, signature)

@@ -20,7 +20,13 @@ from typing import Any
 from contacts.events import NormalizedEvent
 from nurture.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
-from webhooks.providers.common import body_digest, check_hmac_base64, header, normalize_email, parse_time
+from webhooks.providers.common import (
+    body_digest,
+    check_hmac_base64,
+    normalize_email,
+    parse_time,
+    signature_header,
+)
 from webhooks.providers.surveys import identifier, load_mapping, nps_score, survey_event, text
 
 NAME = "typeform"
@@ -46,7 +52,7 @@ class Answer:
 
 
 def verify(headers: Mapping[str, str], body: bytes, secret: str) -> None:
-    signature = header(headers, "typeform-signature").strip()
+    signature = signature_header(headers, "typeform-signature").strip()
     if not signature.startswith(_PREFIX) or not signature.isascii():
         raise InvalidSignature("Typeform-Signature must start with sha256=")
     check_hmac_base64(body, secret, signature[len(_PREFIX):])

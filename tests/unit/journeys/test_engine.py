@@ -129,7 +129,11 @@ def test_split_is_weighted_and_reproducible() -> None:
 key: ab
 name: ab
 trigger: {manual: true}
-steps: [{split: {arms: [{name: A, weight: 1, steps: [{email: a}]}, {name: B, weight: 3, steps: [{email: b}]}]}}]
+steps:
+  - split:
+      arms:
+        - {name: A, weight: 1, steps: [{email: cart-reminder}]}
+        - {name: B, weight: 3, steps: [{email: cart-discount}]}
 """)
     program = compile_program(spec)
     arms = [decide(program, spec, State(node="0"), FACTS, NOW, rand=i / 100).variant for i in range(100)]

@@ -26,7 +26,7 @@ steps:
       if: contact.lead_score >= 50
       then: [{slack_task: {kind: hot_lead}}]
       else: [{update: {add_tags: [cart-recovered]}}]
-  - split: {arms: [{name: A, weight: 1, steps: [{email: a}]}, {name: B, weight: 3}]}
+  - split: {arms: [{name: A, weight: 1, steps: [{email: cart-reminder}]}, {name: B, weight: 3}]}
 """
 
 
@@ -55,7 +55,7 @@ trigger: {event: a, where: "a >="}
 entry: {policy: once_per}
 steps:
   - wait: 1h
-  - email: x
+  - email: cart-reminder
   - wait: 3x
   - frobnicate: 1
   - branch: {if: "x.__class__", then: [{wait: 2y}]}

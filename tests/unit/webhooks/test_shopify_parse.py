@@ -187,6 +187,12 @@ def test_cancelled_order_occurs_at_cancelled_at() -> None:
     assert event.occurred_at.isoformat() == "2026-03-05T03:00:00+00:00"
 
 
+def test_orders_carry_cancelled_at_so_an_already_cancelled_create_is_known() -> None:
+    # The real sample is voided and cancelled by the time orders/create is sent.
+    assert one(REAL / "orders-create.json").properties["cancelled_at"] == "2022-01-01T00:00:00+00:00"
+    assert one(OURS / "orders-create.json").properties["cancelled_at"] is None
+
+
 def test_redelivery_under_a_new_webhook_id_has_the_same_key() -> None:
     body = (OURS / "orders-create.json").read_bytes()
     [first] = shopify.parse(headers_for("orders/create", body, "wh-1"), body)
@@ -374,7 +380,8 @@ def test_verify_rejects_a_wrong_secret() -> None:
 
 def test_verify_requires_the_header() -> None:
     body = b"{}"
-    with pytest.raises(BadRequest):
+    # Unsigned is unauthenticated (401), not malformed (400).
+    with pytest.raises(InvalidSignature, match="x-shopify-hmac-sha256"):
         shopify.verify({"x-shopify-topic": "orders/create"}, body, SECRET)
 
 

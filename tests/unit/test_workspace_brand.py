@@ -1,0 +1,19 @@
+"""Brand pages the emails link to default from brand.url; a store's own settings win."""
+
+from __future__ import annotations
+
+from nurture.workspace import Workspace
+
+
+def test_brand_pages_default_from_the_brand_url() -> None:
+    brand = Workspace.model_validate({"brand": {"name": "Acme", "url": "https://acme.example/"}}).brand
+    assert brand["review_url"] == "https://acme.example/pages/reviews"
+    assert brand["feedback_url"] == "https://acme.example/pages/feedback"
+    assert brand["call_url"] == "https://acme.example/pages/book-a-call"
+    assert brand["quote_url"] == "https://acme.example/pages/quote"
+
+
+def test_configured_pages_win_and_no_url_means_no_guess() -> None:
+    brand = Workspace.model_validate({"brand": {"url": "https://acme.example", "call_url": "https://cal.example/x"}})
+    assert brand.brand["call_url"] == "https://cal.example/x"
+    assert "review_url" not in Workspace.model_validate({"brand": {"name": "Acme"}}).brand
