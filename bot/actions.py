@@ -10,8 +10,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, slackio
-from bot.app import may_edit_journeys, services_of
+from bot.app import services_of
 from bot.decide import change_task, decide_quote, may_act
+from bot.permissions import may_edit_journeys
 from bot.tasks import quote_preview, task_id_of
 from contacts.models import Contact
 from journeys.store import publish
@@ -33,7 +34,7 @@ async def publish_draft(ack: Ack, body: dict[str, Any], action: dict[str, Any], 
     await ack()
     services, user = services_of(context), body["user"]["id"]
     channel, ts = where(body)
-    if not may_edit_journeys(services, user):
+    if not await may_edit_journeys(services, user):
         await slackio.tell(client, channel, user, ":no_entry: Only journey editors and admins may publish.")
         return
     try:

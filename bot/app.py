@@ -27,14 +27,6 @@ def services_of(context: AsyncBoltContext | dict[str, Any]) -> Services:
     return cast(Services, context[SERVICES])
 
 
-def may_edit_journeys(services: Services, user: str) -> bool:
-    """Editors and admins create and publish; with neither configured, everyone may."""
-    slack = services.workspace.slack
-    if not slack.journey_editors and not slack.admins:
-        return True
-    return user in slack.journey_editors or user in slack.admins
-
-
 def _services_middleware(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
     async def attach_services(context: AsyncBoltContext, next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
         context[SERVICES] = services

@@ -98,8 +98,11 @@ def journey_list(rows: Sequence[JourneyRow]) -> dict[str, Any]:
 
 
 def template_list(items: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
-    lines = [f"• *{name}* (`{key}`): {description}" for key, name, description in items]
-    return message("Templates (use `/journey new`):\n" + "\n".join(lines))
+    # One section per template: the whole library in one section overflows Slack's 3000-character
+    # limit and the later templates were cut off. (A message holds up to 50 blocks.)
+    header = "Templates (use `/journey new`):"
+    lines = [f"• *{name}* (`{key}`): {description}" for key, name, description in items][:49]
+    return message(header + "\n" + "\n".join(lines), [section(header)] + [section(line) for line in lines])
 
 
 def journey_detail(row: JourneyRow, trigger: str, steps: Sequence[str]) -> dict[str, Any]:
@@ -119,20 +122,50 @@ def _input(block_id: str, label: str, element: Block, *, optional: bool = False,
     return block
 
 
-def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "") -> Block:
-    select = {"type": "static_select", "action_id": "template_select", "placeholder": plain("Pick a template"),
-              "options": [_option(key, name) for key, name in templates]}
+@dataclass(frozen=True)
+class WaitField:
+    """One adjustable wait of the chosen template: block id `wait_{index}` names its step."""
+
+    index: int  # position in the template's top-level steps (0-based)
+    current: str
+    before: str = ""  # the email that follows the wait, when one does
+
+
+def wait_label(field: WaitField) -> str:
+    then = f"before email {field.before}" if field.before else "before the next step"
+    return f"Step {field.index + 1}: wait {then}"
+
+
+def wait_input(field: WaitField) -> Block:
+    element = {"type": "plain_text_input", "action_id": "wait_input", "initial_value": field.current}
+    return _input(f"wait_{field.index}", wait_label(field), element, hint="A duration, e.g. 2h, 1d, 1w")
+
+
+def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "", chosen: str = "",
+                      waits: Sequence[WaitField] = ()) -> Block:
+    """The /journey new form. Picking a template (dispatch_action) rebuilds it with that
+    template's waits, so the delays can be adjusted before the draft exists."""
+    select: Block = {"type": "static_select", "action_id": "template_select", "placeholder": plain("Pick a template"),
+                     "options": [_option(key, name) for key, name in templates]}
+    names = dict(templates)
+    if chosen in names:
+        select["initial_option"] = _option(chosen, names[chosen])
+    picker = {**_input("template", "Template", select), "dispatch_action": True}
+    if waits:
+        delays = [wait_input(w) for w in waits]
+    else:
+        hint = "This template has no waits to adjust." if chosen else "Pick a template to adjust its waits."
+        delays = [context(hint)]
     return {
         "type": "modal", "callback_id": "journey_new", "private_metadata": channel,
         "title": plain("New journey"), "submit": plain("Create draft"), "close": plain("Cancel"),
         "blocks": [
-            _input("template", "Template", select),
+            picker,
             _input("name", "Name", {"type": "plain_text_input", "action_id": "name_input",
                                     "placeholder": plain("Spring cart recovery")}),
             _input("trigger_event", "Trigger event", {"type": "plain_text_input", "action_id": "event_input"},
                    optional=True, hint="Leave empty to keep the template's trigger, e.g. checkout.abandoned"),
-            _input("first_delay", "First wait", {"type": "plain_text_input", "action_id": "delay_input"},
-                   optional=True, hint="Replaces the first wait step, e.g. 2h, 1d"),
+            *delays,
         ],
     }
 
@@ -291,6 +324,8 @@ def approval_message(view: TaskView) -> dict[str, Any]:
                               button("Edit", "quote_edit", value), button("Reject", "quote_reject", value, "danger")))
     elif view.status == "approved":
         blocks.append(context(f":white_check_mark: Approved and sent by {_who(view.decided_by)}"))
+    elif view.status == "done":  # closed without a decision: the approval expired
+        blocks.append(context(f":hourglass: Closed without a decision ({view.note or 'expired'})"))
     else:
         reason = f": {view.note}" if view.note else ""
         blocks.append(context(f":no_entry_sign: Rejected by {_who(view.decided_by)}{reason}"))

@@ -10,7 +10,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.app import may_edit_journeys, services_of
+from bot.app import services_of
+from bot.permissions import may_edit_journeys
 from contacts.export import contact_profile
 from contacts.models import Contact
 from journeys.library import templates
@@ -31,6 +32,7 @@ USAGE = {
     "start": (2, "`/journey start KEY EMAIL`"), "test": (2, "`/journey test KEY EMAIL`"),
 }
 EDITS = {"new", "pause", "resume", "start"}
+REFUSAL = "only journey editors and admins may do that; you can list, show and stats."
 
 
 def parse(text: str) -> tuple[str, list[str]] | Reply:
@@ -94,8 +96,8 @@ async def enqueue(services: Services, job: str, key: str, user: str, channel: st
 
 async def dispatch(services: Services, name: str, args: list[str], command: dict[str, Any]) -> Reply:
     user, channel = command["user_id"], command.get("channel_id", "")
-    if name in EDITS and not may_edit_journeys(services, user):
-        return blocks.usage_error("only journey editors and admins may do that; you can list, show and stats.")
+    if name in EDITS and not await may_edit_journeys(services, user):
+        return blocks.usage_error(REFUSAL)
     if name == "list":
         return await list_journeys()
     if name == "templates":
@@ -119,6 +121,15 @@ async def open_new_modal(client: AsyncWebClient, command: dict[str, Any]) -> Non
                             view=blocks.new_journey_modal(options, command.get("channel_id", "")))
 
 
+async def new_command(ack: Ack, services: Services, client: AsyncWebClient, command: dict[str, Any]) -> None:
+    """The modal for editors; everyone else gets the refusal (one permission lookup, not two)."""
+    if not await may_edit_journeys(services, command["user_id"]):
+        await ack(**blocks.usage_error(REFUSAL))
+        return
+    await ack()
+    await open_new_modal(client, command)
+
+
 async def journey_command(ack: Ack, command: dict[str, Any], context: AsyncBoltContext,
                           client: AsyncWebClient) -> None:
     services = services_of(context)
@@ -127,9 +138,8 @@ async def journey_command(ack: Ack, command: dict[str, Any], context: AsyncBoltC
         await ack(**parsed)
         return
     name, args = parsed
-    if name == "new" and may_edit_journeys(services, command["user_id"]):
-        await ack()
-        await open_new_modal(client, command)
+    if name == "new":
+        await new_command(ack, services, client, command)
         return
     try:
         reply = await dispatch(services, name, args, command)

@@ -165,24 +165,53 @@ async def escalate_unclaimed(ctx: dict[str, Any]) -> int:
     return len(overdue)
 
 
+EXPIRED = "expired: nobody decided in time, so the journey took its timeout path"
+
+
+async def approval_moved_on(task: Task) -> bool:
+    """True when the run no longer waits for this decision (the approval timed out, or the contact left)."""
+    if task.enrollment_id is None:
+        return False
+    enrollment = await Enrollment.get_or_none(id=task.enrollment_id)
+    return enrollment is None or enrollment.wait_event != "approval.decided" or enrollment.state not in (
+        EnrollmentState.WAITING, EnrollmentState.PAUSED)
+
+
+async def expire_approval(services: Services, task: Task) -> None:
+    """Close the task and take the buttons off its message: a click could no longer send anything."""
+    task.status = TaskStatus.DONE
+    task.payload = {**task.payload, "decision_reason": EXPIRED}
+    await task.save(update_fields=["status", "payload", "updated_at"])
+    await refresh_message(services, task)
+
+
+def reminder_due(task: Task, now: dt.datetime) -> bool:
+    posted, after = task.payload.get("posted_at"), task.payload.get("remind_after")
+    if not posted or not after or task.payload.get("reminded_at"):
+        return False
+    return dt.datetime.fromisoformat(posted) + parse_duration(after) <= now
+
+
+async def remind(services: Services, task: Task) -> None:
+    """One reminder in the approval's thread, so the rep's DM shows it next to the quote."""
+    who = f"<@{task.assignee}>" if task.assignee else "Someone"
+    await services.slack.chat_postMessage(channel=task.slack_channel or "", thread_ts=task.slack_ts,
+                                          text=f"{who}, this quote is still waiting for a decision.")
+    task.payload = {**task.payload, "reminded_at": services.clock.now().isoformat()}
+    await task.save(update_fields=["payload", "updated_at"])
+
+
 async def remind_approvals(ctx: dict[str, Any]) -> int:
-    """One reminder in the approval's thread after `remind_after`; the engine handles the timeout."""
+    """Remind once after `remind_after`; once the engine took the timeout path, close the task."""
     services: Services = ctx["services"]
-    now, reminded = services.clock.now(), 0
+    reminded = 0
     waiting = await Task.filter(kind=TaskKind.QUOTE_APPROVAL, status=TaskStatus.OPEN, slack_ts__not_isnull=True)
     for task in waiting:
-        posted = task.payload.get("posted_at")
-        after = task.payload.get("remind_after")
-        if not posted or not after or task.payload.get("reminded_at"):
-            continue
-        if dt.datetime.fromisoformat(posted) + parse_duration(after) > now:
-            continue
-        who = f"<@{task.assignee}>" if task.assignee else "Someone"
-        await services.slack.chat_postMessage(channel=task.slack_channel or "", thread_ts=task.slack_ts,
-                                              text=f"{who}, this quote is still waiting for a decision.")
-        task.payload = {**task.payload, "reminded_at": now.isoformat()}
-        await task.save(update_fields=["payload", "updated_at"])
-        reminded += 1
+        if await approval_moved_on(task):
+            await expire_approval(services, task)
+        elif reminder_due(task, services.clock.now()):
+            await remind(services, task)
+            reminded += 1
     return reminded
 
 

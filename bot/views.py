@@ -4,16 +4,18 @@ Validation problems come back on the modal's own fields (response_action: errors
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, slackio
-from bot.app import may_edit_journeys, services_of
+from bot.app import services_of
 from bot.decide import decide_quote
-from journeys.library import slug, template
+from bot.permissions import may_edit_journeys
+from journeys.durations import parse_duration
+from journeys.library import slug, template, templates
 from journeys.models import Journey
 from journeys.store import import_spec, latest_version
 from journeys.validation import SpecError, parse_spec
@@ -21,6 +23,7 @@ from nurture.errors import NurtureError
 
 Ack = Callable[..., Awaitable[None]]
 FIELD_OF = {"trigger": "trigger_event", "steps": "first_delay", "key": "name", "name": "name"}
+MAX_WAITS = 5  # a modal stays short; journeys with more waits are tuned in YAML (`nurture journeys`)
 
 
 def values(view: dict[str, Any]) -> dict[str, str]:
@@ -33,8 +36,42 @@ def values(view: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _first_wait(steps: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((s for s in steps if "wait" in s and isinstance(s["wait"], str)), None)
+def wait_fields(steps: list[dict[str, Any]]) -> list[blocks.WaitField]:
+    """The template's top-level plain waits (up to MAX_WAITS), each with the email that follows it."""
+    found: list[blocks.WaitField] = []
+    for index, step in enumerate(steps):
+        if isinstance(step.get("wait"), str):
+            following = next((s for s in steps[index + 1:] if "email" in s or "wait" in s), {})
+            found.append(blocks.WaitField(index, step["wait"], str(following.get("email") or "")))
+    return found[:MAX_WAITS]
+
+
+def wait_changes(form: dict[str, str], steps: list[dict[str, Any]]) -> tuple[dict[int, str], dict[str, str]]:
+    """step index -> new wait from the modal's wait_N fields (and the older single first_delay field),
+    or errors by block id so Slack shows each one under its own field."""
+    indexes = [w.index for w in wait_fields(steps)]
+    wanted = {block: value for block, value in form.items() if block.startswith("wait_") and value}
+    if form.get("first_delay"):  # modals opened before per-step waits carried just this field
+        wanted["first_delay"] = form["first_delay"]
+    changes: dict[int, str] = {}
+    errors: dict[str, str] = {}
+    for block, value in wanted.items():
+        index = indexes[0] if block == "first_delay" and indexes else _index(block)
+        if index not in indexes:
+            errors[block] = "The template has no wait step here; leave this empty."
+            continue
+        try:
+            parse_duration(value)
+        except ValueError as error:
+            errors[block] = str(error)
+            continue
+        changes[index] = value
+    return changes, errors
+
+
+def _index(block: str) -> int:
+    number = block.removeprefix("wait_")
+    return int(number) if number.isdigit() else -1
 
 
 def draft_document(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -51,19 +88,19 @@ def draft_document(form: dict[str, str]) -> tuple[dict[str, Any], dict[str, str]
     data.update(key=slug(name), name=name)
     if form.get("trigger_event"):
         data["trigger"] = {**data["trigger"], "event": form["trigger_event"]}
-    if form.get("first_delay"):
-        wait = _first_wait(data["steps"])
-        if wait is None:
-            errors["first_delay"] = f"{chosen.name} has no wait step to adjust; leave this empty."
-        else:
-            wait["wait"] = form["first_delay"]
-    return data, errors
+    changes, wait_errors = wait_changes(form, data["steps"])
+    for index, value in changes.items():
+        data["steps"][index]["wait"] = value
+    return data, {**errors, **wait_errors}
 
 
-def spec_errors(problems: list[str]) -> dict[str, str]:
+def spec_errors(problems: list[str], fields: Collection[str] = ()) -> dict[str, str]:
+    """Validation problems by modal field: `steps[3]...` lands on wait_3 when the modal has it."""
     errors: dict[str, str] = {}
     for problem in problems:
-        field = FIELD_OF.get(problem.split(".")[0].split("[")[0].split(":")[0], "name")
+        head = problem.split(".")[0].split(":")[0]
+        step = f"wait_{head[6:-1]}" if head.startswith("steps[") else ""
+        field = step if step in fields else FIELD_OF.get(head.split("[")[0], "name")
         errors.setdefault(field, problem[:150])
     return errors
 
@@ -71,7 +108,7 @@ def spec_errors(problems: list[str]) -> dict[str, str]:
 async def journey_new(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext,
                       client: AsyncWebClient) -> None:
     services, user = services_of(context), body["user"]["id"]
-    if not may_edit_journeys(services, user):
+    if not await may_edit_journeys(services, user):
         await ack(response_action="errors", errors={"name": "Only journey editors and admins may create journeys."})
         return
     data, errors = draft_document(values(view))
@@ -81,7 +118,7 @@ async def journey_new(ack: Ack, body: dict[str, Any], view: dict[str, Any], cont
         try:
             spec = parse_spec(data)
         except SpecError as error:
-            errors = spec_errors(error.problems)
+            errors = spec_errors(error.problems, values(view))
     if errors:
         await ack(response_action="errors", errors=errors)
         return
@@ -111,7 +148,19 @@ async def quote_reject(ack: Ack, body: dict[str, Any], view: dict[str, Any], con
                        approved=False, reason=reason)
 
 
+async def template_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    """A template was picked in the open modal: rebuild it with one input per wait of that template.
+    Slack keeps what was typed in blocks whose ids stay the same (name, trigger)."""
+    await ack()
+    view, key = body["view"], action["selected_option"]["value"]
+    chosen = template(key).spec.model_dump(mode="json", by_alias=True, exclude_none=True)
+    modal = blocks.new_journey_modal([(t.key, t.name) for t in templates()], view.get("private_metadata", ""),
+                                     key, wait_fields(chosen["steps"]))
+    await client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
+
+
 def register(app: AsyncApp) -> None:
+    app.action("template_select")(template_picked)
     app.view("journey_new")(journey_new)
     app.view("quote_edit")(quote_edit)
     app.view("quote_reject")(quote_reject)

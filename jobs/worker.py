@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Any
 
 from arq import Worker
 from arq.cron import cron
+from redis.exceptions import RedisError
 
 from jobs import registry
 from nurture.bootstrap import Services
 
 HEARTBEAT_KEY = "nurture:worker:heartbeat"
+log = logging.getLogger(__name__)
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -49,3 +52,27 @@ async def stop_worker(worker: Worker, task: asyncio.Task[None]) -> None:
     # arq's close() re-raises the cancellation of in-flight jobs it just cancelled.
     with contextlib.suppress(asyncio.CancelledError):
         await worker.close()
+
+
+async def run_supervised(services: Services, *, max_backoff: float = 10.0) -> None:
+    """Run a worker until cancelled, through Redis outages.
+
+    arq's poll loop ends on the first connection error, which would leave `nurture worker`
+    dead (or `nurture dev` serving with no worker) after a Redis restart. A fresh worker is
+    started instead, after a growing pause; jobs lost with Redis come back through the
+    leases and sweepers.
+    """
+    backoff = 0.5
+    while True:
+        worker = build_worker(services)
+        started = time.monotonic()
+        try:
+            await worker.async_run()
+            return
+        except (RedisError, OSError) as error:
+            log.warning("worker lost Redis (%r); starting again in %.1f s", error, backoff)
+        finally:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await worker.close()
+        backoff = 0.5 if time.monotonic() - started > 60 else min(backoff * 2, max_backoff)
+        await asyncio.sleep(backoff)

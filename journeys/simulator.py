@@ -1,10 +1,11 @@
-"""Simulate a journey on synthetic contacts with a virtual clock: the real engine, no I/O.
+"""Simulate a journey on synthetic or recorded contacts with a virtual clock: the real engine, no I/O.
 
-Each contact enters at a random time in the first third of the period with a plausible trigger
-event (an NPS score, a usage summary, a tier change...); every email it is sent may be opened,
-clicked and followed by a purchase with the modelled rates, and those events flow back into
-`wait_for` steps and goals exactly as live events do. A `wait_for` on another event (a form, a
-survey answer) gets it with `Rates.respond`.
+Recorded contacts are `Facts` the caller loaded (the CLI samples them from the database); the
+simulator only reads copies of them. Each contact enters at a random time in the first third of the
+period with a plausible trigger event (an NPS score, a usage summary, a tier change...); every email
+it is sent may be opened, clicked and followed by a purchase with the modelled rates, and those
+events flow back into `wait_for` steps and goals exactly as live events do. A `wait_for` on another
+event (a form, a survey answer) gets it with `Rates.respond`.
 Nothing is sent and nothing is stored.
 """
 
@@ -14,7 +15,7 @@ import datetime as dt
 import heapq
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,21 +97,43 @@ def trigger_event(spec: JourneySpec, rng: random.Random, at: dt.datetime) -> dic
     return {"type": kind, "properties": properties}
 
 
+# Tags the library templates branch on, with how common they are among contacts on a typical list,
+# so `'engaged' in contact.tags` and lead-nurture's second-offer branch take both paths.
+SYNTHETIC_TAGS: tuple[tuple[str, float], ...] = (
+    ("newsletter", 0.6), ("engaged", 0.35), ("blog", 0.25), ("offer-converted", 0.4), ("power-user", 0.1),
+)
+
+
+def synthetic_tags(rng: random.Random) -> list[str]:
+    return sorted(tag for tag, share in SYNTHETIC_TAGS if rng.random() < share)
+
+
 def _contact(rng: random.Random, index: int) -> Facts:
+    orders = rng.choice([0, 0, 1, 2, 5])
     data = {"id": index, "email": f"sim{index}@example.com", "first_name": "Sim", "lead_score": rng.randint(0, 100),
-            "engagement_score": rng.randint(0, 100), "orders_count": rng.choice([0, 0, 1, 2, 5]), "tags": [],
-            "attributes": {"industry": rng.choice(["retail", "health", "logistics"])}, "unsubscribed": False,
-            "consent": "subscribed", "lifecycle_stage": "subscriber", "loyalty_points": 0}
+            "engagement_score": rng.randint(0, 100), "orders_count": orders, "total_spent": orders * 60.0,
+            "tags": synthetic_tags(rng), "attributes": {"industry": rng.choice(["retail", "health", "logistics"])},
+            "unsubscribed": False, "consent": "subscribed", "lifecycle_stage": "subscriber", "loyalty_points": 0}
     suppressed = rng.random() < 0.01
     return Facts(data=data, timezone=rng.choice(ZONES), marketable=not suppressed,
                  why_not_marketable="suppressed (hard bounce)" if suppressed else "",
                  best_send_hour=rng.choice([8, 10, 12, 18, 20]))
 
 
+def private_copy(facts: Facts) -> Facts:
+    """A run's own copy: `update` steps change tags and score, which must not leak into the caller's
+    recorded contacts; the send history starts empty because the virtual clock has its own."""
+    data = {**facts.data, "tags": list(facts.data.get("tags") or [])}
+    return Facts(**{**facts.__dict__, "data": data, "recent_marketing_sends": ()})
+
+
 class Simulation:
     def __init__(self, spec: JourneySpec, program: Program, contacts: int, days: int, seed: int,
-                 rates: Rates = Rates()) -> None:
+                 rates: Rates = Rates(), recorded: Sequence[Facts] | None = None) -> None:
+        """With `recorded`, those contacts enter (one each, `contacts` is ignored) instead of synthetic ones."""
         self.spec, self.program, self.rates = spec, program, rates
+        self.recorded = list(recorded) if recorded is not None else None
+        contacts = len(self.recorded) if self.recorded is not None else contacts
         self.rng = random.Random(seed)
         self.end = START + dt.timedelta(days=days)
         self.result = SimResult(spec.key, contacts, days)
@@ -141,7 +164,7 @@ class Simulation:
         if kind == "enter":
             event = trigger_event(self.spec, self.rng, at)
             self.runs[index] = _Run(State(node=self.program.start, context={"event": event}),
-                                    _contact(self.rng, index))
+                                    self._facts(index))
             self.result.entered += 1
             self._step(at, index)
             return
@@ -158,6 +181,11 @@ class Simulation:
             node = self.program.node(data["node"])
             self._apply(at, index, Outcome(node.id, node.kind, node.exits["event"], "active",
                                            f"{node.step.wait_for.event} arrived (simulated response)"))
+
+    def _facts(self, index: int) -> Facts:
+        if self.recorded is None:
+            return _contact(self.rng, index)
+        return private_copy(self.recorded[index])
 
     def _step(self, at: dt.datetime, index: int) -> None:
         run = self.runs[index]
@@ -233,5 +261,6 @@ class Simulation:
 
 
 def simulate(spec: JourneySpec, program: Program, contacts: int, days: int, seed: int = 1,
-             progress: Callable[[int], None] = lambda _: None) -> SimResult:
-    return Simulation(spec, program, contacts, days, seed).run(progress)
+             progress: Callable[[int], None] = lambda _: None,
+             recorded: Sequence[Facts] | None = None) -> SimResult:
+    return Simulation(spec, program, contacts, days, seed, recorded=recorded).run(progress)

@@ -35,6 +35,8 @@ class SlackApiDouble:
     # Queue of (status, headers) answers to give before answering normally (429, 500...).
     faults: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     people: dict[str, dict[str, str]] = field(default_factory=lambda: dict(PEOPLE))
+    # usergroups.users.list: members of each user group id; an unknown group is `no_such_subteam`.
+    groups: dict[str, list[str]] = field(default_factory=dict)
     on_call: Callable[[SlackCall], None] | None = None
     _ts: int = 0
 
@@ -44,6 +46,7 @@ class SlackApiDouble:
     def reset(self) -> None:
         self.calls.clear()
         self.faults.clear()
+        self.groups.clear()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -86,7 +89,14 @@ class SlackApiDouble:
             profile = {"email": person.get("email", ""), "real_name": person.get("real_name", "")}
             return {"ok": True, "user": {"id": user, "name": user.lower(), "real_name": profile["real_name"],
                                          "profile": profile}}
+        if method == "usergroups.users.list":
+            return self._group(str(params.get("usergroup", "")))
         return {"ok": True}
+
+    def _group(self, group: str) -> dict[str, Any]:
+        if group not in self.groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.groups[group])}
 
     def app(self) -> web.Application:
         app = web.Application()

@@ -35,6 +35,9 @@ class SlackConfig(BaseModel):
 
     admins: tuple[str, ...] = ()
     journey_editors: tuple[str, ...] = ()
+    # Slack user group ids (S...) whose members may also create and publish journeys; members are
+    # looked up with usergroups.users.list, so a team change in Slack needs no config change.
+    journey_editor_groups: tuple[str, ...] = ()
     sales_channel: str = ""
     sales_reps: tuple[str, ...] = ()
     hot_lead_sla_hours: float = 2.0

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 
 import click
 from aiohttp import web
 
 from jobs.scheduler import scheduler_loop
-from jobs.worker import build_worker, stop_worker
+from jobs.worker import run_supervised
 from nurture.bootstrap import Services, open_services
 from nurture.cli.common import console, run, settings
 from nurture.clock import FastClock
@@ -43,32 +44,37 @@ async def _serve(config: Settings, with_worker: bool, clock_speed: float = 1.0) 
         runner = await _start_http(services)
         url = f"http://{config.http_host}:{config.http_port}"
         console.print(f"Nurture listening on [bold]{url}[/] (health: {url}/healthz)")
-        worker = build_worker(services) if with_worker else None
-        worker_task = asyncio.create_task(worker.async_run()) if worker else None
-        scheduler = asyncio.create_task(scheduler_loop(services)) if worker else None
-        if worker:
+        worker_task = asyncio.create_task(run_supervised(services)) if with_worker else None
+        scheduler = asyncio.create_task(scheduler_loop(services)) if with_worker else None
+        if with_worker:
             console.print("Worker running in this process.")
         if services.sink:
             console.print(f"Embedded SMTP sink on port {services.sink.port}, outbox: {config.outbox_dir}")
         try:
             await _wait_for_stop()
         finally:
-            if worker and worker_task and scheduler:
+            if worker_task and scheduler:
                 scheduler.cancel()
-                await stop_worker(worker, worker_task)
+                await _cancel(worker_task)
             await runner.cleanup()
 
 
 async def _work(config: Settings) -> None:
     async with open_services(config) as services:
-        worker = build_worker(services)
-        task = asyncio.create_task(worker.async_run())
+        task = asyncio.create_task(run_supervised(services))
         scheduler = asyncio.create_task(scheduler_loop(services))
         console.print(f"Worker connected to {services.redis_endpoint.describe()}")
         stopper = asyncio.create_task(_wait_for_stop())
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         scheduler.cancel()
-        await stop_worker(worker, task)
+        await _cancel(task)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Stop the supervised worker; its cancelled jobs are retried later."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 @click.command()

@@ -51,6 +51,19 @@ def click(action_id: str, value: str, user: str, channel: str = "C0SALES", ts: s
     }
 
 
+def select_in_modal(action_id: str, value: str, user: str, view: dict[str, Any]) -> dict[str, Any]:
+    """block_actions for a static_select with dispatch_action inside an open modal."""
+    return {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0ACME001"},
+        "api_app_id": "A0NURTURE01", "token": "x", "team": {"id": "T0ACME001", "domain": "acme"},
+        "container": {"type": "view", "view_id": view["id"]}, "trigger_id": "1.2.4",
+        "view": {"hash": "1.a", "state": {"values": {}}, "private_metadata": "", **view},
+        "actions": [{"action_id": action_id, "block_id": "template", "type": "static_select",
+                     "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+                     "action_ts": "1741446360.123456"}],
+    }
+
+
 def submission(callback_id: str, values: dict[str, dict[str, Any]], user: str, metadata: str = "") -> dict[str, Any]:
     return {
         "type": "view_submission", "team": {"id": "T0ACME001", "domain": "acme"},

@@ -23,6 +23,7 @@ from tests.scenarios.slack_support import (
     eventually,
     interact,
     post_signed,
+    select_in_modal,
     submission,
 )
 from tests.support import sample
@@ -145,3 +146,37 @@ async def test_stats_and_contact(client: TestClient, services: Services, slack: 
     assert "Entered 1" in slack.called("chat.postEphemeral")[-1].params["text"]
     card = await (await command(client, services, "/contact", "leo.martin@example.com")).text()
     assert "42" in card and "vip" in card and spec.key in card
+
+
+def _typed(block: str, value: str) -> dict[str, dict[str, str]]:
+    return {block: {"type": "plain_text_input", "value": value}}
+
+
+async def test_new_journey_modal_adjusts_every_wait(
+    client: TestClient, services: Services, slack: SlackApiDouble
+) -> None:
+    await command(client, services, "/journey", "new")
+    opened = (await eventually(calls(slack, "views.open")))[0].params["view"]
+    assert not [b for b in opened["blocks"] if b.get("block_id", "").startswith("wait_")]  # no template yet
+    await interact(client, services, select_in_modal("template_select", "new-customer-onboarding", "UADMIN",
+                                                     {**opened, "id": "V0NEW"}))
+    update = (await eventually(calls(slack, "views.update")))[0].params
+    assert update["view_id"] == "V0NEW"
+    waits = [b for b in update["view"]["blocks"] if b.get("block_id", "").startswith("wait_")]
+    assert [(b["block_id"], b["element"]["initial_value"]) for b in waits] == [
+        ("wait_1", "1d"), ("wait_3", "4d"), ("wait_5", "7d"), ("wait_7", "10d")]
+    assert waits[0]["label"]["text"] == "Step 2: wait before email new-customer-onboarding-1"
+    form = {"template": {"template_select": {"type": "static_select",
+                                             "selected_option": {"value": "new-customer-onboarding"}}},
+            "name": {"name_input": {"type": "plain_text_input", "value": "Onboarding fast"}},
+            "wait_1": _typed("wait_input", "2h"), "wait_3": _typed("wait_input", "two days"),
+            "wait_5": _typed("wait_input", "7d"), "wait_7": _typed("wait_input", "10d")}
+    answer = await (await interact(client, services, submission("journey_new", form, "UADMIN"))).json()
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == ["wait_3"]
+    assert "not a duration" in answer["errors"]["wait_3"]
+    assert not await Journey.exists(key="onboarding-fast")
+    form["wait_3"] = _typed("wait_input", "2d")
+    assert (await interact(client, services, submission("journey_new", form, "UADMIN"))).status == 200
+    version = await JourneyVersion.get(journey__key="onboarding-fast")
+    assert [version.spec["steps"][i]["wait"] for i in (1, 3, 5, 7)] == ["2h", "2d", "7d", "10d"]
+    assert (await eventually(calls(slack, "chat.postMessage")))[0].params["channel"] == "UADMIN"

@@ -230,3 +230,42 @@ async def test_rate_limited_post_is_retried_and_posted_once(
     assert await post_task_job({"services": services}, task_id=task.id) == "posted to C0SALES"
     assert await post_task_job({"services": services}, task_id=task.id) == "already posted"
     assert len(slack.called("chat.postMessage")) == 2
+
+
+async def _run_cron(services: Services, drive: Drive, name: str) -> None:
+    """Crons fire on the real clock, so the test enqueues one by its worker name and lets the worker run it."""
+    await services.redis.enqueue_job(f"cron:{name}")
+    await drive()
+
+
+async def test_quote_approval_reminds_then_times_out(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock, outbox: Outbox
+) -> None:
+    task = await _quote(services, drive, clock)  # remind_after 1d (default), timeout 3d (quote-request)
+    clock.advance(dt.timedelta(hours=23))
+    await _run_cron(services, drive, "remind_approvals")
+    assert len(slack.called("chat.postMessage")) == 1  # only the approval itself so far
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    await _run_cron(services, drive, "remind_approvals")
+    reminder = slack.called("chat.postMessage")[-1].params
+    assert reminder["thread_ts"] == task.slack_ts and reminder["channel"] == task.slack_channel
+    assert reminder["text"] == "<@UREP1>, this quote is still waiting for a decision."
+    await _run_cron(services, drive, "remind_approvals")
+    assert len(slack.called("chat.postMessage")) == 2  # reminded once
+    enrollment = await Enrollment.get(id=task.enrollment_id)
+    assert enrollment.state == EnrollmentState.WAITING
+    clock.advance(dt.timedelta(days=2))  # 3 days and a minute after the request
+    await drive()
+    await enrollment.refresh_from_db()
+    assert enrollment.state == EnrollmentState.EXITED and enrollment.exit_reason == "nobody approved the quote"
+    assert await outbox() == []
+    await _run_cron(services, drive, "remind_approvals")  # closes the task: the buttons go away
+    closed = slack.called("chat.update")[-1].params
+    assert closed["ts"] == task.slack_ts and "quote_approve" not in json.dumps(closed["blocks"])
+    assert "Closed without a decision (expired: nobody decided in time" in json.dumps(closed["blocks"])
+    assert (await Task.get(id=task.id)).status == TaskStatus.DONE
+    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
+    late = (await eventually(calls(slack, "chat.postEphemeral")))[0]
+    assert "already done" in late.params["text"]
+    await drive()
+    assert await outbox() == []

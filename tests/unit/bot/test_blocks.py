@@ -11,7 +11,7 @@ from bot import blocks
 from bot.blocks import TaskView
 from bot.commands import parse
 from bot.jobs import next_rep
-from bot.views import draft_document, spec_errors, values
+from bot.views import draft_document, spec_errors, values, wait_changes, wait_fields
 
 
 def _view(**changes: object) -> TaskView:
@@ -59,8 +59,32 @@ def test_long_text_is_clipped_to_slack_limits() -> None:
 
 def test_new_journey_modal_fields() -> None:
     modal = blocks.new_journey_modal([("abandoned-cart", "Abandoned cart")], "C1")
-    assert [b["block_id"] for b in modal["blocks"]] == ["template", "name", "trigger_event", "first_delay"]
+    assert [b.get("block_id") for b in modal["blocks"]] == ["template", "name", "trigger_event", None]
     assert modal["private_metadata"] == "C1" and modal["callback_id"] == "journey_new"
+    assert modal["blocks"][0]["dispatch_action"] is True  # picking a template rebuilds the form
+
+
+def test_new_journey_modal_offers_each_wait_of_the_chosen_template() -> None:
+    waits = [blocks.WaitField(0, "1h", "cart-reminder"), blocks.WaitField(4, "3d")]
+    modal = blocks.new_journey_modal([("abandoned-cart", "Abandoned cart")], "C1", "abandoned-cart", waits)
+    inputs = modal["blocks"][3:]
+    assert [b["block_id"] for b in inputs] == ["wait_0", "wait_4"]
+    assert inputs[0]["label"]["text"] == "Step 1: wait before email cart-reminder"
+    assert inputs[1]["label"]["text"] == "Step 5: wait before the next step"
+    assert inputs[0]["element"]["initial_value"] == "1h"
+    assert modal["blocks"][0]["element"]["initial_option"]["value"] == "abandoned-cart"
+
+
+def test_wait_fields_and_changes() -> None:
+    steps = [{"email": "a"}, {"wait": "1d"}, {"email": "b"}, {"wait": {"until": "x"}}, {"wait": "2d"}] + [
+        {"wait": "1h"}] * 5
+    fields = wait_fields(steps)
+    assert [(f.index, f.current, f.before) for f in fields[:2]] == [(1, "1d", "b"), (4, "2d", "")]
+    assert len(fields) == 5  # at most five inputs in the modal
+    assert wait_changes({"wait_1": "3d", "wait_4": ""}, steps) == ({1: "3d"}, {})
+    assert wait_changes({"wait_4": "soon"}, steps)[1]["wait_4"].startswith('"soon" is not a duration')
+    assert "no wait step here" in wait_changes({"wait_2": "1d"}, steps)[1]["wait_2"]
+    assert wait_changes({"first_delay": "5h"}, steps) == ({1: "5h"}, {})
 
 
 def test_command_parsing_explains_mistakes() -> None:
@@ -77,6 +101,7 @@ def test_draft_document_applies_name_trigger_and_first_wait() -> None:
     assert draft_document({"template": "nope", "name": "x"})[1].keys() == {"template"}
     assert spec_errors(["steps[0].wait: '3x' is not a duration"]) == {"first_delay": "steps[0].wait: '3x' is not "
                                                                                      "a duration"}
+    assert spec_errors(["steps[3].wait: too long"], {"wait_3"}) == {"wait_3": "steps[3].wait: too long"}
 
 
 def test_modal_values_read_selects_and_inputs() -> None:
@@ -101,7 +126,7 @@ def test_manifest_declares_commands_scopes_and_urls() -> None:
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
     assert commands == {"/journey", "/contact"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "im:write", "users:read", "users:read.email"} <= scopes
+    assert {"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read"} <= scopes
     settings = manifest["settings"]
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
