@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts.models import Contact
-from journeys.commit import Step, commit_steps
+from journeys.commit import Step, commit_steps, trace_row
 from journeys.engine import Facts, Outcome, State, decide, settle
 from journeys.facts import contact_view, gather_facts
 from journeys.models import (
@@ -22,7 +22,6 @@ from journeys.models import (
     Journey,
     JourneyStatus,
     JourneyVersion,
-    TraceEntry,
 )
 from journeys.store import clear_plan_cache, loaded
 from nurture.bootstrap import Services
@@ -48,8 +47,7 @@ def split_random(enrollment_id: int, node: str) -> float:
 
 async def trace(contact_id: int, enrollment: Enrollment | None, journey_key: str, at: dt.datetime,
                 kind: str, message: str, **data: Any) -> None:
-    await TraceEntry.create(contact_id=contact_id, enrollment_id_ref=enrollment.id if enrollment else None,
-                            journey_key=journey_key, at=at, kind=kind, message=message, data=data)
+    await trace_row(contact_id, enrollment.id if enrollment else None, journey_key, at, kind, message, **data).save()
 
 
 async def advance(services: Services, enrollment: Enrollment, contact: Contact, journey_key: str,
@@ -127,7 +125,7 @@ async def run_steps(services: Services, wanted: list[tuple[int, int]]) -> int:
             break
         won = await commit_steps(services, steps, services.clock.now())
         ran += len(won)
-        running = await _after_round(services, won) + held
+        running = _after_round(won) + held
     return ran
 
 
@@ -166,7 +164,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
     return steps, held
 
 
-async def _after_round(services: Services, won: list[Step]) -> list[Enrollment]:
+def _after_round(won: list[Step]) -> list[Enrollment]:
     """Apply committed fields; returns the enrollments that go straight on to their next node."""
     going_on = []
     for step in won:

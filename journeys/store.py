@@ -165,7 +165,7 @@ async def set_status(key: str, status: JourneyStatus) -> Journey:
 
 
 # Loaded plans by (journey id, live version number): versions never change once written.
-_plans: dict[tuple[int, int], tuple[Journey, JourneyVersion, Loaded]] = {}
+_plans: dict[tuple[int, int], tuple[JourneyVersion, Loaded]] = {}
 
 
 async def live_plans() -> list[tuple[Journey, JourneyVersion, Loaded]]:
@@ -177,8 +177,8 @@ async def live_plans() -> list[tuple[Journey, JourneyVersion, Loaded]]:
             version = await live_version(journey)
             if version is None:
                 continue
-            _plans[cache_key] = (journey, version, loaded(version))
-        _, version, plan = _plans[cache_key]
+            _plans[cache_key] = (version, loaded(version))
+        version, plan = _plans[cache_key]
         plans.append((journey, version, plan))
     return plans
 

@@ -26,11 +26,10 @@ from journeys.facts import contact_view, gather_facts
 from journeys.models import Enrollment, EnrollmentState, Journey, JourneyVersion
 from journeys.runner import advance, state_of, trace
 from journeys.spec import JourneySpec
-from journeys.store import Loaded, live_plans, loaded
+from journeys.store import IN_FLIGHT, Loaded, live_plans, loaded
 from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
-IN_FLIGHT = (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED)
 RUN_STEPS = "run_steps"
 
 
@@ -115,10 +114,10 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
         outcome = exit_outcome(plan.spec, state, facts, now)
     if outcome is None and enrollment.state != EnrollmentState.PAUSED:
         outcome = resume_on_event(plan.program, state, event, facts)
+    if outcome is None:
+        return
     # Exits release what an exclusive enrollment paused inside the commit (journeys/commit.py).
-    committed = outcome is not None and await advance(services, enrollment, contact, version.journey.key, outcome,
-                                                      now)
-    if committed and outcome is not None and outcome.status == "active":
+    if await advance(services, enrollment, contact, version.journey.key, outcome, now) and outcome.status == "active":
         await enqueue_step(services, enrollment.id, enrollment.seq + 1)
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from tortoise.exceptions import DBConnectionError, OperationalError
+from tortoise.exceptions import OperationalError
 
 from nurture.errors import (
     BadRequest,
@@ -30,9 +30,6 @@ STATUS_BY_ERROR: dict[type[NurtureError], int] = {
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = logging.getLogger(__name__)
-# The database (or the network to it) failed under the request: nothing was stored, so the
-# sender must retry. 503 + Retry-After says exactly that; a bare 500 would read as our bug.
-UNAVAILABLE = (DBConnectionError, OperationalError, ConnectionError, TimeoutError)
 
 
 def status_for(error: NurtureError) -> int:
@@ -50,12 +47,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response({"error": str(error)}, status=status_for(error))
     except web.HTTPRequestEntityTooLarge:
         return web.json_response({"error": "request body is too large"}, status=413)
-    except UNAVAILABLE as error:
-        return _unavailable(request, error)
     except Exception as error:
-        # Drivers also report a connection killed under a query with their own types (asyncpg's
-        # InternalClientError, InterfaceError...), which Tortoise passes through untranslated.
-        if is_transient(error):
+        # The database (or the network to it) failed under the request: nothing was stored, so
+        # the sender must retry. 503 + Retry-After says exactly that; a bare 500 would read as our
+        # bug. is_transient also knows the drivers' own types (asyncpg's InternalClientError...),
+        # which Tortoise passes through untranslated.
+        if isinstance(error, OperationalError) or is_transient(error):
             return _unavailable(request, error)
         raise
 
