@@ -14,6 +14,7 @@ from jobs.worker import run_supervised
 from nurture.bootstrap import Services, open_services
 from nurture.cli.common import console, run, settings
 from nurture.clock import FastClock
+from nurture.db import start_checkpointer
 from nurture.migrate import apply_migrations
 from nurture.settings import Settings
 from webhooks.app import build_app
@@ -42,6 +43,7 @@ async def _serve(config: Settings, with_worker: bool, clock_speed: float = 1.0) 
             console.print(f"Journey clock runs {clock_speed:g}x real time (a day passes in "
                           f"{86400 / clock_speed:,.0f} s); timers are stored in that clock's time.")
         runner = await _start_http(services)
+        checkpointer = start_checkpointer(config)
         url = f"http://{config.http_host}:{config.http_port}"
         console.print(f"Nurture listening on [bold]{url}[/] (health: {url}/healthz)")
         worker_task = asyncio.create_task(run_supervised(services)) if with_worker else None
@@ -53,6 +55,8 @@ async def _serve(config: Settings, with_worker: bool, clock_speed: float = 1.0) 
         try:
             await _wait_for_stop()
         finally:
+            if checkpointer:
+                checkpointer.cancel()
             if worker_task and scheduler:
                 scheduler.cancel()
                 await _cancel(worker_task)
@@ -63,10 +67,13 @@ async def _work(config: Settings) -> None:
     async with open_services(config) as services:
         task = asyncio.create_task(run_supervised(services))
         scheduler = asyncio.create_task(scheduler_loop(services))
+        checkpointer = start_checkpointer(config)
         console.print(f"Worker connected to {services.redis_endpoint.describe()}")
         stopper = asyncio.create_task(_wait_for_stop())
         await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
         scheduler.cancel()
+        if checkpointer:
+            checkpointer.cancel()
         await _cancel(task)
 
 
