@@ -1,8 +1,14 @@
-"""The peer: a bare aiohttp POST handler that parses the JSON body and answers 200."""
+"""The peer: a bare aiohttp POST handler that parses the JSON body and answers 200.
 
+It runs on the same event loop as `nurture serve` (uvloop), so the ratio compares our handler
+with a bare one, not two event loops.
+"""
+
+import asyncio
 import json
 import sys
 
+import uvloop
 from aiohttp import web
 
 
@@ -11,6 +17,13 @@ async def handle(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
-app = web.Application(client_max_size=1024 * 1024)
-app.router.add_post("/webhooks/shopify", handle)
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+async def serve(port: int) -> None:
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post("/webhooks/shopify", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+uvloop.run(serve(int(sys.argv[1])))

@@ -85,8 +85,9 @@ async def measure_http(
                 figures.ours.append(await replay(our_port, PATH, signed_order, seconds, concurrency, OURS_HINT))
         finally:
             os.sched_setaffinity(0, everywhere)
-    if failed := sum(result.errors for result in figures.ours):
-        raise SystemExit(f"{failed} of our requests failed")
+    for name, results in (("our", figures.ours), ("the bare handler's", figures.bare)):
+        if failed := sum(result.errors for result in results):
+            raise SystemExit(f"{failed} of {name} requests failed")
     return figures
 
 

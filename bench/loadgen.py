@@ -30,6 +30,7 @@ class _Connection(asyncio.Protocol):
         self.requests, self.result, self.deadline = requests, result, deadline
         self.buffer = b""
         self.started = 0.0
+        self.waiting = False
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
 
@@ -44,6 +45,7 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
             return
         self.started = time.perf_counter()
+        self.waiting = True
         assert self.transport is not None
         self.transport.write(request)
 
@@ -57,12 +59,15 @@ class _Connection(asyncio.Protocol):
         if len(self.buffer) < end + 4 + length:
             return
         self.buffer = self.buffer[end + 4 + length:]
+        self.waiting = False
         self.result.latencies.append(time.perf_counter() - self.started)
         if int(head[0].split()[1]) >= 300:
             self.result.errors += 1
         self._send_next()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiting:  # the server dropped the connection with our request unanswered
+            self.result.errors += 1
         if not self.closed.done():
             self.closed.set_result(None)
 

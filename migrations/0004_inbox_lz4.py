@@ -8,17 +8,17 @@ PostgreSQL before 14, or built without lz4, keeps pglz: the statement's error is
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-LZ4 = """
+GUARDED = """
 DO $$
 BEGIN
-  EXECUTE 'ALTER TABLE inbound_deliveries ALTER COLUMN body SET COMPRESSION lz4, '
-          'ALTER COLUMN headers SET COMPRESSION lz4';
+  EXECUTE 'ALTER TABLE inbound_deliveries ALTER COLUMN body SET COMPRESSION {method}, '
+          'ALTER COLUMN headers SET COMPRESSION {method}';
 EXCEPTION WHEN syntax_error OR feature_not_supported OR invalid_parameter_value THEN
-  RAISE NOTICE 'lz4 compression not available: inbound deliveries keep pglz';
+  RAISE NOTICE 'column compression {method} not available: inbound deliveries keep the default';
 END $$;
 """
-PGLZ = ("ALTER TABLE inbound_deliveries ALTER COLUMN body SET COMPRESSION pglz, "
-        "ALTER COLUMN headers SET COMPRESSION pglz")
+LZ4 = GUARDED.format(method="lz4")
+PGLZ = GUARDED.format(method="default")  # back to the server's default_toast_compression
 
 
 async def use_lz4(apps, schema_editor) -> None:

@@ -86,10 +86,10 @@ def ensure_sqlite_dir(settings: Settings) -> None:
 
 
 def sqlite_file(settings: Settings) -> Path | None:
-    parsed = urlparse(settings.database_url)
-    if parsed.scheme == "sqlite" and parsed.path and parsed.path != ":memory:":
-        return Path(parsed.path)
-    return None
+    """The SQLite database file, as Tortoise reads it from the URL (relative paths included)."""
+    config = expand_db_url(tortoise_url(settings.database_url))
+    path = config["credentials"].get("file_path", "") if config["engine"] == "tortoise.backends.sqlite" else ""
+    return Path(path) if path and path != ":memory:" else None
 
 
 async def checkpoint_wal(path: Path, every: float = 1.0) -> None:
@@ -100,7 +100,8 @@ async def checkpoint_wal(path: Path, every: float = 1.0) -> None:
     """
 
     def checkpoint() -> None:
-        with contextlib.closing(sqlite3.connect(path, timeout=0)) as connection:
+        # mode=rw: never create a database file that is not there.
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0)) as connection:
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     while True:

@@ -72,7 +72,9 @@ def _values(fresh: list[PendingDelivery]) -> list[Any]:
 
 async def _write(batch: list[PendingDelivery]) -> dict[tuple[str, str], tuple[int, bool]]:
     """Insert what is new; returns {key: (id, created)} for every delivery in the batch."""
-    fresh = list({p.key: p for p in batch}.values())
+    # In key order: two batches in flight that both hold a duplicate of the same deliveries wait
+    # on each other's rows in the same order, never in a cycle (PostgreSQL would detect a deadlock).
+    fresh = sorted({p.key: p for p in batch}.values(), key=lambda p: p.key)
     connection = get_connection("default")
     postgres = connection.capabilities.dialect == "postgres"
     # One statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
@@ -88,61 +90,88 @@ async def _write(batch: list[PendingDelivery]) -> dict[tuple[str, str], tuple[in
 
 
 class InboxWriter:
-    def __init__(self, dispatch: Dispatch, writers: int = 2) -> None:
+    def __init__(self, dispatch: Dispatch, writers: int = 2, dispatch_timeout: float = 5.0) -> None:
         self.dispatch = dispatch
         self.max_writers = writers
+        self.dispatch_timeout = dispatch_timeout
         self._pending: list[PendingDelivery] = []
         self._writers: set[asyncio.Task[None]] = set()
-        self._gathering = False
+        self._gatherer: asyncio.Task[None] | None = None  # the writer still collecting its batch
 
     async def submit(self, pending: PendingDelivery) -> tuple[int, bool]:
         self._pending.append(pending)
-        if not self._gathering and len(self._writers) < self.max_writers:
-            self._gathering = True
-            writer = asyncio.create_task(self._write_pending())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+        self._start_writer_if_needed()
         return await pending.done
 
     async def settle(self) -> None:
         """Wait until every submitted delivery is written and handed to the queue (shutdown, tests)."""
         while self._writers:
-            await asyncio.gather(*self._writers, return_exceptions=True)
+            await asyncio.wait(set(self._writers))
+
+    def _start_writer_if_needed(self) -> None:
+        if self._pending and self._gatherer is None and len(self._writers) < self.max_writers:
+            self._gatherer = asyncio.create_task(self._write_pending())
+            self._writers.add(self._gatherer)
+            self._gatherer.add_done_callback(self._writer_done)
+
+    def _writer_done(self, writer: asyncio.Task[None]) -> None:
+        # Also runs for a writer cancelled or failed before it looked at _pending: whatever it
+        # left behind gets a new writer instead of waiting for the next request.
+        self._writers.discard(writer)
+        if self._gatherer is writer:
+            self._gatherer = None
+        self._start_writer_if_needed()
 
     async def _write_pending(self) -> None:
         # One turn of the loop lets requests read together join this batch. Up to `writers`
         # batches are in flight: while one commits, the next gathers whatever arrives meanwhile,
         # so batches grow with load and no request waits for a timer.
-        try:
-            await asyncio.sleep(0)
-        finally:
-            self._gathering = False
+        await asyncio.sleep(0)
+        self._gatherer = None
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             await self._commit(batch)
+        # No await between the last look at _pending and leaving the set: a request arriving
+        # from here on sees one writer fewer and starts its own.
+        self._writers.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _commit(self, batch: list[PendingDelivery]) -> None:
         try:
             written = await _write(batch)
         except Exception as error:  # the requests answer 5xx and the providers retry
             for pending in batch:
-                pending.done.set_exception(error)
+                _fail(pending, error)
             return
-        answered: set[tuple[str, str]] = set()
-        for pending in batch:
-            if pending.key not in written:  # a duplicate whose row was erased meanwhile: the sender retries
-                pending.done.set_exception(LookupError(f"delivery {pending.external_id} vanished while stored"))
-                continue
-            row_id, created = written[pending.key]
-            # The same delivery twice in one batch: the first is new, the second a duplicate of it.
-            pending.done.set_result((row_id, created and pending.key not in answered))
-            answered.add(pending.key)
+        except BaseException:  # cancelled at shutdown: no request may wait forever
+            for pending in batch:
+                _fail(pending, ConnectionError("the server stopped while storing this delivery"))
+            raise
+        _answer(batch, written)
         # The answers go out first: a 2xx means "stored". The enqueue follows at once; if this
-        # process dies in between, or Redis is down, the sweeper enqueues the pending rows later.
+        # process dies in between, or Redis is down or hangs, the sweeper enqueues the rows later.
         new_ids = sorted({row_id for row_id, created in written.values() if created})
         if new_ids:
             await self._dispatch_quietly(new_ids)
 
     async def _dispatch_quietly(self, ids: list[int]) -> None:
         with contextlib.suppress(Exception):
-            await self.dispatch(ids)
+            async with asyncio.timeout(self.dispatch_timeout):
+                await self.dispatch(ids)
+
+
+def _answer(batch: list[PendingDelivery], written: dict[tuple[str, str], tuple[int, bool]]) -> None:
+    answered: set[tuple[str, str]] = set()
+    for pending in batch:
+        if pending.key not in written:  # a duplicate whose row was erased meanwhile: the sender retries
+            _fail(pending, LookupError(f"delivery {pending.external_id} vanished while stored"))
+            continue
+        row_id, created = written[pending.key]
+        # The same delivery twice in one batch: the first is new, the second a duplicate of it.
+        if not pending.done.done():  # its request may have been cancelled meanwhile
+            pending.done.set_result((row_id, created and pending.key not in answered))
+        answered.add(pending.key)
+
+
+def _fail(pending: PendingDelivery, error: BaseException) -> None:
+    if not pending.done.done():
+        pending.done.set_exception(error)

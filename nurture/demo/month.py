@@ -44,6 +44,7 @@ async def drain(services: Services) -> int:
     """Run every due timer and queued job, on the current clock time, until nothing is left."""
     ran = 0
     for _ in range(30):
+        await services.inbox.settle()  # a webhook's 2xx can come before its batch is enqueued
         dispatched = await dispatch_due(services)
         queued = await services.redis.zcard("arq:queue")
         if not dispatched and not queued:

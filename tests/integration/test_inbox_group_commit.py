@@ -70,3 +70,14 @@ async def test_a_failing_queue_still_answers_and_leaves_the_row_for_the_sweeper(
     await writer.settle()
     assert created
     assert (await InboundDelivery.get(id=row_id)).status == DeliveryStatus.PENDING
+
+
+async def test_a_writer_cancelled_before_it_starts_leaves_no_request_waiting(services: Services) -> None:
+    writer = InboxWriter(Recorder())
+    request = asyncio.create_task(writer.submit(delivery("wh-cancelled-writer")))
+    while not writer._writers:  # the request is queued and its writer scheduled
+        await asyncio.sleep(0)
+    for task in list(writer._writers):
+        task.cancel()
+    row_id, created = await asyncio.wait_for(request, 30)  # a successor writer stores it
+    assert created and await InboundDelivery.exists(id=row_id)

@@ -37,3 +37,14 @@ async def test_checkpointer_moves_committed_pages_into_the_database_file(tmp_pat
     assert path.stat().st_size > before + 300 * 3000  # the rows now live in the database file
     assert writer.execute("SELECT count(*) FROM deliveries").fetchone() == (300,)
     writer.close()
+
+
+async def test_checkpointer_never_creates_a_missing_database(tmp_path: Path) -> None:
+    path = tmp_path / "absent.sqlite3"
+    task = asyncio.create_task(checkpoint_wal(path, every=0.001))
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert not path.exists()

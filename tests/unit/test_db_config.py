@@ -17,3 +17,19 @@ def test_sqlite_is_configured_from_its_url_alone() -> None:
     config = connection_config("sqlite:///tmp/nurture-test.db")
     assert config["engine"] == "tortoise.backends.sqlite"
     assert "connection_class" not in config["credentials"]
+
+
+def test_the_sqlite_file_is_read_as_tortoise_reads_it() -> None:
+    from pathlib import Path
+
+    from nurture.db import sqlite_file
+    from nurture.settings import load_settings
+
+    def file_of(url: str) -> Path | None:
+        settings = load_settings(environ={"NURTURE_DATABASE_URL": url, "NURTURE_SECRET_KEY": "k" * 40},
+                                 dotenv_path=None)
+        return sqlite_file(settings)
+
+    assert file_of("sqlite://var/nurture.sqlite3") == Path("var/nurture.sqlite3")  # relative stays relative
+    assert file_of("sqlite:///srv/nurture.sqlite3") == Path("/srv/nurture.sqlite3")
+    assert file_of("postgres://postgres@127.0.0.1:5432/test") is None
