@@ -1,19 +1,16 @@
-"""Shared benchmark plumbing: subprocess servers, a bounded load loop, result lines."""
+"""Shared benchmark plumbing: subprocess servers, load results, result lines."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import aiohttp
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -78,10 +75,15 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
 
 @dataclass
 class LoadResult:
-    requests: int
-    errors: int
-    seconds: float
-    latencies: list[float]
+    """One load run: the latency of every answered request, and how many answered >= 300."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
 
     @property
     def rate(self) -> float:
@@ -90,34 +92,6 @@ class LoadResult:
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
-
-
-async def load(
-    url: str, make_request: Callable[[int], tuple[bytes, dict[str, str]]], seconds: float, concurrency: int = 32
-) -> LoadResult:
-    """POST as fast as the server answers for `seconds` (bounded: stops by itself)."""
-    counter = 0
-    errors = 0
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-
-    async def user(session: aiohttp.ClientSession) -> None:
-        nonlocal counter, errors
-        while time.monotonic() < deadline:
-            counter += 1
-            body, headers = make_request(counter)
-            started = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as response:
-                await response.read()
-                if response.status >= 300:
-                    errors += 1
-            latencies.append(time.perf_counter() - started)
-
-    start = time.monotonic()
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(user(session) for _ in range(concurrency)))
-    return LoadResult(len(latencies), errors, time.monotonic() - start, latencies)
 
 
 def python() -> str:

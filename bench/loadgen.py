@@ -82,7 +82,7 @@ async def replay(
     """
     rendered = [render(path, port, *make_request(n)) for n in range(int(seconds * rate_hint))]
     requests = iter(rendered)
-    result = LoadResult(0, 0, 0.0, [])
+    result = LoadResult()
     loop = asyncio.get_running_loop()
     started = time.monotonic()
     deadline = started + seconds
@@ -92,7 +92,6 @@ async def replay(
     ]
     await asyncio.gather(*(connection.closed for connection in connections))
     result.seconds = time.monotonic() - started
-    result.requests = len(result.latencies)
     if result.requests >= len(rendered):
         raise SystemExit(f"the server answered all {len(rendered)} pre-built requests: raise rate_hint")
     return result

@@ -18,8 +18,9 @@ def makemigrations(name: str | None) -> None:
 
     from nurture.db import tortoise_config, tortoise_url
 
-    config = tortoise_config(settings())
-    config["connections"]["default"] = tortoise_url(settings().database_url)  # JSON: a URL, no classes
+    current = settings()
+    config = tortoise_config(current)
+    config["connections"]["default"] = tortoise_url(current.database_url)  # JSON: a URL, no classes
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(config, handle)
     args = ["--config-file", handle.name, "makemigrations"] + (["--name", name] if name else [])
