@@ -9,10 +9,12 @@ import time
 from typing import Any
 
 from arq import Worker
+from arq.constants import default_queue_name
 from arq.cron import cron
 from redis.exceptions import RedisError
 
 from jobs import registry
+from jobs.scheduler import dispatch_due
 from nurture.bootstrap import Services
 
 HEARTBEAT_KEY = "nurture:worker:heartbeat"
@@ -25,12 +27,16 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
     await services.redis.set(HEARTBEAT_KEY, str(time.time()), ex=600)
 
 
-def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50) -> Worker:
+def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50, scheduled: bool = True) -> Worker:
+    """scheduled=False leaves out the cron jobs, which fire on the wall clock: the demo and the
+    tests run scans themselves on their own clock, and a scan firing because a real minute
+    turned over mid-run would make them depend on when they ran."""
     # The worker owns its Redis pool (arq closes it on shutdown).
     # poll_delay and queue_read_limit raised from arq's defaults, which cap at ~200 jobs/s.
+    crons = registry.CRON_JOBS if scheduled else []
     return Worker(
         functions=registry.FUNCTIONS,
-        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=True), *registry.CRON_JOBS],
+        cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=True), *crons],
         redis_settings=services.redis_endpoint.settings,
         ctx={"services": services},
         burst=burst,
@@ -42,6 +48,29 @@ def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50)
         max_tries=20,
         job_timeout=services.settings.job_timeout,
     )
+
+
+async def run_burst(services: Services) -> int:
+    """Run the queued jobs (no cron scans) until the queue is empty; returns jobs completed."""
+    await services.inbox.settle()  # a request's 2xx comes before its batch is enqueued
+    worker = build_worker(services, burst=True, scheduled=False)
+    try:
+        await worker.async_run()
+    finally:
+        await worker.close()
+    return worker.jobs_complete
+
+
+async def drain(services: Services, rounds: int = 50) -> int:
+    """Dispatch due timers and run jobs, on the current clock time, until nothing is left."""
+    ran = 0
+    for _ in range(rounds):
+        await services.inbox.settle()
+        dispatched = await dispatch_due(services)
+        if not dispatched and not await services.redis.zcard(default_queue_name):
+            return ran
+        ran += await run_burst(services)
+    raise RuntimeError(f"jobs were still due or queued after {rounds} worker runs")
 
 
 async def stop_worker(worker: Worker, task: asyncio.Task[None]) -> None:

@@ -13,10 +13,9 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from arq.constants import default_queue_name
 from tortoise.connection import get_connection
 
-from jobs.worker import build_worker
+from jobs.worker import drain, run_burst
 from journeys.runner import clear_caches
 from nurture.bootstrap import Services, open_services
 from nurture.clock import ManualClock, RealClock
@@ -142,13 +141,7 @@ def run_worker(services: Services) -> Callable[[], Awaitable[int]]:
     """Runs a real arq Worker in burst mode until the queue is empty; returns jobs completed."""
 
     async def run() -> int:
-        await services.inbox.settle()  # a request's 2xx comes before its batch is enqueued
-        worker = build_worker(services, burst=True)
-        try:
-            await worker.async_run()
-        finally:
-            await worker.close()
-        return worker.jobs_complete
+        return await run_burst(services)
 
     return run
 
@@ -185,19 +178,10 @@ def clock(services: Services) -> Iterator[ManualClock]:
 
 
 @pytest.fixture
-def drive(services: Services, run_worker: Callable[[], Awaitable[int]]) -> Callable[[], Awaitable[int]]:
+def drive(services: Services) -> Callable[[], Awaitable[int]]:
     """Dispatch due timers and run the worker until nothing is due or queued; returns jobs run."""
-    from jobs.scheduler import dispatch_due
 
     async def until_idle() -> int:
-        total = 0
-        for _ in range(50):
-            await services.inbox.settle()
-            dispatched = await dispatch_due(services)
-            queued = await services.redis.zcard(default_queue_name)
-            if not dispatched and not queued:
-                return total
-            total += await run_worker()
-        raise AssertionError("the worker did not become idle after 50 rounds")
+        return await drain(services)
 
     return until_idle

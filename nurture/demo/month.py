@@ -19,8 +19,7 @@ from pathlib import Path
 from contacts.models import Contact
 from emails.models import OutboxMessage
 from jobs.checkouts import detect_abandoned_checkouts
-from jobs.scheduler import dispatch_due
-from jobs.worker import build_worker
+from jobs.worker import drain
 from journeys.models import Task, TaskKind
 from journeys.time_triggers import scan_time_triggers
 from nurture.bootstrap import Services
@@ -38,22 +37,6 @@ SUBSCRIBERS = [("ravi.kumar@example.com", "Ravi"), ("hana.sato@example.com", "Ha
 HEADPHONES = [("Studio Headphones Pro", "189.00")]
 EARBUDS = [("Wireless Earbuds", "129.00"), ("Charging Case", "29.00")]
 Progress = Callable[[int, str], None]
-
-
-async def drain(services: Services) -> int:
-    """Run every due timer and queued job, on the current clock time, until nothing is left."""
-    ran = 0
-    for _ in range(30):
-        await services.inbox.settle()  # a webhook's 2xx can come before its batch is enqueued
-        dispatched = await dispatch_due(services)
-        queued = await services.redis.zcard("arq:queue")
-        if not dispatched and not queued:
-            return ran
-        worker = build_worker(services, burst=True)
-        await worker.async_run()
-        await worker.close()
-        ran += worker.jobs_complete
-    return ran
 
 
 async def pass_time(services: Services, clock: ManualClock, until: dt.datetime, step: dt.timedelta) -> None:

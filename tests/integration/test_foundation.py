@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
+from arq import Worker
 
-from jobs.worker import HEARTBEAT_KEY
+from jobs.worker import HEARTBEAT_KEY, build_worker
 from nurture.bootstrap import Services
 from nurture.migrate import apply_migrations, pending_model_changes
 from nurture.settings import Settings
@@ -42,3 +43,18 @@ async def test_worker_runs_jobs_in_burst_mode(
 ) -> None:
     await run_worker()
     assert await services.redis.get(HEARTBEAT_KEY) is not None
+
+
+async def test_driven_workers_leave_wall_clock_scans_to_their_driver(services: Services) -> None:
+    # A burst worker in the demo or the tests runs on a hand-moved clock: a cron scan firing
+    # because a real minute turned over mid-run made an abandoned-checkout test flaky in CI.
+    def names(worker: Worker) -> set[str]:
+        return {job.name for job in worker.cron_jobs}
+
+    served, driven = build_worker(services), build_worker(services, burst=True, scheduled=False)
+    try:
+        assert "cron:scan_abandoned_checkouts" in names(served)
+        assert names(driven) == {"cron:heartbeat"}
+    finally:
+        await served.close()
+        await driven.close()
