@@ -147,7 +147,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3, help="length of one round")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--apply-seconds", type=float, default=30, help="how long one worker applies events")
     args = parser.parse_args()
     for line in asyncio.run(main(args.seconds, args.concurrency, args.rounds, args.apply_seconds)):

@@ -13,6 +13,7 @@ exceptions above, whatever the input.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Mapping
 from typing import Protocol, cast
@@ -53,6 +54,7 @@ MODULES = {
 }
 
 
+@functools.cache  # on every request's path: the module lookup is done once per name
 def provider_for(name: str) -> Provider:
     if name not in MODULES:
         raise UnprocessablePayload(f"no parser for provider {name!r}")
