@@ -85,12 +85,14 @@ async def _write(batch: list[PendingDelivery]) -> dict[tuple[str, str], tuple[in
     # One statement is its own transaction: no BEGIN/COMMIT round trips on the hot path.
     rows = await connection.execute_query_dict(_insert_sql(len(fresh), postgres), _values(fresh))
     result = {(row["provider"], row["external_id"]): (int(row["id"]), True) for row in rows}
-    missing = [p.external_id for p in fresh if p.key not in result]
+    missing = {p.key for p in fresh if p.key not in result}
     if missing:  # duplicates of earlier deliveries: report the stored rows
-        for row_id, provider, external in await InboundDelivery.filter(external_id__in=missing).values_list(
-            "id", "provider", "external_id"
-        ):
-            result.setdefault((provider, external), (row_id, False))
+        stored = InboundDelivery.filter(
+            provider__in={provider for provider, _ in missing}, external_id__in={external for _, external in missing}
+        ).values_list("id", "provider", "external_id")
+        for row_id, provider, external in await stored:
+            if (provider, external) in missing:  # another provider may use the same id
+                result[(provider, external)] = (row_id, False)
     return result
 
 

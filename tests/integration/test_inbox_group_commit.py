@@ -10,8 +10,8 @@ from webhooks.batching import InboxWriter, PendingDelivery
 from webhooks.models import DeliveryStatus, InboundDelivery
 
 
-def delivery(external_id: str) -> PendingDelivery:
-    return PendingDelivery("shopify", external_id, "orders/create", {"x-shopify-topic": "orders/create"}, b"{}")
+def delivery(external_id: str, provider: str = "shopify") -> PendingDelivery:
+    return PendingDelivery(provider, external_id, "orders/create", {"x-shopify-topic": "orders/create"}, b"{}")
 
 
 class Recorder:
@@ -44,6 +44,15 @@ async def test_duplicates_in_one_batch_and_across_batches_are_stored_once(servic
     assert first[0] == again[0] == later[0]
     assert (first[1], again[1], later[1]) == (True, False, False)
     assert await InboundDelivery.filter(external_id="wh-dup").count() == 1
+
+
+async def test_a_duplicate_is_matched_to_its_own_providers_row(services: Services) -> None:
+    # Two providers may number their deliveries alike: each duplicate answers with its own row.
+    writer = InboxWriter(Recorder())
+    shop, form = await asyncio.gather(writer.submit(delivery("42")), writer.submit(delivery("42", "forms")))
+    again_shop, again_form = await asyncio.gather(writer.submit(delivery("42")), writer.submit(delivery("42", "forms")))
+    assert shop[0] != form[0]
+    assert (again_shop, again_form) == ((shop[0], False), (form[0], False))
 
 
 async def test_the_answer_comes_before_the_enqueue_and_settle_waits_for_it(services: Services) -> None:
