@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,17 +60,13 @@ def _insert_sql(rows: int, postgres: bool) -> str:
             "ON CONFLICT (provider, external_id) DO NOTHING RETURNING id, provider, external_id")
 
 
-# Headers are a flat dict of strings: one reusable encoder (json.dumps with any argument builds a
-# new encoder per call), with the compact separators Tortoise's JSONField writes.
-_encode_headers = json.JSONEncoder(separators=(",", ":")).encode
-
-
 def _values(fresh: list[PendingDelivery]) -> list[Any]:
     fields = InboundDelivery._meta.fields_map
     now = fields["received_at"].to_db_value(dt.datetime.now(dt.UTC), InboundDelivery)
+    encode = fields["headers"].encoder  # type: ignore[attr-defined]
     values: list[Any] = []
     for p in fresh:
-        values += [p.provider, p.external_id, p.topic, _encode_headers(p.headers), p.body, now]
+        values += [p.provider, p.external_id, p.topic, encode(p.headers), p.body, now]
     return values
 
 
