@@ -48,7 +48,8 @@ async def sweep_pending_deliveries(ctx: dict[str, Any]) -> int:
 async def requeue_pending(services: Services, older_than: dt.timedelta) -> int:
     """Re-enqueue deliveries stored while Redis was unreachable or whose job was lost."""
     cutoff = dt.datetime.now(dt.UTC) - older_than
-    rows = await InboundDelivery.filter(status=DeliveryStatus.PENDING, received_at__lt=cutoff).limit(1000)
-    for row in rows:
-        await enqueue_processing(services, row.id)
-    return len(rows)
+    rows = await InboundDelivery.filter(status=DeliveryStatus.PENDING, received_at__lt=cutoff).order_by(
+        "id").limit(1000).only("id")
+    ids = [row.id for row in rows]
+    await enqueue_processing(services, ids)
+    return len(ids)

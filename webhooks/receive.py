@@ -45,9 +45,15 @@ def lower_headers(request: web.Request) -> dict[str, str]:
     return {name.lower(): value for name, value in request.headers.items()}
 
 
-async def enqueue_processing(services: Services, delivery_id: int) -> None:
-    # Deterministic job id: a second enqueue of the same delivery is a no-op in arq.
-    await services.redis.enqueue_job(PROCESS_JOB, delivery_id=delivery_id, _job_id=f"delivery:{delivery_id}")
+async def enqueue_processing(services: Services, delivery_ids: list[int]) -> int:
+    """One job per delivery (ids are deterministic: a delivery already queued or running is skipped).
+
+    Through the atomic script rather than arq's enqueue_job: that one answers None, as for a
+    duplicate, when its connection dies between WATCH and EXEC, so a job could be dropped
+    without a word right after a Redis restart. Here a lost connection raises.
+    """
+    jobs = [(PROCESS_JOB, {"delivery_id": delivery_id}, f"delivery:{delivery_id}") for delivery_id in delivery_ids]
+    return await enqueue_many(services.redis, jobs)
 
 
 async def enqueue_batch(services: Services, delivery_ids: list[int]) -> None:

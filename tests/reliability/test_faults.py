@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient
+from arq.constants import default_queue_name
 
 from contacts.models import Contact
 from emails.models import Message, MessageStatus, OutboxMessage
@@ -138,6 +139,9 @@ async def test_redis_flush_loses_no_delivery(
     await run_worker()
     assert (await InboundDelivery.get()).status == DeliveryStatus.PENDING
     assert await requeue_pending(services, dt.timedelta(0)) == 1
+    assert await requeue_pending(services, dt.timedelta(0)) == 1  # the next sweep finds it again...
+    queued = await services.redis.zrange(default_queue_name, 0, -1)
+    assert queued == [f"delivery:{(await InboundDelivery.get()).id}".encode()]  # ...but queues no twin
     await run_worker()
     assert (await InboundDelivery.get()).status == DeliveryStatus.PROCESSED
     assert (await Contact.get(email="hana.sato@example.com")).orders_count == 1

@@ -140,6 +140,10 @@ async def test_redis_restart_loses_no_delivery_and_no_timer(
 
 # --- A real redis-server process, SIGKILLed while a worker runs -----------------------------------
 
+# A job the old worker took and had cancelled when it lost Redis keeps arq's in-progress mark
+# (job_timeout + 10 s) if its cleanup could not reach Redis: no other worker may start it until
+# then. That is the longest designed delay after an outage, so the waits allow it plus a margin.
+ARQ_IN_PROGRESS_MARGIN = 10.0
 WAIT_SECONDS = 15.0
 
 
@@ -242,6 +246,7 @@ class SupervisedWorker:
     """The worker as `nurture worker` runs it (jobs.worker.run_supervised), as an asyncio task."""
 
     def __init__(self, services: Services) -> None:
+        self.services = services
         self.task = asyncio.create_task(run_supervised(services, max_backoff=0.5))
 
     async def check(self) -> None:
@@ -255,11 +260,22 @@ class SupervisedWorker:
             await self.task
 
 
-async def _wait_until(what: str, check: Callable[[], Awaitable[bool]], worker: SupervisedWorker) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
+async def _wait_until(
+    what: str,
+    check: Callable[[], Awaitable[bool]],
+    worker: SupervisedWorker,
+    sweep: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Polls `check`; `sweep` runs about once a second, as the sweeper crons would (on a shorter cycle)."""
+    seconds = WAIT_SECONDS + worker.services.settings.job_timeout + ARQ_IN_PROGRESS_MARGIN
+    deadline = time.monotonic() + seconds
+    next_sweep = time.monotonic() + 1
     while not await check():
         await worker.check()
-        assert time.monotonic() < deadline, f"not within {WAIT_SECONDS:g} s: {what}"
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        if sweep is not None and time.monotonic() >= next_sweep:
+            await sweep()
+            next_sweep = time.monotonic() + 1
         await asyncio.sleep(0.05)
 
 
@@ -314,15 +330,19 @@ async def test_real_redis_server_killed_mid_run_loses_nothing(
         assert await post(26) == 200
 
         # The sweepers re-dispatch what Redis forgot: pending deliveries and timers whose lease ran out.
-        await requeue_pending(services, dt.timedelta(0))
         clock.advance(LEASE + dt.timedelta(seconds=1))
-        await dispatch_due(services)
+
+        async def sweep() -> None:
+            await requeue_pending(services, dt.timedelta(0))
+            await dispatch_due(services)
+
+        await sweep()
         await _wait_until("all 27 deliveries processed", lambda: _at_least(
-            InboundDelivery.filter(status=DeliveryStatus.PROCESSED), 27), worker)
+            InboundDelivery.filter(status=DeliveryStatus.PROCESSED), 27), worker, sweep)
         await _wait_until("20 enrollments completed", lambda: _at_least(
-            Enrollment.filter(state=EnrollmentState.COMPLETED), 20), worker)
+            Enrollment.filter(state=EnrollmentState.COMPLETED), 20), worker, sweep)
         await _wait_until("20 timer emails sent", lambda: _at_least(
-            Message.filter(status=MessageStatus.SENT), 20), worker)
+            Message.filter(status=MessageStatus.SENT), 20), worker, sweep)
     finally:
         await worker.stop()
 
