@@ -40,10 +40,10 @@ class Services:
     inbox: InboxWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        from webhooks.receive import enqueue_batch
+        from webhooks.receive import enqueue_batches
 
-        async def dispatch(ids: list[int]) -> None:
-            await enqueue_batch(self, ids)
+        async def dispatch(batches: list[list[int]]) -> None:
+            await enqueue_batches(self, batches)
 
         self.inbox = InboxWriter(dispatch)
 

@@ -36,7 +36,8 @@ class PendingDelivery:
         return self.provider, self.external_id
 
 
-Dispatch = Callable[[list[int]], Awaitable[None]]
+# Enqueues one job per written batch (a list of batches: one Redis round trip for them all).
+Dispatch = Callable[[list[list[int]]], Awaitable[None]]
 
 
 # Keeps one INSERT under every database's bound-parameter limit (6 per row).
@@ -99,6 +100,8 @@ class InboxWriter:
         self._pending: list[PendingDelivery] = []
         self._writers: set[asyncio.Task[None]] = set()
         self._gatherer: asyncio.Task[None] | None = None  # the writer still collecting its batch
+        self._undispatched: list[list[int]] = []
+        self._dispatcher: asyncio.Task[None] | None = None
 
     async def submit(self, pending: PendingDelivery) -> tuple[int, bool]:
         self._pending.append(pending)
@@ -107,8 +110,8 @@ class InboxWriter:
 
     async def settle(self) -> None:
         """Wait until every submitted delivery is written and handed to the queue (shutdown, tests)."""
-        while self._writers:
-            await asyncio.wait(set(self._writers))
+        while self._writers or self._dispatcher:
+            await asyncio.wait({*self._writers, *([self._dispatcher] if self._dispatcher else [])})
 
     def _start_writer_if_needed(self) -> None:
         if self._pending and self._gatherer is None and len(self._writers) < self.max_writers:
@@ -153,12 +156,29 @@ class InboxWriter:
         # process dies in between, or Redis is down or hangs, the sweeper enqueues the rows later.
         new_ids = sorted({row_id for row_id, created in written.values() if created})
         if new_ids:
-            await self._dispatch_quietly(new_ids)
+            self._undispatched.append(new_ids)
+            self._start_dispatcher_if_needed()
 
-    async def _dispatch_quietly(self, ids: list[int]) -> None:
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(self.dispatch_timeout):
-                await self.dispatch(ids)
+    def _start_dispatcher_if_needed(self) -> None:
+        # Off the writer's path: a writer waiting for Redis could not write the next batch, and
+        # the round trip (slowed by the busy event loop) took as long as the INSERT itself.
+        if self._undispatched and self._dispatcher is None:
+            self._dispatcher = asyncio.create_task(self._dispatch_pending())
+            self._dispatcher.add_done_callback(self._dispatcher_done)
+
+    def _dispatcher_done(self, dispatcher: asyncio.Task[None]) -> None:
+        if self._dispatcher is dispatcher:  # cancelled or failed: what it left gets a successor
+            self._dispatcher = None
+            self._start_dispatcher_if_needed()
+
+    async def _dispatch_pending(self) -> None:
+        # Whatever batches were written while the last round trip ran go together in the next.
+        while self._undispatched:
+            batches, self._undispatched = self._undispatched, []
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(self.dispatch_timeout):
+                    await self.dispatch(batches)
+        self._dispatcher = None  # no await since the last look: a new batch starts a new dispatcher
 
 
 def _answer(batch: list[PendingDelivery], written: dict[tuple[str, str], tuple[int, bool]]) -> None:

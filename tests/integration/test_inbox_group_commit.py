@@ -17,12 +17,14 @@ def delivery(external_id: str, provider: str = "shopify") -> PendingDelivery:
 class Recorder:
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
+        self.calls = 0
         self.release = asyncio.Event()
         self.release.set()
 
-    async def __call__(self, ids: list[int]) -> None:
+    async def __call__(self, batches: list[list[int]]) -> None:
+        self.calls += 1
         await self.release.wait()
-        self.batches.append(ids)
+        self.batches.extend(batches)
 
 
 async def test_concurrent_deliveries_share_one_insert_and_one_enqueue(services: Services) -> None:
@@ -70,8 +72,22 @@ async def test_the_answer_comes_before_the_enqueue_and_settle_waits_for_it(servi
     assert recorder.batches == [[row_id]]
 
 
+async def test_a_slow_queue_never_holds_up_the_writers(services: Services) -> None:
+    recorder = Recorder()
+    recorder.release.clear()  # the first enqueue hangs
+    writer = InboxWriter(recorder)
+    stored = [await writer.submit(delivery(f"wh-queue-{n}")) for n in range(5)]  # one after another
+    assert all(created for _, created in stored)
+    assert recorder.calls == 1 and recorder.batches == []
+    recorder.release.set()
+    await writer.settle()
+    # The batches written meanwhile went together in the next round trip, each still its own job.
+    assert recorder.calls == 2
+    assert recorder.batches == [[row_id] for row_id, _ in stored]
+
+
 async def test_a_failing_queue_still_answers_and_leaves_the_row_for_the_sweeper(services: Services) -> None:
-    async def redis_down(ids: list[int]) -> None:
+    async def redis_down(batches: list[list[int]]) -> None:
         raise ConnectionError("Redis is down")
 
     writer = InboxWriter(redis_down)
