@@ -25,6 +25,7 @@ from emails.models import Message, MessageStatus
 from emails.render import TemplateLibrary
 from emails.transport import PermanentSendError, SmtpTransport, TransientSendError
 from nurture.bootstrap import Services
+from nurture.queue import enqueue_many
 
 # Transient failures (connection errors, 4xx) are retried until this long after queued_at, as
 # MTAs do (RFC 5321 4.5.4.1 suggests 4-5 days): a relay outage of hours or a weekend delays
@@ -176,9 +177,11 @@ async def _transient(services: Services, message: Message, error: str) -> Outcom
     return Outcome(MessageStatus.QUEUED, error, retry_in=backoff(attempts))
 
 
-async def enqueue_send(services: Services, message_id: int) -> None:
-    # The job id makes a second enqueue of the same message a no-op while the first exists.
-    await services.redis.enqueue_job("send_email", message_id=message_id, _job_id=f"email:{message_id}")
+async def enqueue_send(services: Services, *message_ids: int) -> int:
+    # The job id makes a second enqueue of the same message a no-op while the first exists. Through
+    # the atomic script, as arq's enqueue_job drops a job without a word if its connection dies.
+    jobs = [("send_email", {"message_id": message_id}, f"email:{message_id}") for message_id in message_ids]
+    return await enqueue_many(services.redis, jobs)
 
 
 async def create_message(*, send_key: str, contact: Contact | None, to_email: str, template: str,

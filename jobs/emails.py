@@ -56,6 +56,5 @@ async def sweep_queued_emails(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
     cutoff = dt.datetime.now(dt.UTC) - SWEEP_AFTER
     rows = await Message.filter(status=MessageStatus.QUEUED, queued_at__lt=cutoff).limit(1000).only("id")
-    for row in rows:
-        await enqueue_send(services, row.id)
+    await enqueue_send(services, *(row.id for row in rows))
     return len(rows)

@@ -28,6 +28,7 @@ from journeys.runner import advance, state_of, trace
 from journeys.spec import JourneySpec
 from journeys.store import IN_FLIGHT, Loaded, live_plans, loaded
 from nurture.bootstrap import Services
+from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 RUN_STEPS = "run_steps"
@@ -39,7 +40,8 @@ def event_dict(event: Event) -> dict[str, Any]:
 
 
 async def enqueue_step(services: Services, enrollment_id: int, seq: int) -> None:
-    await services.redis.enqueue_job(RUN_STEPS, steps=[[enrollment_id, seq]], _job_id=f"step:{enrollment_id}:{seq}")
+    # Through the atomic script: arq's enqueue_job drops a job without a word if its connection dies.
+    await enqueue_many(services.redis, [(RUN_STEPS, {"steps": [[enrollment_id, seq]]}, f"step:{enrollment_id}:{seq}")])
 
 
 async def _recently_entered(journey: Journey, contact: Contact, spec: JourneySpec, object_key: str,
