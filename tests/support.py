@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+# Payloads in the providers' formats, carried by the repository (real/ holds captured ones, see its PROVENANCE.md).
+SAMPLES = REPO / "tests" / "fixtures"
 
 
 def sample(relative: str) -> bytes:

@@ -11,7 +11,7 @@ from emails.samples import sample_context
 from tests.support import SAMPLES
 
 TEMPLATES = Path(emails.__file__).parent / "templates"
-# ../shared/samples next to the repository, as tests/support.py finds it (CI checks out elsewhere).
+# Templates written for other tools, carried in tests/fixtures/real (see its PROVENANCE.md).
 MJML_SAMPLES = SAMPLES / "real" / "mjml"
 REAL_SAMPLES = sorted(MJML_SAMPLES.glob("*.mjml"))
 EXPECTED = {
@@ -261,7 +261,7 @@ def test_missing_subject_and_missing_template_are_reported(own_dir: Path) -> Non
 
 
 def test_real_mjml_samples_are_there() -> None:
-    # Without this, a missing ../shared folder would make the parametrized test below vanish silently.
+    # Without this, a missing fixtures folder would make the parametrized test below vanish silently.
     assert REAL_SAMPLES, f"no MJML samples in {MJML_SAMPLES}"
 
 

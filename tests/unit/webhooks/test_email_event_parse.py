@@ -1,5 +1,5 @@
 """Email event parsers (Postmark, SendGrid, Mailgun, SES, our generic JSON): the sample payloads
-(read from ../shared/samples, never copied), signatures / basic auth, bad bodies, and fuzzing with
+(tests/fixtures), signatures / basic auth, bad bodies, and fuzzing with
 hypothesis (parse may raise only UnprocessablePayload / IgnoredTopic)."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from webhooks.providers import (
 )
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = REPO / "tests" / "fixtures"
 OURS = SAMPLES / "email-events"
 REAL = SAMPLES / "real" / "email"
 ALL_SAMPLES = sorted(OURS.glob("*.json")) + sorted(REAL.glob("*.json"))

@@ -1,4 +1,4 @@
-"""Shopify parser: the sample payloads (read from ../shared/samples, never copied), signatures,
+"""Shopify parser: the sample payloads (tests/fixtures), signatures,
 bad bodies, and fuzzing with hypothesis (parse may raise only UnprocessablePayload / IgnoredTopic)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from tests.support import TOPIC_BY_PREFIX, shopify_topic_for
 from webhooks.providers import IgnoredTopic, provider_for, shopify
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "fixtures"
 OURS = SAMPLES / "shopify"
 REAL = SAMPLES / "real" / "shopify"
 SECRET = "shpss_test_secret"
@@ -66,7 +66,7 @@ def raw(path: Path) -> dict[str, Any]:
 
 
 def test_samples_are_there() -> None:
-    # Without this, a missing ../shared folder would make the parametrized tests vanish silently.
+    # Without this, a missing fixtures folder would make the parametrized tests vanish silently.
     assert len(list(OURS.glob("*.json"))) >= 7
     assert len(list(REAL.glob("*.json"))) >= 12
 

@@ -1,4 +1,4 @@
-"""Survey parsers (generic NPS JSON and Wootric): the sample payloads (read from ../shared/samples,
+"""Survey parsers (generic NPS JSON and Wootric): the sample payloads (tests/fixtures,
 never copied), signatures, bad bodies, and fuzzing with hypothesis (parse may raise only
 UnprocessablePayload / IgnoredTopic)."""
 
@@ -23,7 +23,7 @@ from nurture.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic, provider_for, surveys, surveys_wootric
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = REPO / "tests" / "fixtures"
 GENERIC = SAMPLES / "surveys" / "generic-nps.json"
 WOOTRIC = SAMPLES / "real" / "survey" / "wootric-nps-response-created.json"
 GENERIC_SAMPLES = sorted((SAMPLES / "surveys").glob("*.json"))

@@ -1,4 +1,4 @@
-"""Typeform parser: the sample payloads (read from ../shared/samples, never copied), signatures,
+"""Typeform parser: the sample payloads (tests/fixtures), signatures,
 bad bodies, and fuzzing with hypothesis (parse may raise only UnprocessablePayload / IgnoredTopic)."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from nurture.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic, provider_for, typeform
 
 REPO = Path(__file__).resolve().parents[3]
-SAMPLES = REPO.parent / "shared" / "samples"
+SAMPLES = REPO / "tests" / "fixtures"
 NPS = SAMPLES / "typeform" / "form-response-nps.json"
 QUOTE = SAMPLES / "typeform" / "form-response-quote.json"
 DOCS = SAMPLES / "real" / "typeform" / "form-response-docs-example.json"
