@@ -25,9 +25,11 @@ test-pg: $(STAMP)
 	NURTURE_REDIS_URL=$${NURTURE_REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest
 
+# ruff, mypy, and the layer contracts of pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy nurture contacts journeys webhooks emails jobs bot
+	$(BIN)/mypy nurture core pipeline inbox contacts journeys webhooks emails jobs bot
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

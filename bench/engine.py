@@ -22,14 +22,15 @@ from arq import Worker
 
 from bench.common import row
 from contacts.models import Contact
+from core.services import Services
 from jobs.scheduler import dispatch_due
-from jobs.worker import build_worker, stop_worker
 from journeys.models import Enrollment, EnrollmentState, Journey, StepRun
 from journeys.store import import_spec, latest_version, loaded, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services, open_services
+from nurture.bootstrap import open_services
 from nurture.migrate import apply_migrations
 from nurture.settings import load_settings
+from nurture.worker import build_worker, stop_worker
 
 JOURNEY = """
 key: bench

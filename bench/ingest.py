@@ -99,10 +99,10 @@ async def measure_http(
 
 async def measure_apply(var_dir: Path, seconds: float) -> tuple[int, float]:
     """One worker applies what the HTTP rounds stored, for at most `seconds` (then it is stopped)."""
-    from jobs.worker import build_worker
+    from inbox.models import DeliveryStatus, InboundDelivery
     from nurture.bootstrap import open_services
     from nurture.settings import load_settings
-    from webhooks.models import DeliveryStatus, InboundDelivery
+    from nurture.worker import build_worker
 
     settings = load_settings(environ=nurture_env(var_dir, 0) | {"NURTURE_HTTP_PORT": "8080"}, dotenv_path=None)
     async with open_services(settings) as services:

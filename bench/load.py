@@ -156,9 +156,9 @@ async def offer(base: str, rate: float, seconds: float, double_url: str, seed: i
 async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -> dict[str, int]:
     """Wait for the worker to apply everything stored, then count what the database holds."""
     from contacts.models import Event
+    from inbox.models import DeliveryStatus, InboundDelivery
     from nurture.db import close_database, open_database
     from nurture.settings import load_settings
-    from webhooks.models import DeliveryStatus, InboundDelivery
 
     settings = load_settings(environ=env, dotenv_path=None)
     await open_database(settings)

@@ -10,13 +10,13 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, slackio
-from bot.app import services_of
+from bot.context import services_of
 from bot.decide import change_task, decide_quote, may_act
 from bot.permissions import may_edit_journeys
 from bot.tasks import quote_preview, task_id_of
 from contacts.models import Contact
+from core.errors import NurtureError
 from journeys.store import publish
-from nurture.errors import NurtureError
 
 Ack = Callable[..., Awaitable[None]]
 Listener = Callable[..., Awaitable[None]]

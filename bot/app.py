@@ -9,22 +9,19 @@ and the rest of the listener runs after it. Slow work goes to arq.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
-from nurture.bootstrap import Services
+from bot import actions, commands, home, views
+from bot.context import SERVICES
+from core.services import Services
 
-SERVICES = "nurture_services"
 # Slack retries an event it thinks we missed (X-Slack-Retry-Num); one handling per event_id.
 EVENT_SEEN_TTL = 24 * 3600
-
-
-def services_of(context: AsyncBoltContext | dict[str, Any]) -> Services:
-    return cast(Services, context[SERVICES])
 
 
 def _services_middleware(services: Services) -> Callable[..., Awaitable[BoltResponse | None]]:
@@ -48,8 +45,6 @@ def _dedupe_middleware(services: Services) -> Callable[..., Awaitable[BoltRespon
 
 
 def build_bolt_app(services: Services) -> AsyncApp:
-    from bot import actions, commands, home, views
-
     app = AsyncApp(
         client=services.slack,
         signing_secret=services.settings.slack_signing_secret,

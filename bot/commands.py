@@ -10,16 +10,16 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.app import services_of
+from bot.context import services_of
 from bot.permissions import may_edit_journeys
 from contacts.export import contact_profile
 from contacts.models import Contact
+from core.errors import NurtureError
+from core.services import Services
 from journeys.library import templates
 from journeys.manual import start_for_contact
 from journeys.models import Enrollment, Journey, JourneyStatus, TraceEntry
 from journeys.store import get_journey, latest_version, loaded, set_status
-from nurture.bootstrap import Services
-from nurture.errors import NurtureError
 
 Ack = Callable[..., Awaitable[None]]
 Reply = dict[str, Any]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from bot import slackio
 from bot.tasks import refresh_message
 from contacts.models import Contact
+from core import people
+from core.errors import NurtureError
+from core.services import Services
 from journeys.decisions import QuoteEmail, decide_approval, load_task, may_decide, set_task_status
+from journeys.durations import parse_duration
 from journeys.models import Task, TaskStatus
-from nurture.bootstrap import Services
-from nurture.errors import NurtureError
 
 NOT_A_LEAD_PENALTY = 20
 SNOOZE = "1d"
@@ -36,7 +38,7 @@ async def decide_quote(services: Services, task_id: int, user: str, channel: str
                        subject: str = "", text: str = "", reason: str = "") -> None:
     email: QuoteEmail | None = None
     if approved:
-        rep = await slackio.person(services.slack, user)
+        rep = await people.person(services.slack, user)
         email = QuoteEmail(from_name=rep.name, reply_to=rep.email, subject=subject, body=text)
     try:
         task = await decide_approval(services, task_id, user, approved=approved, email=email, reason=reason)
@@ -63,7 +65,6 @@ async def apply(services: Services, task_id: int, user: str, action: str) -> Tas
         return await set_task_status(services, task_id, user, TaskStatus.DONE)
     if action == "snooze":
         task = await set_task_status(services, task_id, user, TaskStatus.SNOOZED)
-        from journeys.durations import parse_duration
 
         task.due_at = services.clock.now() + parse_duration(SNOOZE)
         await task.save(update_fields=["due_at", "updated_at"])

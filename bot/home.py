@@ -9,11 +9,11 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.app import services_of
+from bot.context import services_of
 from bot.tasks import task_view
+from core.services import Services
 from emails.models import Message, MessageStatus
 from journeys.models import Enrollment, Journey, JourneyStatus, Task, TaskStatus
-from nurture.bootstrap import Services
 
 
 async def journeys_today(since: dt.datetime) -> list[blocks.JourneyToday]:

@@ -10,6 +10,9 @@ from typing import Any
 from bot import blocks, slackio
 from bot.tasks import destination, fill_text, post_task, refresh_message
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.errors import NurtureError
+from core.services import Services
 from emails.models import Message
 from journeys.analytics import funnel
 from journeys.durations import parse_duration
@@ -17,9 +20,6 @@ from journeys.manual import start_for_contact
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
 from journeys.runner import run_step
 from journeys.store import get_journey
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.errors import NurtureError
 
 NOTIFIED_TTL = 30 * 24 * 3600
 MAX_TEST_STEPS = 200

@@ -9,7 +9,7 @@ import time
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from nurture.bootstrap import Services
+from core.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,16 @@ from bot import blocks, slackio
 from bot.blocks import TaskView
 from bot.business_hours import add_business_hours
 from contacts.models import Contact, Event
+from contacts.view import contact_view
+from core.services import Services
 from emails.compose import page_links
-from emails.delivery import contact_fields
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.render import render
 from emails.sandbox import render_string
+from journeys.delivery import contact_fields
 from journeys.engine import zone
-from journeys.facts import contact_view
 from journeys.models import Enrollment, Task, TaskKind, TaskStatus
-from nurture.bootstrap import Services
 
 ACTIVITY_TYPES = ("page.viewed", "form.submitted", "survey.answered", "checkout.abandoned", "order.created")
 

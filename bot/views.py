@@ -11,15 +11,15 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, slackio
-from bot.app import services_of
+from bot.context import services_of
 from bot.decide import decide_quote
 from bot.permissions import may_edit_journeys
+from core.errors import NurtureError
 from journeys.durations import parse_duration
 from journeys.library import slug, template, templates
 from journeys.models import Journey
 from journeys.store import import_spec, latest_version
 from journeys.validation import SpecError, parse_spec
-from nurture.errors import NurtureError
 
 Ack = Callable[..., Awaitable[None]]
 FIELD_OF = {"trigger": "trigger_event", "steps": "first_delay", "key": "name", "name": "name"}

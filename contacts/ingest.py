@@ -8,20 +8,18 @@ was applied so the caller can hand it to the journey triggers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from contacts import privacy
 from contacts.derived import PASSIVE_EVENTS, UPDATERS
 from contacts.events import NormalizedEvent
 from contacts.identity import resolve_contact
 from contacts.intelligence import update_for_event
 from contacts.models import Consent, Contact, Event
-from nurture.bootstrap import Services
+from core.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +107,7 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-def _storable(event: NormalizedEvent) -> NormalizedEvent:
+def storable(event: NormalizedEvent) -> NormalizedEvent:
     return replace(
         event, idempotency_key=_without_nul(event.idempotency_key), email=_without_nul(event.email),
         anonymous_id=_without_nul(event.anonymous_id), profile=_without_nul(event.profile),
@@ -120,10 +118,7 @@ def _storable(event: NormalizedEvent) -> NormalizedEvent:
 
 async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
     """Apply one event; None when it was a duplicate or names nobody."""
-    event = _storable(event)
-    if event.type in privacy.HANDLERS:
-        await privacy.HANDLERS[event.type](services, event)
-        return None
+    event = storable(event)
     for attempt in range(ATTEMPTS):
         try:
             return await _apply_in_transaction(services, event)
@@ -136,12 +131,3 @@ async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
             if attempt == ATTEMPTS - 1:
                 raise
     return None
-
-
-async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:
-    applied = []
-    for event in events:
-        result = await apply(services, event)
-        if result is not None:
-            applied.append(result)
-    return applied

@@ -20,9 +20,9 @@ from tortoise.transactions import in_transaction
 
 from contacts import loyalty, preferences, scoring, segments
 from contacts.events import EMITTED_TYPES, NormalizedEvent
-from contacts.intelligence_config import IntelligenceConfig
 from contacts.models import Contact, Event, Order, ProductInterest
-from journeys.facts import contact_view
+from contacts.view import contact_view
+from core.intelligence_config import IntelligenceConfig
 
 ORDER_EVENTS = {"order.created", "order.paid"}
 INTEREST_EVENTS = {"order.created", "order.paid", "page.viewed"}

@@ -6,7 +6,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from contacts.intelligence_config import LoyaltyConfig
+from core.intelligence_config import LoyaltyConfig
 
 
 def money(value: Any) -> Decimal:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contacts.intelligence_config import InterestConfig
+from core.intelligence_config import InterestConfig
 
 
 def local_hour(at: dt.datetime, timezone: str) -> int:

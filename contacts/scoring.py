@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from contacts.intelligence_config import DecayConfig, EngagementConfig, ScoringConfig
-from journeys.expressions import evaluate
+from core.expressions import evaluate
+from core.intelligence_config import DecayConfig, EngagementConfig, ScoringConfig
 
 DAY = dt.timedelta(days=1)
 

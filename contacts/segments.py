@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from journeys.expressions import evaluate
+from core.expressions import evaluate
 
 
 def members_of(segments: Mapping[str, str], contact: Mapping[str, Any]) -> list[str]:

@@ -239,7 +239,7 @@ def click_url(sender: Sender, tracking: Tracking, message: int, index: int) -> s
     return tracking.click_base + sign(sender.secret_key, "click", {"i": index, "m": message})
 
 
-# Brand pages templates link to as top-level names (`review_url`...): see nurture/workspace.py.
+# Brand pages templates link to as top-level names (`review_url`...): see core/workspace.py.
 PAGE_LINKS = ("review_url", "feedback_url", "call_url", "quote_url")
 
 

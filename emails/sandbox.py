@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from jinja2 import ChainableUndefined, nodes
+from jinja2 import ChainableUndefined, FunctionLoader, nodes
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -53,7 +53,6 @@ def _new_env(*, autoescape: bool, build_stage: bool = False, **options: Any) -> 
 
 def build_env(load: Callable[[str], str]) -> StrictSandbox:
     """Build-stage environment; `load` returns a template's source (and records the dependency)."""
-    from jinja2 import FunctionLoader
 
     # cache_size=0: the library decides freshness by content hash, Jinja must not keep stale copies.
     return _new_env(autoescape=False, build_stage=True, loader=FunctionLoader(load), cache_size=0)

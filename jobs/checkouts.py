@@ -7,8 +7,8 @@ from typing import Any
 
 from contacts.events import NormalizedEvent
 from contacts.models import Checkout
-from nurture.bootstrap import Services
-from nurture.pipeline import ingest
+from core.services import Services
+from pipeline.ingest import ingest
 
 
 def abandoned_event(checkout: Checkout, email: str, now: dt.datetime) -> NormalizedEvent:

@@ -8,10 +8,10 @@ from typing import Any
 from arq import Retry
 from slack_sdk.errors import SlackApiError
 
-from bot import slackio
-from emails.delivery import deliver, enqueue_send
+from core import people
+from core.services import Services
 from emails.models import Message, MessageStatus
-from nurture.bootstrap import Services
+from journeys.delivery import deliver, enqueue_send
 
 # Longer than the first backoffs, so a message waiting for its retry is not swept twice.
 SWEEP_AFTER = dt.timedelta(minutes=10)
@@ -27,7 +27,7 @@ async def sign_as_owner(services: Services, message_id: int) -> None:
     if not services.settings.slack_bot_token:
         return  # no Slack: the brand's sender it is
     try:
-        rep = await slackio.person(services.slack, owner)
+        rep = await people.person(services.slack, owner)
     except SlackApiError:
         return  # unknown user: the brand's sender, rather than no email
     # An approval already names the rep as sender; the signature was still missing.

@@ -7,8 +7,8 @@ from typing import Any
 
 from contacts.intelligence import refresh
 from contacts.models import Contact
-from nurture.bootstrap import Services
-from nurture.pipeline import ingest
+from core.services import Services
+from pipeline.ingest import ingest
 
 BATCH = 500
 

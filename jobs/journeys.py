@@ -6,11 +6,11 @@ import datetime as dt
 from typing import Any
 
 from contacts.models import Contact
+from core.services import Services
 from journeys.models import Journey, JourneyStatus
 from journeys.store import live_version
 from journeys.time_triggers import scan_time_triggers
 from journeys.triggers import enroll
-from nurture.bootstrap import Services
 
 
 async def start_journey(ctx: dict[str, Any], *, key: str, contact_id: int, reason: str) -> str:

@@ -8,12 +8,12 @@ import aiohttp
 from arq import Retry
 
 from contacts.models import Contact
+from contacts.view import contact_view
+from core.services import Services
 from emails.errors import TemplateError
 from emails.sandbox import render_string
-from journeys.facts import contact_view
 from journeys.models import Enrollment
 from journeys.runner import trace
-from nurture.bootstrap import Services
 
 MAX_TRIES = 8
 

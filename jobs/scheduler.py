@@ -23,11 +23,11 @@ from typing import Any
 from arq.constants import default_queue_name
 from tortoise.transactions import in_transaction
 
+from core.queue import enqueue_many
+from core.services import Services
 from journeys.commit import sweep_pending_jobs
 from journeys.models import Enrollment, EnrollmentState
 from journeys.runner import run_step, run_steps
-from nurture.bootstrap import Services
-from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=60)

@@ -22,12 +22,12 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact
+from core.queue import enqueue_many
+from core.services import Services
 from journeys.effects import StepEffects, StepScope, apply_actions
 from journeys.engine import Outcome
 from journeys.models import Enrollment, EnrollmentState, PendingJob, StepRun, TraceEntry
 from journeys.store import release_paused
-from nurture.bootstrap import Services
-from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 Job = tuple[str, dict[str, Any], str]

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts.models import Contact
+from core.errors import BadRequest, Forbidden, NotFound
+from core.services import Services
 from journeys.engine import resume_on_decision
 from journeys.models import Enrollment, JourneyVersion, Task, TaskKind, TaskStatus
 from journeys.runner import advance, state_of, trace
 from journeys.store import loaded
 from journeys.triggers import enqueue_step
-from nurture.bootstrap import Services
-from nurture.errors import BadRequest, Forbidden, NotFound
 
 
 @dataclass(frozen=True)

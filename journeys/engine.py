@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.expressions import evaluate, value_of
 from journeys.durations import format_duration, parse_duration
-from journeys.expressions import evaluate, value_of
 from journeys.program import Node, Program
 from journeys.spec import JourneySpec, QuietHours, WaitUntil
 

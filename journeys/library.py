@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import BadRequest, NotFound
 from journeys.models import Journey
 from journeys.spec import JourneySpec
 from journeys.store import import_spec
 from journeys.validation import load_spec
-from nurture.errors import BadRequest, NotFound
 
 TEMPLATES = Path(__file__).with_name("templates")
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from contacts.models import Contact
-from journeys.expressions import evaluate
-from journeys.facts import contact_view
+from contacts.view import contact_view
+from core.errors import BadRequest, NotFound
+from core.expressions import evaluate
+from core.services import Services
 from journeys.models import Enrollment, JourneyStatus
 from journeys.store import get_journey, latest_version, live_version
 from journeys.triggers import enroll
-from nurture.bootstrap import Services
-from nurture.errors import BadRequest, NotFound
 
 
 async def start_for_contact(services: Services, key: str, email: str, *, test: bool = False,

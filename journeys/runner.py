@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts.models import Contact
+from contacts.view import contact_view
+from core.services import Services
 from journeys.commit import Step, commit_steps, trace_row
 from journeys.engine import Facts, Outcome, State, decide, settle
-from journeys.facts import contact_view, gather_facts
+from journeys.facts import gather_facts
 from journeys.models import (
     Enrollment,
     EnrollmentState,
@@ -24,7 +26,6 @@ from journeys.models import (
     JourneyVersion,
 )
 from journeys.store import clear_plan_cache, loaded
-from nurture.bootstrap import Services
 
 log = logging.getLogger(__name__)
 MAX_NODES_PER_JOB = 50

@@ -15,8 +15,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contacts.models import LifecycleStage
+from core.expressions import validate_expression
+from emails.errors import TemplateError
+from emails.library import shared_library
+from emails.sandbox import string_template
 from journeys.durations import parse_duration
-from journeys.expressions import validate_expression
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 STEP_KINDS = (
@@ -86,7 +89,6 @@ class WaitForSpec(Strict):
 
 def _known_template(name: str) -> str:
     # A typo in a template name is a validation error, not a failure at the first send.
-    from emails.library import shared_library
 
     known = shared_library().names()
     if name not in known:
@@ -111,8 +113,6 @@ class EmailStep(Strict):
     def _subject(cls, value: str | None) -> str | None:
         # Compiled in the email sandbox now, so `{{ ''.__class__ }}` is refused when the journey
         # is loaded rather than when the first recipient's email is rendered.
-        from emails.errors import TemplateError
-        from emails.sandbox import string_template
 
         if value is not None:
             try:

@@ -13,6 +13,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.errors import BadRequest, NotFound
 from journeys.models import (
     Enrollment,
     EnrollmentState,
@@ -24,7 +25,6 @@ from journeys.models import (
 from journeys.program import Program, compile_program
 from journeys.spec import JourneySpec
 from journeys.validation import parse_spec
-from nurture.errors import BadRequest, NotFound
 
 IN_FLIGHT = (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED)
 

@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Any
 
 from contacts.models import Contact
+from core.services import Services
 from journeys.durations import parse_duration
 from journeys.engine import as_datetime
 from journeys.models import Journey, JourneyVersion
 from journeys.store import Loaded, live_plans
 from journeys.triggers import enroll
-from nurture.bootstrap import Services
 
 BATCH = 1000
 

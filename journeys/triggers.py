@@ -12,7 +12,13 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact, Event
+from contacts.view import contact_view
+from core.expressions import evaluate
+from core.queue import enqueue_many
+from core.services import Services
+from journeys.durations import parse_duration
 from journeys.engine import (
+    Facts,
     Outcome,
     State,
     entry_bucket,
@@ -21,14 +27,11 @@ from journeys.engine import (
     goal_reached,
     resume_on_event,
 )
-from journeys.expressions import evaluate
-from journeys.facts import contact_view, gather_facts
+from journeys.facts import gather_facts
 from journeys.models import Enrollment, EnrollmentState, Journey, JourneyVersion
 from journeys.runner import advance, state_of, trace
 from journeys.spec import JourneySpec
 from journeys.store import IN_FLIGHT, Loaded, live_plans, loaded
-from nurture.bootstrap import Services
-from nurture.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 RUN_STEPS = "run_steps"
@@ -48,7 +51,6 @@ async def _recently_entered(journey: Journey, contact: Contact, spec: JourneySpe
                             now: dt.datetime) -> bool:
     if spec.entry.policy != "once_per" or not spec.entry.period:
         return False
-    from journeys.durations import parse_duration
 
     since = now - parse_duration(spec.entry.period)
     return await Enrollment.exists(journey=journey, contact=contact, object_key=object_key, entered_at__gt=since,
@@ -134,7 +136,6 @@ def _enters(plan: Loaded, event: dict[str, Any], facts_data: dict[str, Any]) -> 
 
 
 def _facts(data: dict[str, Any]) -> Any:
-    from journeys.engine import Facts
 
     return Facts(data=data)
 

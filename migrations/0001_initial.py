@@ -6,7 +6,7 @@ from emails.models import MessageStatus
 from journeys.models import EnrollmentState, InFlightPolicy, JourneyStatus, TaskKind, TaskStatus
 from json import dumps, loads
 from tortoise.fields.base import OnDelete
-from webhooks.models import DeliveryStatus
+from inbox.models import DeliveryStatus
 from tortoise import fields
 from tortoise.indexes import Index
 

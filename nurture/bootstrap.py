@@ -8,44 +8,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
 from arq import create_pool
 from arq.connections import ArqRedis
-from slack_sdk.web.async_client import AsyncWebClient
 
+from core.services import Services
+from core.settings import Settings
+from core.workspace import load_workspace
+from emails.models import OutboxMessage
 from emails.sink import SmtpSink
 from emails.transport import SmtpTarget, SmtpTransport
-from nurture.clock import Clock, RealClock
+from inbox.dispatch import enqueue_batches
+from inbox.writer import InboxWriter
 from nurture.db import close_database, open_database
-from nurture.metrics import Metrics
-from nurture.redis import RedisEndpoint, start_redis
-from nurture.settings import Settings
+from nurture.redis import start_redis
 from nurture.slack import build_slack_client
-from nurture.workspace import Workspace, load_workspace
-from webhooks.batching import InboxWriter
 
 
-@dataclass
-class Services:
-    settings: Settings
-    redis: ArqRedis
-    redis_endpoint: RedisEndpoint
-    mailer: SmtpTransport
-    slack: AsyncWebClient
-    workspace: Workspace = field(default_factory=Workspace)
-    metrics: Metrics = field(default_factory=Metrics)
-    sink: SmtpSink | None = None
-    clock: Clock = field(default_factory=RealClock)
-    inbox: InboxWriter = field(init=False)
+def inbox_for(redis: ArqRedis) -> InboxWriter:
+    """The group-commit inbox; each written batch is enqueued on `redis`."""
 
-    def __post_init__(self) -> None:
-        from webhooks.receive import enqueue_batches
+    async def dispatch(batches: list[list[int]]) -> None:
+        await enqueue_batches(redis, batches)
 
-        async def dispatch(batches: list[list[int]]) -> None:
-            await enqueue_batches(self, batches)
-
-        self.inbox = InboxWriter(dispatch)
+    return InboxWriter(dispatch)
 
 
 async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | None]:
@@ -57,8 +43,6 @@ async def _start_mail(settings: Settings) -> tuple[SmtpTransport, SmtpSink | Non
 
 
 async def sink_received(message_id: str) -> bool:
-    from emails.models import OutboxMessage
-
     return await OutboxMessage.exists(message_id=message_id)
 
 
@@ -75,6 +59,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         redis_endpoint=endpoint,
         mailer=mailer,
         slack=build_slack_client(settings),
+        inbox=inbox_for(redis),
         workspace=workspace,
         sink=sink,
     )

@@ -14,14 +14,14 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 
-from nurture.settings import Settings
+from core.settings import Settings
 
 APP_LABEL = "nurture"
 MODEL_MODULES = [
     "contacts.models",
     "journeys.models",
     "emails.models",
-    "webhooks.models",
+    "inbox.models",
 ]
 
 

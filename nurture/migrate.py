@@ -11,8 +11,8 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
+from core.settings import Settings
 from nurture.db import APP_LABEL, ensure_sqlite_dir, tortoise_config
-from nurture.settings import Settings
 
 
 async def apply_migrations(settings: Settings) -> list[str]:

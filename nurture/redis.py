@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import fcntl
-from dataclasses import dataclass
-from typing import Any
 
 from arq.connections import RedisSettings
 
-from nurture.settings import Settings
-
-
-@dataclass
-class RedisEndpoint:
-    settings: RedisSettings
-    # Keeps the embedded server alive for as long as this process needs it.
-    embedded: Any = None
-
-    def describe(self) -> str:
-        if self.settings.unix_socket_path:
-            return f"unix://{self.settings.unix_socket_path}"
-        return f"redis://{self.settings.host}:{self.settings.port}/{self.settings.database}"
-
-    def close(self) -> None:
-        if self.embedded is not None:
-            self.embedded.connection_pool.disconnect()
-            self.embedded = None
+from core.services import RedisEndpoint
+from core.settings import Settings
 
 
 def start_redis(settings: Settings) -> RedisEndpoint:

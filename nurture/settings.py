@@ -1,7 +1,7 @@
-"""Settings: read once from the environment (and an optional `.env`) into a frozen object.
+"""Settings: read once from the environment (and an optional `.env`) into a frozen `Settings`.
 
 This is the only module that looks at the process environment; everything else
-receives a `Settings` instance from the composition root.
+receives the `Settings` instance (core/settings.py) from the composition root.
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
-
-class SettingsError(Exception):
-    """A setting has a value we cannot use; the message names the variable."""
+from core.settings import Settings, SettingsError
 
 
 def _text(value: str) -> str:
@@ -124,46 +121,6 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_CONFIG_FILE": ("config_file", Path, "the path of the workspace YAML file"),
     "NURTURE_JOB_TIMEOUT": ("job_timeout", _positive_float, "a number of seconds greater than 0"),
 }
-
-
-@dataclass(frozen=True)
-class Settings:
-    var_dir: Path = Path("var")
-    database_url: str = ""
-    redis_url: str = "embedded"
-    smtp_url: str = "embedded"
-    http_host: str = "127.0.0.1"
-    http_port: int = 8080
-    public_url: str = ""
-    secret_key: str = ""
-    shopify_webhook_secret: str = ""
-    typeform_secret: str = ""
-    survey_secret: str = ""
-    email_webhook_secret: str = ""
-    # Mailgun signs its webhooks itself (HMAC), so it gets its own key, not the basic-auth pair above.
-    mailgun_signing_key: str = ""
-    tracking_write_key: str = ""
-    slack_bot_token: str = ""
-    slack_signing_secret: str = ""
-    slack_app_token: str = ""
-    slack_api_url: str = "https://slack.com/api/"
-    mail_from: str = "Nurture <hello@nurture.invalid>"
-    checkout_abandon_after: float = 3600.0
-    max_body_bytes: int = 1024 * 1024
-    config_file: Path = Path("nurture.yml")
-    # A job running longer is cancelled and retried; also how long a killed worker's jobs wait.
-    job_timeout: float = 30.0
-
-    @property
-    def outbox_dir(self) -> Path:
-        return self.var_dir / "outbox"
-
-    @property
-    def is_postgres(self) -> bool:
-        return urlparse(self.database_url).scheme != "sqlite"
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
 
 
 def _parse(name: str, raw: str) -> tuple[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from nurture.settings import Settings
+from core.settings import Settings
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:

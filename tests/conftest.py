@@ -15,15 +15,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise.connection import get_connection
 
-from jobs.worker import drain, run_burst
+from core.clock import ManualClock, RealClock
+from core.services import Services
+from core.settings import Settings
 from journeys.runner import clear_caches
-from nurture.bootstrap import Services, open_services
-from nurture.clock import ManualClock, RealClock
+from nurture.bootstrap import open_services
 from nurture.migrate import apply_migrations
 from nurture.scratch_db import create_database, drop_database
-from nurture.settings import Settings, load_settings
+from nurture.settings import load_settings
+from nurture.web import build_app
+from nurture.worker import drain, run_burst
 from tests.doubles.slack_api import SlackApiDouble
-from webhooks.app import build_app
 
 SECRETS = {
     "NURTURE_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",

@@ -1,14 +1,15 @@
-"""The aiohttp application: every HTTP route of Nurture is registered here."""
+"""The aiohttp application of the HTTP edges: webhooks, tracking, email links, health.
+
+The composition root (nurture/web.py) adds the Slack bot's route to it."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot import app as slack_bot
-from nurture.bootstrap import Services
-from nurture.keys import SERVICES
+from core.services import Services
 from webhooks import email_links, health, routes, tracking
 from webhooks.errors import error_middleware
+from webhooks.keys import SERVICES
 
 
 def build_app(services: Services) -> web.Application:
@@ -21,5 +22,4 @@ def build_app(services: Services) -> web.Application:
     routes.register(app)
     tracking.register(app)
     email_links.register(app)
-    slack_bot.register(app, services)
     return app

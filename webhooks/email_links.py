@@ -3,7 +3,7 @@
 Every URL carries a token signed for its purpose (emails/tokens.py). A click redirects only
 to the target recorded in Message.links when the email was rendered, so a tampered token
 can never turn this host into an open redirect. Opens, clicks and unsubscribes become
-events through nurture.pipeline.ingest, like every other event, so journeys see them.
+events through pipeline.ingest.ingest, like every other event, so journeys see them.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from aiohttp import web
 from contacts.events import NormalizedEvent
 from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import suppress
+from core.errors import BadRequest, NotFound
+from core.services import Services
 from emails.models import Message
 from emails.tokens import TokenError, verify
-from nurture.bootstrap import Services
-from nurture.errors import BadRequest, NotFound
-from nurture.keys import SERVICES
+from pipeline.ingest import ingest
+from webhooks.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,6 @@ def _data(services: Services, purpose: str, token: str) -> dict[str, Any]:
 
 
 async def _ingest(services: Services, event: NormalizedEvent) -> None:
-    from nurture.pipeline import ingest  # the pipeline imports journeys, which import the app's services
 
     await ingest(services, [event])
 

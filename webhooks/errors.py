@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from tortoise.exceptions import OperationalError
 
-from nurture.errors import (
+from core.errors import (
     BadRequest,
     Forbidden,
     InvalidSignature,

@@ -7,9 +7,9 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from nurture.errors import InvalidSignature, NotFound
-from nurture.keys import SERVICES
-from nurture.workspace import FormConfig
+from core.errors import InvalidSignature, NotFound
+from core.workspace import FormConfig
+from webhooks.keys import SERVICES
 from webhooks.providers import forms
 from webhooks.receive import accept, lower_headers, read_body
 

@@ -7,8 +7,8 @@ import asyncio
 from aiohttp import web
 from tortoise.connection import get_connection
 
-from nurture.bootstrap import Services
-from nurture.keys import SERVICES
+from core.services import Services
+from webhooks.keys import SERVICES
 
 
 async def _check(probe: asyncio.Future | object) -> dict[str, object]:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from nurture.bootstrap import Services
-from webhooks.models import DeliveryStatus, InboundDelivery
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
+from webhooks.processing import process
 
 log = logging.getLogger(__name__)
 
 
 async def process_delivery_row(services: Services, delivery: InboundDelivery) -> InboundDelivery:
-    from webhooks.processing import process
 
     return await process(services, delivery)
 

@@ -7,9 +7,10 @@ import logging
 
 from tortoise.exceptions import DBConnectionError
 
-from nurture.bootstrap import Services
-from nurture.errors import UnprocessablePayload
-from webhooks.models import DeliveryStatus, InboundDelivery
+from core.errors import UnprocessablePayload
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
+from pipeline.ingest import ingest
 from webhooks.providers import IgnoredTopic, provider_for
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ def is_transient(error: BaseException) -> bool:
 
 
 async def process(services: Services, delivery: InboundDelivery) -> InboundDelivery:
-    from nurture.pipeline import ingest
 
     if delivery.status in (DeliveryStatus.PROCESSED, DeliveryStatus.IGNORED):
         return delivery

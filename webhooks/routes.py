@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nurture.errors import NotFound
-from nurture.keys import SERVICES
-from nurture.settings import Settings
+from core.errors import NotFound
+from core.settings import Settings
 from webhooks import forms_endpoint
+from webhooks.keys import SERVICES
 from webhooks.providers import provider_for
 from webhooks.receive import handle
 

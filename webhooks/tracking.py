@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from nurture.keys import SERVICES
+from webhooks.keys import SERVICES
 from webhooks.providers import tracking
 from webhooks.receive import accept, lower_headers, read_body
 

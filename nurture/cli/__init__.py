@@ -6,10 +6,10 @@ import sys
 
 import click
 
+from core.settings import SettingsError
 from nurture.cli import contacts, coupons, dev_tools, emails, inbox, journeys, server, simulate
 from nurture.cli import slack as slack_cli
-from nurture.cli.common import CliError
-from nurture.settings import SettingsError
+from nurture.terminal import CliError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

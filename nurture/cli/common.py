@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: settings, services, and errors that print as one line."""
+"""Shared CLI plumbing: settings, the event loop, services (nurture/terminal.py prints and fails)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,13 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import uvloop
-from rich.console import Console
 
-from nurture.bootstrap import Services, open_services
-from nurture.settings import Settings, load_settings
+from core.services import Services
+from core.settings import Settings
+from nurture.bootstrap import open_services
+from nurture.settings import load_settings
 
 T = TypeVar("T")
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-class CliError(Exception):
-    """A user mistake: printed as one line, exit code 2, no traceback."""
-
 
 def settings() -> Settings:
     return load_settings()

@@ -9,8 +9,10 @@ from rich.table import Table
 
 from contacts.export import contact_profile
 from contacts.models import Contact
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, with_services
+from core.services import Services
+from journeys.models import TraceEntry
+from nurture.cli.common import run, with_services
+from nurture.terminal import CliError, console
 
 
 @click.group()
@@ -64,7 +66,6 @@ def register(group: click.Group) -> None:
 @click.option("--limit", default=200, show_default=True)
 def trace(email: str, journey_key: str | None, limit: int) -> None:
     """Why everything did or did not happen to a contact, as a timeline."""
-    from journeys.models import TraceEntry
 
     async def work(services: Services) -> list[TraceEntry]:
         contact = await Contact.get_or_none(email=email.strip().lower())

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from core.services import Services
 from journeys.coupons import add_codes, pool_summary, upsert_pool
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, with_services
+from nurture.cli.common import run, with_services
+from nurture.terminal import CliError, console
 
 
 @click.group()

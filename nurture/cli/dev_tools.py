@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
+
 import click
 
-from nurture.cli.common import console, run, settings
+from nurture.cli.common import run, settings
+from nurture.db import tortoise_config, tortoise_url
+from nurture.docs import documents
+from nurture.terminal import console
 
 
 @click.command(hidden=True)
 @click.option("--name", default=None, help="A short name for the migration file.")
 def makemigrations(name: str | None) -> None:
     """Write a new migration into migrations/ from the difference between models and migrations."""
-    import json
-    import tempfile
 
     from tortoise.cli.cli import run_cli_async
 
-    from nurture.db import tortoise_config, tortoise_url
 
     current = settings()
     config = tortoise_config(current)
@@ -34,12 +37,13 @@ def register(group: click.Group) -> None:
 
 @click.command()
 @click.option("--check", is_flag=True, help="Exit 1 when a generated document is out of date.")
-def docs(check: bool) -> None:
+@click.pass_context
+def docs(ctx: click.Context, check: bool) -> None:
     """Regenerate docs/journeys.md and docs/cli.md from the schema and the commands."""
-    from nurture.docs import documents
-
+    root = ctx.find_root().command
+    assert isinstance(root, click.Group)
     stale = []
-    for path, text in documents().items():
+    for path, text in documents(root).items():
         if not path.exists() or path.read_text() != text:
             stale.append(path)
             if not check:

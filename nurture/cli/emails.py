@@ -11,14 +11,15 @@ import click
 from rich.table import Table
 
 from contacts.models import Contact
-from emails.delivery import contact_fields, create_message, deliver
+from core.services import Services
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.models import Message, MessageStatus, OutboxMessage
 from emails.render import RenderedEmail, TemplateLibrary, render
 from emails.samples import sample_context
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, settings, with_services
+from journeys.delivery import contact_fields, create_message, deliver
+from nurture.cli.common import run, settings, with_services
+from nurture.terminal import CliError, console
 
 TEST_PREFIX = "[test]"
 

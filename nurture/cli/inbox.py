@@ -5,10 +5,11 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, with_services
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
+from nurture.cli.common import run, with_services
+from nurture.terminal import CliError, console
 from webhooks.inbox import replay_delivery
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 
 @click.group()

@@ -8,14 +8,18 @@ import click
 from pydantic import BaseModel
 from rich.table import Table
 
+from core.errors import NurtureError
+from core.expressions import ExpressionError, validate_expression
+from core.services import Services
 from journeys.analytics import Funnel, funnel
+from journeys.library import install, templates
+from journeys.manual import start_for_contact, start_for_segment
 from journeys.models import InFlightPolicy, Journey, JourneyStatus
 from journeys.program import Node
 from journeys.store import get_journey, import_spec, latest_version, loaded, publish, set_status
 from journeys.validation import SpecError, load_spec
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, with_services
-from nurture.errors import NurtureError
+from nurture.cli.common import run, with_services
+from nurture.terminal import CliError, console
 
 
 @click.group()
@@ -201,8 +205,6 @@ def register(group: click.Group) -> None:
 @click.option("--test", is_flag=True, help="A test run (any version, kept out of statistics).")
 def start(key: str, email: str | None, segment: str | None, test: bool) -> None:
     """Start a journey for one contact (EMAIL) or a segment."""
-    from journeys.expressions import ExpressionError, validate_expression
-    from journeys.manual import start_for_contact, start_for_segment
 
     if bool(email) == bool(segment):
         raise CliError("give either EMAIL or --segment EXPRESSION")
@@ -224,7 +226,6 @@ def start(key: str, email: str | None, segment: str | None, test: bool) -> None:
 @journeys.command("templates")
 def templates_() -> None:
     """The template library: ready journeys to install."""
-    from journeys.library import templates
 
     table = Table("key", "name", "when to use it")
     for item in templates():
@@ -237,7 +238,6 @@ def templates_() -> None:
 @click.option("--as", "as_name", default=None, help="Install under a new name (and key) of your own.")
 def install_(key: str, as_name: str | None) -> None:
     """Copy a template in as a draft; `nurture journeys publish` makes it live."""
-    from journeys.library import install
 
     async def work(services: Services) -> Journey:
         return await install(key, as_name, created_by="cli")

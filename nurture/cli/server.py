@@ -9,15 +9,18 @@ import signal
 import click
 from aiohttp import web
 
+from core.clock import FastClock
+from core.services import Services
+from core.settings import Settings
 from jobs.scheduler import scheduler_loop
-from jobs.worker import run_supervised
-from nurture.bootstrap import Services, open_services
-from nurture.cli.common import console, run, settings
-from nurture.clock import FastClock
+from nurture.bootstrap import open_services
+from nurture.cli.common import run, settings
 from nurture.db import start_checkpointer
+from nurture.demo import run_demo
 from nurture.migrate import apply_migrations
-from nurture.settings import Settings
-from webhooks.app import build_app
+from nurture.terminal import console
+from nurture.web import build_app
+from nurture.worker import run_supervised
 
 
 async def _wait_for_stop() -> None:
@@ -123,7 +126,6 @@ def register(group: click.Group) -> None:
 @click.command()
 def demo() -> None:
     """Play a store's day through the real endpoints on the embedded stack and show the result."""
-    from nurture.demo import run_demo
 
     run(run_demo(settings()))
 

@@ -12,14 +12,20 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from contacts.models import Contact
+from contacts.view import contact_view
+from core.errors import NotFound
+from core.expressions import ExpressionError, evaluate, validate_expression
+from core.services import Services
 from journeys.engine import Facts
-from journeys.expressions import ExpressionError, evaluate, validate_expression
+from journeys.facts import gather_facts
 from journeys.program import compile_program
 from journeys.simulator import SimResult, Simulation
 from journeys.spec import JourneySpec
+from journeys.store import get_journey, latest_version, loaded
 from journeys.validation import SpecError, load_spec
-from nurture.bootstrap import Services
-from nurture.cli.common import CliError, console, run, with_services
+from nurture.cli.common import run, with_services
+from nurture.terminal import CliError, console
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
 BATCH = 1000  # contacts read per query while scanning for segment members
@@ -47,8 +53,6 @@ def checked_expression(expression: str) -> str:
 def _recorded_contacts(expression: str, size: int, seed: int) -> list[Facts]:
     """Up to `size` real contacts matching `expression`, read only: their facts, with the send history
     left out (the simulation keeps its own on the virtual clock)."""
-    from contacts.models import Contact
-    from journeys.facts import contact_view, gather_facts
 
     async def matching_ids() -> list[int]:
         found: list[int] = []
@@ -79,8 +83,6 @@ def _footer(contacts: int, days: int, recorded: Sequence[Facts] | None) -> str:
 
 
 def _spec_from_database(key: str) -> JourneySpec:
-    from journeys.store import get_journey, latest_version, loaded
-    from nurture.errors import NotFound
 
     async def work(services: Services) -> JourneySpec:
         try:

@@ -6,15 +6,16 @@ import asyncio
 
 import click
 
+from bot.app import build_bolt_app
+from core.settings import Settings
 from nurture.bootstrap import open_services
-from nurture.cli.common import CliError, console, run, settings
-from nurture.settings import Settings
+from nurture.cli.common import run, settings
+from nurture.terminal import CliError, console
 
 
 async def _socket(config: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.app import build_bolt_app
 
     async with open_services(config) as services:
         handler = AsyncSocketModeHandler(build_bolt_app(services), config.slack_app_token)

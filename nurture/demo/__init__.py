@@ -17,20 +17,21 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from rich.progress import BarColumn, Progress, TextColumn
 
+from core.clock import ManualClock
+from core.services import Services
+from core.settings import Settings
+from core.workspace import FormConfig, SlackConfig, Workspace
 from journeys.coupons import upsert_pool
 from journeys.library import install
 from journeys.store import publish
-from nurture.bootstrap import Services, open_services
-from nurture.cli.common import CliError, console
-from nurture.clock import ManualClock
+from nurture.bootstrap import open_services
 from nurture.demo.month import STEPS, play_month
 from nurture.demo.report import email_table, export_emails, funnel_table, funnels, print_email_paths, slack_table
 from nurture.demo.store import FORM_SECRET, SHOP, DemoStore
 from nurture.migrate import apply_migrations
-from nurture.settings import Settings
 from nurture.slack_double import SlackApiDouble
-from nurture.workspace import FormConfig, SlackConfig, Workspace
-from webhooks.app import build_app
+from nurture.terminal import CliError, console
+from nurture.web import build_app
 
 TEMPLATES = ("welcome-series", "abandoned-cart", "hot-lead-alert", "quote-request", "nps-follow-up", "win-back")
 

@@ -17,15 +17,15 @@ from email import policy as email_policy
 from pathlib import Path
 
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import OutboxMessage
 from jobs.checkouts import detect_abandoned_checkouts
-from jobs.worker import drain
 from journeys.models import Task, TaskKind
 from journeys.time_triggers import scan_time_triggers
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
 from nurture.demo.store import SHOP, DemoStore, checkout, customer, order
-from nurture.pipeline import ingest
+from nurture.worker import drain
+from pipeline.ingest import ingest
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 # Subscribers who then open an account in the shop (Shopify customers/create): n, email, first, last.

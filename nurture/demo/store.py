@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from nurture.settings import Settings
+from core.settings import Settings
 
 SHOP = "https://acme-audio.example"
 FORM_SECRET = "demo-quote-form-secret"

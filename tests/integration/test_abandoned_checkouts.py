@@ -6,8 +6,8 @@ import datetime as dt
 from decimal import Decimal
 
 from contacts.models import Checkout, Contact, Event
+from core.services import Services
 from jobs.checkouts import SCAN_BATCH, detect_abandoned_checkouts
-from nurture.bootstrap import Services
 
 START = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nurture.settings import Settings
+from core.settings import Settings
 
 NURTURE = [sys.executable, "-m", "nurture"]
 

@@ -11,11 +11,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import is_suppressed, suppress
-from emails.delivery import deliver, queue_email
+from core.services import Services
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
 from emails.transport import SmtpTarget, SmtpTransport
-from nurture.bootstrap import Services
+from journeys.delivery import deliver, queue_email
 
 Outbox = Callable[[], Awaitable[list[Any]]]
 

@@ -13,6 +13,8 @@ import pytest
 
 from contacts.events import NormalizedEvent
 from contacts.models import Consent, Contact
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import Message
 from journeys.commit import Step, commit_steps
 from journeys.engine import Outcome
@@ -21,9 +23,7 @@ from journeys.models import Enrollment, EnrollmentState, InFlightPolicy, Journey
 from journeys.runner import run_steps
 from journeys.store import import_spec, publish, set_status
 from journeys.validation import SpecError, load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.pipeline import ingest
+from pipeline.ingest import ingest
 
 Drive = Callable[[], Awaitable[int]]
 EMAIL = "mei.lin@example.com"

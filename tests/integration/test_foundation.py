@@ -7,10 +7,10 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 from arq import Worker
 
-from jobs.worker import HEARTBEAT_KEY, build_worker
-from nurture.bootstrap import Services
+from core.services import Services
+from core.settings import Settings
 from nurture.migrate import apply_migrations, pending_model_changes
-from nurture.settings import Settings
+from nurture.worker import HEARTBEAT_KEY, build_worker
 
 
 async def test_models_and_migrations_agree(settings: Settings) -> None:

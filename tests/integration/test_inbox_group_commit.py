@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from nurture.bootstrap import Services
-from webhooks.batching import InboxWriter, PendingDelivery
-from webhooks.models import DeliveryStatus, InboundDelivery
+from core.services import RawDelivery, Services
+from inbox.models import DeliveryStatus, InboundDelivery
+from inbox.writer import InboxWriter
 
 
-def delivery(external_id: str, provider: str = "shopify") -> PendingDelivery:
-    return PendingDelivery(provider, external_id, "orders/create", {"x-shopify-topic": "orders/create"}, b"{}")
+def delivery(external_id: str, provider: str = "shopify") -> RawDelivery:
+    return RawDelivery(provider, external_id, "orders/create", {"x-shopify-topic": "orders/create"}, b"{}")
 
 
 class Recorder:

@@ -11,15 +11,15 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.events import NormalizedEvent
-from contacts.intelligence_config import IntelligenceConfig
 from contacts.models import Contact, Event
+from core.clock import ManualClock
+from core.intelligence_config import IntelligenceConfig
+from core.services import Services
 from jobs.intelligence import refresh_contacts, refresh_intelligence
 from journeys.models import Enrollment
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.pipeline import ingest
+from pipeline.ingest import ingest
 from tests.support import sample, shopify_headers
 
 EMAIL = "kenji.tanaka@example.com"

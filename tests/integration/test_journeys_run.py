@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import Message
 from jobs.checkouts import detect_abandoned_checkouts
 from journeys.models import Enrollment, EnrollmentState, InFlightPolicy, StepRun, TraceEntry
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
 from tests.support import sample, shopify_headers
 
 Drive = Callable[[], Awaitable[int]]
@@ -88,7 +88,7 @@ async def test_click_takes_the_event_path_and_order_converts(
     clock.advance(dt.timedelta(hours=1))
     await drive()
     from contacts.events import NormalizedEvent
-    from nurture.pipeline import ingest
+    from pipeline.ingest import ingest
 
     click = NormalizedEvent(type="email.clicked", source="email", idempotency_key="click-1",
                             occurred_at=clock.now(), email=contact.email, properties={"url": "https://x.example"})

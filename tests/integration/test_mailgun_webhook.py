@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from aiohttp.test_utils import TestClient
 
-from nurture.bootstrap import Services
+from core.services import Services
+from inbox.models import InboundDelivery
 from tests.support import sample
-from webhooks.models import InboundDelivery
 
 SIGNING_KEY = "key-mailgun-route-test"
 PATH = "/webhooks/email/mailgun"

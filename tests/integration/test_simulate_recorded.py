@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from contacts.models import Contact
+from core.services import Services
 from emails.models import Message, OutboxMessage
 from journeys.models import Enrollment
-from nurture.bootstrap import Services
 
 SEGMENT = "'offer-converted' in contact.tags and contact.lead_score >= 20"
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 from typing import Any
 
-from nurture.bootstrap import Services
+from core.services import Services
 
 
 async def test_transport_delivers_to_the_sink(

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from arq.constants import default_queue_name
 
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.services import Services
 from jobs.scheduler import MAX_QUEUED_STEPS, STEPS_PER_JOB, dispatch_due
 from journeys.commit import Step, commit_steps
 from journeys.engine import Action, Outcome
@@ -17,8 +19,6 @@ from journeys.models import Enrollment, EnrollmentState, Journey, StepRun, Trace
 from journeys.runner import run_steps
 from journeys.store import import_spec, latest_version, loaded, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
 
 Drive = Callable[[], Awaitable[int]]
 SCORE = """

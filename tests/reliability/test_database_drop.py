@@ -25,10 +25,10 @@ from aiohttp.test_utils import TestClient
 from tortoise.connection import get_connection
 
 from contacts.models import Contact, Event, Order
-from jobs.deliveries import requeue_pending
-from nurture.bootstrap import Services
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import sample_json, shopify_headers
-from webhooks.models import DeliveryStatus, InboundDelivery
+from webhooks.jobs import requeue_pending
 
 Drive = Callable[[], Awaitable[int]]
 POSTGRES = os.environ.get("NURTURE_DATABASE_URL", "").startswith(("postgres", "asyncpg"))

@@ -17,17 +17,17 @@ from aiohttp.test_utils import TestClient
 from arq.constants import default_queue_name
 
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
-from jobs.deliveries import requeue_pending
+from inbox.models import DeliveryStatus, InboundDelivery
 from jobs.scheduler import LEASE, dispatch_due
 from journeys.manual import start_for_segment
 from journeys.models import Enrollment, EnrollmentState, StepRun
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
 from tests.support import sample, shopify_headers
-from webhooks.models import DeliveryStatus, InboundDelivery
+from webhooks.jobs import requeue_pending
 
 Drive = Callable[[], Awaitable[int]]
 CRASH_JOURNEY = """

@@ -17,16 +17,16 @@ from aiohttp.test_utils import TestClient
 from tortoise.connection import get_connection
 
 from contacts.models import Consent, Contact, Event, Order, Suppression
-from emails.delivery import queue_email
+from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
 from emails.samples import sample_context
 from emails.tokens import sign
+from inbox.models import DeliveryStatus, InboundDelivery
+from journeys.delivery import queue_email
 from journeys.store import import_spec, publish
 from journeys.validation import SpecError, load_spec
-from nurture.bootstrap import Services
 from tests.scenarios.slack_support import command, post_signed
 from tests.support import sample, shopify_headers, slack_headers, typeform_headers
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
@@ -336,7 +336,7 @@ async def _sent(services: Services, outbox: Outbox) -> Message:
     contact = await Contact.create(email="ravi.kumar@example.com", first_name="Ravi", consent=Consent.SUBSCRIBED)
     message = await queue_email(services, send_key="links:1", contact=contact, template="cart-reminder",
                                 context=sample_context())
-    from emails.delivery import deliver
+    from journeys.delivery import deliver
 
     assert (await deliver(services, message.id)).status == MessageStatus.SENT
     return await Message.get(id=message.id)

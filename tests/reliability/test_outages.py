@@ -16,16 +16,16 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import is_suppressed
-from emails.delivery import MAX_BACKOFF, RETRY_FOR, deliver, enqueue_send, queue_email
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
 from emails.transport import SmtpTarget, SmtpTransport
+from journeys.delivery import MAX_BACKOFF, RETRY_FOR, deliver, enqueue_send, queue_email
 from journeys.library import TEMPLATES
 from journeys.models import Task, TaskKind
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
 from tests.doubles.slack_api import SlackApiDouble
 
 Drive = Callable[[], Awaitable[int]]

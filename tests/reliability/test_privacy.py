@@ -13,16 +13,16 @@ from aiohttp.test_utils import TestClient
 
 from contacts.models import Checkout, Consent, Contact, Event, Order, Suppression, SuppressionReason
 from contacts.suppression import email_hash, suppress
-from emails.delivery import queue_email
+from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
 from emails.samples import sample_context
+from inbox.models import InboundDelivery
+from journeys.delivery import queue_email
 from journeys.manual import start_for_segment
 from journeys.models import Enrollment, Task, TraceEntry
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
 from tests.support import sample_json, shopify_headers
-from webhooks.models import InboundDelivery
 
 Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]

@@ -22,12 +22,12 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
 from journeys.library import TEMPLATES
 from journeys.spec import JourneySpec
 from journeys.validation import SpecError, load_spec, parse_spec
-from nurture.bootstrap import Services
 from tests.support import basic_auth, sample_json, shopify_headers, survey_headers, typeform_headers
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 EXAMPLES = int(os.environ.get("NURTURE_FUZZ_EXAMPLES", "40"))  # raise it for a longer hunt

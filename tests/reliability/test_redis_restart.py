@@ -31,20 +31,21 @@ from aiohttp.test_utils import TestClient, TestServer
 from arq import create_pool
 
 from contacts.models import Contact, Order
+from core.clock import ManualClock
+from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
-from jobs.deliveries import requeue_pending
+from inbox.models import DeliveryStatus, InboundDelivery
 from jobs.scheduler import LEASE, dispatch_due
-from jobs.worker import run_supervised
 from journeys.manual import start_for_segment
 from journeys.models import Enrollment, EnrollmentState
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
+from nurture.bootstrap import inbox_for
 from nurture.redis import start_redis
+from nurture.web import build_app
+from nurture.worker import run_supervised
 from tests.support import sample_json, shopify_headers
-from webhooks.app import build_app
-from webhooks.models import DeliveryStatus, InboundDelivery
+from webhooks.jobs import requeue_pending
 
 Drive = Callable[[], Awaitable[int]]
 TIMER_JOURNEY = """
@@ -227,7 +228,8 @@ async def private_services(
     endpoint = start_redis(settings)
     assert endpoint.settings.port == private_redis.port
     pool = await create_pool(endpoint.settings)
-    private = dataclasses.replace(services, settings=settings, redis=pool, redis_endpoint=endpoint)
+    private = dataclasses.replace(services, settings=settings, redis=pool, redis_endpoint=endpoint,
+                                 inbox=inbox_for(pool))
     try:
         yield private
     finally:
@@ -243,7 +245,7 @@ async def private_client(private_services: Services) -> AsyncIterator[TestClient
 
 
 class SupervisedWorker:
-    """The worker as `nurture worker` runs it (jobs.worker.run_supervised), as an asyncio task."""
+    """The worker as `nurture worker` runs it (nurture.worker.run_supervised), as an asyncio task."""
 
     def __init__(self, services: Services) -> None:
         self.services = services

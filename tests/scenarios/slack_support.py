@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from nurture.bootstrap import Services
+from core.services import Services
 from tests.doubles.slack_api import SlackApiDouble, SlackCall
 from tests.support import slack_headers
 

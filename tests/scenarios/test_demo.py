@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from nurture.bootstrap import Services
+from core.services import Services
 from nurture.demo.store import DemoStore, customer
 
 

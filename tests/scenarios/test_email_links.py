@@ -13,11 +13,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event, Suppression, SuppressionReason
-from emails.delivery import deliver, queue_email
+from core.services import Services
+from core.settings import Settings
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
-from nurture.bootstrap import Services
-from nurture.settings import Settings
+from journeys.delivery import deliver, queue_email
 
 Outbox = Callable[[], Awaitable[list[Any]]]
 

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event
-from nurture.bootstrap import Services
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import sample
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 ORIGIN = {"Origin": "https://acme-audio.example"}

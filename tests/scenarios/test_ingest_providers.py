@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event, Suppression, SuppressionReason
-from nurture.bootstrap import Services
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import (
     SAMPLES,
     basic_auth,
@@ -24,7 +25,6 @@ from tests.support import (
     survey_headers,
     typeform_headers,
 )
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 

@@ -10,10 +10,10 @@ from decimal import Decimal
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Checkout, Consent, Contact, Event, LifecycleStage, Order, Suppression
+from core.services import Services
+from inbox.models import DeliveryStatus, InboundDelivery
 from jobs.checkouts import detect_abandoned_checkouts
-from nurture.bootstrap import Services
 from tests.support import sample, shopify_headers
-from webhooks.models import DeliveryStatus, InboundDelivery
 
 Worker = Callable[[], Awaitable[int]]
 

@@ -10,11 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.permissions import clear_group_cache
+from core.services import Services
 from journeys.library import TEMPLATES, templates
 from journeys.models import Journey, JourneyStatus
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import calls, click, command, eventually, interact
 

@@ -10,11 +10,11 @@ from collections.abc import Awaitable, Callable
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Contact
+from core.services import Services
 from emails.models import Message, MessageStatus
 from journeys.models import Journey, JourneyStatus, JourneyVersion
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import (
     calls,

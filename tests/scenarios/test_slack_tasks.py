@@ -16,13 +16,13 @@ from bot import jobs as slack_jobs
 from bot.jobs import escalate_unclaimed, post_task_job, repost_snoozed
 from contacts.events import NormalizedEvent
 from contacts.models import Contact
+from core.clock import ManualClock
+from core.services import Services
 from journeys.library import TEMPLATES
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.pipeline import ingest
+from pipeline.ingest import ingest
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import calls, click, eventually, interact, submission
 from tests.support import survey_headers

@@ -20,6 +20,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, LifecycleStage
+from core.clock import ManualClock
+from core.services import Services
+from core.workspace import FormConfig, Workspace
 from emails.models import Message
 from emails.tokens import sign
 from jobs.intelligence import refresh_contacts
@@ -28,9 +31,6 @@ from journeys.coupons import add_codes, upsert_pool
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind
 from journeys.store import publish
 from journeys.time_triggers import scan_time_triggers
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.workspace import FormConfig, Workspace
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import calls, click, eventually, interact
 from tests.support import sample, sample_json, shopify_headers

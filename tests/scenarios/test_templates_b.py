@@ -18,6 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Contact, LifecycleStage
+from core.clock import ManualClock
+from core.services import Services
+from core.workspace import FormConfig
 from jobs.checkouts import detect_abandoned_checkouts
 from jobs.intelligence import refresh_contacts
 from journeys.coupons import add_codes, upsert_pool
@@ -25,9 +28,6 @@ from journeys.library import install
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind
 from journeys.store import publish
 from journeys.time_triggers import scan_time_triggers
-from nurture.bootstrap import Services
-from nurture.clock import ManualClock
-from nurture.workspace import FormConfig
 from tests.doubles.slack_api import SlackApiDouble
 from tests.support import sample, sample_json, shopify_headers, survey_headers
 

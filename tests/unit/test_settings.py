@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from nurture.settings import SettingsError, load_settings
+from core.settings import SettingsError
+from nurture.settings import load_settings
 
 
 def load(tmp_path: Path, **env: str):

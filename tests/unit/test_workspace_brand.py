@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nurture.workspace import Workspace
+from core.workspace import Workspace
 
 
 def test_brand_pages_default_from_the_brand_url() -> None:

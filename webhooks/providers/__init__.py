@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Protocol, cast
 
 from contacts.events import NormalizedEvent
-from nurture.errors import UnprocessablePayload
+from core.errors import UnprocessablePayload
 
 
 class IgnoredTopic(Exception):

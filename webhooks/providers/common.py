@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 
 # Stamped on every stored delivery by the receiving handler.
 DELIVERY_HEADER = "x-nurture-delivery-id"

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, normalize_email, parse_time, signature_header
 from webhooks.providers.surveys import identifier, load_payload, text

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, parse_time
 from webhooks.providers.email_generic import bounded_id, bounded_topic, collect, email_event

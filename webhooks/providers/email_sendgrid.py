@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import UnprocessablePayload
+from core.errors import UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, parse_time
 from webhooks.providers.email_generic import (

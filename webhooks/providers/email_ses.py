@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import UnprocessablePayload
+from core.errors import UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, parse_time
 from webhooks.providers.email_generic import bounded_id, bounded_topic, email_event, verify_basic_auth

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
-from nurture.errors import UnprocessablePayload
+from core.errors import UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import (
     DELIVERY_HEADER,

@@ -21,7 +21,7 @@ from typing import Any
 
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
-from nurture.errors import UnprocessablePayload
+from core.errors import UnprocessablePayload
 from webhooks.providers import IgnoredTopic, common
 
 NAME = "shopify"

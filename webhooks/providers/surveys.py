@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers.common import (
     body_digest,
     check_hmac_base64,

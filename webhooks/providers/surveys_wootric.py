@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import body_digest, normalize_email, parse_time
 from webhooks.providers.surveys import (

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from contacts.events import NormalizedEvent
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers.common import (
     DELIVERY_HEADER,
     RECEIVED_HEADER,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts.events import NormalizedEvent
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import (
     body_digest,

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from contacts import loyalty, preferences, scoring, segments
-from contacts.intelligence_config import (
+from core.intelligence_config import (
     DecayConfig,
     EngagementConfig,
     IntelligenceConfig,
@@ -18,7 +18,7 @@ from contacts.intelligence_config import (
     ScoreRule,
     ScoringConfig,
 )
-from nurture.workspace import Workspace, load_workspace
+from core.workspace import Workspace, load_workspace
 
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -207,7 +207,7 @@ def test_example_file_is_valid_and_documents_every_key() -> None:
 @pytest.mark.parametrize("name", ["segment.entered", "loyalty.tier_changed", "engagement.tag_changed",
                                   "order.milestone"])
 def test_tracking_cannot_forge_emitted_events(name: str) -> None:
-    from nurture.errors import UnprocessablePayload
+    from core.errors import UnprocessablePayload
     from webhooks.providers import tracking
 
     with pytest.raises(UnprocessablePayload):

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from webhooks.providers import (
     IgnoredTopic,
     email_generic,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
-from nurture.errors import BadRequest, InvalidSignature, UnprocessablePayload
+from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 from tests.support import TOPIC_BY_PREFIX, shopify_topic_for
 from webhooks.providers import IgnoredTopic, provider_for, shopify
 

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic, provider_for, surveys, surveys_wootric
 
 REPO = Path(__file__).resolve().parents[3]

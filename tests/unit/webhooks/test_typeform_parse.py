@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nurture.errors import InvalidSignature, UnprocessablePayload
+from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers import IgnoredTopic, provider_for, typeform
 
 REPO = Path(__file__).resolve().parents[3]

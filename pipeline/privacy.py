@@ -19,10 +19,10 @@ from contacts.events import NormalizedEvent
 from contacts.export import contact_profile
 from contacts.models import Checkout, Contact, Order, ProductInterest, Suppression, SuppressionReason
 from contacts.suppression import email_hash, suppress
+from core.services import Services
 from emails.models import Message, OutboxMessage
+from inbox.models import InboundDelivery
 from journeys.models import Enrollment, Task, TraceEntry
-from nurture.bootstrap import Services
-from webhooks.models import InboundDelivery
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 Webhook processing, the email open/click/unsubscribe endpoints and the abandoned-checkout
 scan all go through `ingest`, so every event reaches goals, wait_for steps and triggers.
+Privacy requests (export, erasure) touch every domain, so they are handled here, above them.
 """
 
 from __future__ import annotations
@@ -9,9 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from contacts.events import NormalizedEvent
-from contacts.ingest import Applied, apply_all
+from contacts.ingest import Applied, apply, storable
+from core.services import Services
 from journeys.triggers import on_event
-from nurture.bootstrap import Services
+from pipeline import privacy
+
+
+async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:
+    """Apply each event in order; duplicates, events naming nobody and privacy requests apply nothing."""
+    applied = []
+    for event in events:
+        if event.type in privacy.HANDLERS:
+            await privacy.HANDLERS[event.type](services, storable(event))
+        elif (result := await apply(services, event)) is not None:
+            applied.append(result)
+    return applied
 
 
 async def ingest(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:

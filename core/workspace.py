@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from contacts.intelligence_config import IntelligenceConfig
-from nurture.settings import SettingsError
+from core.intelligence_config import IntelligenceConfig
+from core.settings import SettingsError
 
 
 class FormConfig(BaseModel):
@@ -74,7 +74,7 @@ class Workspace(BaseModel):
     brand: dict[str, str] = Field(default_factory=dict)
     forms: dict[str, FormConfig] = Field(default_factory=dict)
     slack: SlackConfig = SlackConfig()
-    # Lead score, engagement tags, loyalty, interest tags, send hour, segments (contacts/intelligence_config.py).
+    # Lead score, engagement tags, loyalty, interest tags, send hour, segments (core/intelligence_config.py).
     intelligence: IntelligenceConfig = IntelligenceConfig()
 
     @field_validator("brand")

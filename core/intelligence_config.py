@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from journeys.expressions import ExpressionError, validate_expression
+from core.expressions import ExpressionError, validate_expression
 
 SEGMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 

@@ -1,4 +1,5 @@
-"""arq worker: built from the shared Services, never from its own connections."""
+"""The arq worker: every job of every layer (jobs/, webhooks/jobs.py, bot/jobs.py), built from the
+shared Services, never from its own connections."""
 
 from __future__ import annotations
 
@@ -8,15 +9,41 @@ import logging
 import time
 from typing import Any
 
-from arq import Worker
+from arq import Worker, func
 from arq.constants import default_queue_name
 from arq.cron import cron
 from redis.exceptions import RedisError
 
-from jobs import registry
-from jobs.scheduler import dispatch_due
-from nurture.bootstrap import Services
+from bot import jobs as slack_jobs
+from core.services import Services
+from jobs.checkouts import scan_abandoned_checkouts
+from jobs.emails import send_email, sweep_queued_emails
+from jobs.intelligence import refresh_intelligence
+from jobs.journeys import scan_time_triggers_job, start_journey
+from jobs.outbound import call_webhook
+from jobs.scheduler import dispatch_due, run_step_job, run_steps_job, sweep_pending_jobs_job
+from webhooks.jobs import process_deliveries, process_delivery, sweep_pending_deliveries
 
+FUNCTIONS: list[Any] = [
+    process_delivery,
+    process_deliveries,
+    func(run_steps_job, name="run_steps"),
+    func(run_step_job, name="run_step"),
+    start_journey,
+    call_webhook,
+    send_email,
+    func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
+    slack_jobs.journey_test,
+]
+CRON_JOBS: list[Any] = [
+    cron(sweep_pending_jobs_job, second={0, 10, 20, 30, 40, 50}, unique=True),
+    cron(refresh_intelligence, hour={3}, minute={10}, second={0}, unique=True),
+    cron(scan_time_triggers_job, minute=None, second={30}, unique=True),
+    cron(sweep_pending_deliveries, second={15, 45}, unique=True),
+    cron(scan_abandoned_checkouts, second={5}, unique=True),
+    cron(sweep_queued_emails, minute=set(range(0, 60, 5)), second={25}, unique=True),
+    *(cron(job, second={10}, unique=True) for job in slack_jobs.CRONS),
+]
 HEARTBEAT_KEY = "nurture:worker:heartbeat"
 log = logging.getLogger(__name__)
 
@@ -33,9 +60,9 @@ def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50,
     turned over mid-run would make them depend on when they ran."""
     # The worker owns its Redis pool (arq closes it on shutdown).
     # poll_delay and queue_read_limit raised from arq's defaults, which cap at ~200 jobs/s.
-    crons = registry.CRON_JOBS if scheduled else []
+    crons = CRON_JOBS if scheduled else []
     return Worker(
-        functions=registry.FUNCTIONS,
+        functions=FUNCTIONS,
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=True), *crons],
         redis_settings=services.redis_endpoint.settings,
         ctx={"services": services},

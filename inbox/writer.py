@@ -19,21 +19,20 @@ from typing import Any
 
 from tortoise.connection import get_connection
 
-from webhooks.models import DeliveryStatus, InboundDelivery
+from core.services import RawDelivery
+from inbox.models import DeliveryStatus, InboundDelivery
 
 
 @dataclass
 class PendingDelivery:
-    provider: str
-    external_id: str
-    topic: str
-    headers: dict[str, str]
-    body: bytes
+    """A delivery waiting for its batch's INSERT; its request awaits `done`."""
+
+    delivery: RawDelivery
     done: asyncio.Future[tuple[int, bool]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.provider, self.external_id
+        return self.delivery.key
 
 
 # Enqueues one job per written batch (a list of batches: one Redis round trip for them all).
@@ -66,7 +65,7 @@ def _values(fresh: list[PendingDelivery]) -> list[Any]:
     now = fields["received_at"].to_db_value(dt.datetime.now(dt.UTC), InboundDelivery)
     encode = fields["headers"].encoder  # type: ignore[attr-defined]
     values: list[Any] = []
-    for p in fresh:
+    for p in (pending.delivery for pending in fresh):
         values += [p.provider, p.external_id, p.topic, encode(p.headers), p.body, now]
     return values
 
@@ -103,7 +102,8 @@ class InboxWriter:
         self._undispatched: list[list[int]] = []
         self._dispatcher: asyncio.Task[None] | None = None
 
-    async def submit(self, pending: PendingDelivery) -> tuple[int, bool]:
+    async def submit(self, delivery: RawDelivery) -> tuple[int, bool]:
+        pending = PendingDelivery(delivery)
         self._pending.append(pending)
         self._start_writer_if_needed()
         return await pending.done
@@ -185,7 +185,7 @@ def _answer(batch: list[PendingDelivery], written: dict[tuple[str, str], tuple[i
     answered: set[tuple[str, str]] = set()
     for pending in batch:
         if pending.key not in written:  # a duplicate whose row was erased meanwhile: the sender retries
-            _fail(pending, LookupError(f"delivery {pending.external_id} vanished while stored"))
+            _fail(pending, LookupError(f"delivery {pending.delivery.external_id} vanished while stored"))
             continue
         row_id, created = written[pending.key]
         # The same delivery twice in one batch: the first is new, the second a duplicate of it.

@@ -18,14 +18,14 @@ from tortoise.exceptions import IntegrityError
 
 from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import is_suppressed, suppress
+from core.queue import enqueue_many
+from core.services import Mailer, Services
 from emails.compose import Draft, Sender, parse_address, personalise
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.models import Message, MessageStatus
 from emails.render import TemplateLibrary
-from emails.transport import PermanentSendError, SmtpTransport, TransientSendError
-from nurture.bootstrap import Services
-from nurture.queue import enqueue_many
+from emails.transport import PermanentSendError, TransientSendError
 
 # Transient failures (connection errors, 4xx) are retried until this long after queued_at, as
 # MTAs do (RFC 5321 4.5.4.1 suggests 4-5 days): a relay outage of hours or a weekend delays
@@ -122,7 +122,7 @@ async def _prepare(services: Services, message: Message, contact: Contact | None
     return mime
 
 
-async def deliver(services: Services, message_id: int, *, mailer: SmtpTransport | None = None,
+async def deliver(services: Services, message_id: int, *, mailer: Mailer | None = None,
                   library: TemplateLibrary | None = None) -> Outcome:
     """Send Message `message_id` once; a message that is not queued is left alone."""
     message = await Message.get_or_none(id=message_id).prefetch_related("contact")
@@ -146,7 +146,7 @@ async def deliver(services: Services, message_id: int, *, mailer: SmtpTransport 
     return await _send(services, message, mime, transport)
 
 
-async def _send(services: Services, message: Message, mime: EmailMessage, mailer: SmtpTransport) -> Outcome:
+async def _send(services: Services, message: Message, mime: EmailMessage, mailer: Mailer) -> Outcome:
     try:
         answer = await mailer.send(mime)
     except TransientSendError as error:

@@ -7,10 +7,10 @@ from typing import Any
 
 from arq import Retry
 
-from nurture.bootstrap import Services
-from webhooks.models import DeliveryStatus, InboundDelivery
+from core.services import Services
+from inbox.dispatch import enqueue_processing
+from inbox.models import DeliveryStatus, InboundDelivery
 from webhooks.processing import TRANSIENT, process
-from webhooks.receive import enqueue_processing
 
 SWEEP_AFTER = dt.timedelta(seconds=30)
 
@@ -51,5 +51,5 @@ async def requeue_pending(services: Services, older_than: dt.timedelta) -> int:
     rows = await InboundDelivery.filter(status=DeliveryStatus.PENDING, received_at__lt=cutoff).order_by(
         "id").limit(1000).only("id")
     ids = [row.id for row in rows]
-    await enqueue_processing(services, ids)
+    await enqueue_processing(services.redis, ids)
     return len(ids)

@@ -1,0 +1,52 @@
+"""The shape of the settings every layer receives; `nurture.settings` fills it from the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+
+class SettingsError(Exception):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str = "embedded"
+    smtp_url: str = "embedded"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    public_url: str = ""
+    secret_key: str = ""
+    shopify_webhook_secret: str = ""
+    typeform_secret: str = ""
+    survey_secret: str = ""
+    email_webhook_secret: str = ""
+    # Mailgun signs its webhooks itself (HMAC), so it gets its own key, not the basic-auth pair above.
+    mailgun_signing_key: str = ""
+    tracking_write_key: str = ""
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    mail_from: str = "Nurture <hello@nurture.invalid>"
+    checkout_abandon_after: float = 3600.0
+    max_body_bytes: int = 1024 * 1024
+    config_file: Path = Path("nurture.yml")
+    # A job running longer is cancelled and retried; also how long a killed worker's jobs wait.
+    job_timeout: float = 30.0
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlparse(self.database_url).scheme != "sqlite"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
