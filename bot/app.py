@@ -8,6 +8,7 @@ and the rest of the listener runs after it. Slow work goes to arq.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot import actions, commands, home, views
 from bot.context import SERVICES
 from core.services import Services
 
+SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Slack retries an event it thinks we missed (X-Slack-Retry-Num); one handling per event_id.
 EVENT_SEEN_TTL = 24 * 3600
 
@@ -73,6 +75,10 @@ def register(app: web.Application, services: Services) -> None:
     bolt = build_bolt_app(services)
 
     async def slack_events(request: web.Request) -> web.Response:
+        # Bolt's verifier reads the timestamp with int() and would fail on anything else (a 500):
+        # a request without a usable timestamp is simply not signed.
+        if not SLACK_TIMESTAMP.fullmatch(request.headers.get("X-Slack-Request-Timestamp", "")):
+            return web.json_response({"error": "missing or malformed X-Slack-Request-Timestamp"}, status=401)
         try:
             # Bolt decodes and parses the body before it checks the signature: a body that is not
             # UTF-8, or JSON nested too deep to parse, is the sender's error (400), never a 500.

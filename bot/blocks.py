@@ -1,7 +1,10 @@
 """Block Kit, built by pure functions: plain data in, Slack JSON out (no I/O, no ORM).
 
 Listeners and jobs gather the facts (views below) and hand them here, so every message,
-modal and home tab can be unit-tested without Slack or a database.
+modal and home tab can be unit-tested without Slack or a database. Facts are data: every
+builder passes them through bot/mrkdwn.py, so a contact named `<!channel>` pings nobody.
+The only markup that arrives here is a marketer's own task or notification text, rendered
+with escaped data (bot.tasks.fill_text).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.mrkdwn import escape, person, quote, user
 
 Block = dict[str, Any]
 
@@ -57,7 +62,8 @@ def message(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:
 
 
 def usage_error(problem: str, usage: str = JOURNEY_USAGE) -> dict[str, Any]:
-    return message(f":warning: {problem}\nUsage: {usage}")
+    """`problem` is plain text (it echoes what the user typed), shown escaped."""
+    return message(f":warning: {escape(problem)}\nUsage: {usage}")
 
 
 def help_message() -> dict[str, Any]:
@@ -93,7 +99,8 @@ STATUS_ICON = {"live": ":large_green_circle:", "paused": ":double_vertical_bar:"
 def journey_list(rows: Sequence[JourneyRow]) -> dict[str, Any]:
     if not rows:
         return message("No journeys yet. Start from a template with `/journey new`.")
-    lines = [f"{STATUS_ICON.get(r.status, '')} *{r.name}* (`{r.key}`) - {r.status}, v{r.version}" for r in rows]
+    lines = [f"{STATUS_ICON.get(r.status, '')} *{escape(r.name)}* (`{escape(r.key)}`) - {r.status}, v{r.version}"
+             for r in rows]
     return message("Journeys:\n" + "\n".join(lines))
 
 
@@ -101,13 +108,14 @@ def template_list(items: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
     # One section per template: the whole library in one section overflows Slack's 3000-character
     # limit and the later templates were cut off. (A message holds up to 50 blocks.)
     header = "Templates (use `/journey new`):"
-    lines = [f"• *{name}* (`{key}`): {description}" for key, name, description in items][:49]
+    lines = [f"• *{escape(name)}* (`{escape(key)}`): {escape(description)}" for key, name, description in items][:49]
     return message(header + "\n" + "\n".join(lines), [section(header)] + [section(line) for line in lines])
 
 
 def journey_detail(row: JourneyRow, trigger: str, steps: Sequence[str]) -> dict[str, Any]:
-    numbered = "\n".join(f"{i + 1}. {step}" for i, step in enumerate(steps)) or "(no steps)"
-    return message(f"*{row.name}* (`{row.key}`) - {row.status}, v{row.version}\n*Trigger:* {trigger}\n{numbered}")
+    numbered = "\n".join(f"{i + 1}. {escape(step)}" for i, step in enumerate(steps)) or "(no steps)"
+    return message(f"*{escape(row.name)}* (`{escape(row.key)}`) - {row.status}, v{row.version}\n"
+                   f"*Trigger:* {escape(trigger)}\n{numbered}")
 
 
 def _option(key: str, name: str) -> Block:
@@ -171,13 +179,13 @@ def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "", c
 
 
 def draft_created(key: str, name: str, version: int) -> dict[str, Any]:
-    text = f":pencil2: Draft *{name}* (`{key}`) v{version} created. Publish it to make it live."
+    text = f":pencil2: Draft *{escape(name)}* (`{escape(key)}`) v{version} created. Publish it to make it live."
     return message(text, [section(text), actions("journey_actions", button("Publish", "journey_publish", key,
                                                                             "primary"))])
 
 
 def journey_published(key: str, version: int, by: str) -> dict[str, Any]:
-    return message(f":large_green_circle: `{key}` v{version} is live (published by <@{by}>).")
+    return message(f":large_green_circle: `{escape(key)}` v{version} is live (published by {user(by)}).")
 
 
 @dataclass(frozen=True)
@@ -203,28 +211,29 @@ def funnel_message(view: FunnelView) -> dict[str, Any]:
 
 
 def test_report(key: str, email: str, sends: Sequence[str], tasks: Sequence[str], outcome: str) -> dict[str, Any]:
-    lines = [f":test_tube: Test run of `{key}` for {email}: {outcome}. Nothing was delivered."]
-    lines += [f"• would send {s}" for s in sends] or ["• no email would be sent"]
-    lines += [f"• would create a {t} task" for t in tasks]
+    lines = [f":test_tube: Test run of `{escape(key)}` for {escape(email)}: {escape(outcome)}. Nothing was delivered."]
+    lines += [f"• would send {escape(s)}" for s in sends] or ["• no email would be sent"]
+    lines += [f"• would create a {escape(t)} task" for t in tasks]
     return message("\n".join(lines))
 
 
 # -- contacts -------------------------------------------------------------------------------------
 
 def contact_card(profile: dict[str, Any], journeys: Sequence[str], trace: Sequence[str]) -> dict[str, Any]:
-    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p) or profile["email"]
-    owner = f"<@{profile['owner']}>" if profile.get("owner") else "nobody"
-    tags = ", ".join(profile.get("tags") or []) or "none"
-    events = [f"• {e['occurred_at'][:16]} {e['type']} {_event_detail(e)}" for e in profile.get("events", [])[:5]]
-    text = (f"*{name}* <mailto:{profile['email']}|{profile['email']}>\n"
-            f"Stage *{profile['lifecycle_stage']}* · lead score *{profile['lead_score']}* · owner {owner}\n"
-            f"Tags: {tags} · consent {profile['consent']}\n"
-            f"Active journeys: {', '.join(journeys) or 'none'}")
+    name = " ".join(str(p) for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    tags = ", ".join(escape(tag) for tag in profile.get("tags") or []) or "none"
+    events = [f"• {escape(e['occurred_at'][:16])} {escape(e['type'])} {escape(_event_detail(e))}"
+              for e in profile.get("events", [])[:5]]
+    text = (f"*{person(name, profile['email'])}*\n"
+            f"Stage *{escape(profile['lifecycle_stage'])}* · lead score *{profile['lead_score']}* · "
+            f"owner {_who(profile.get('owner'))}\n"
+            f"Tags: {tags} · consent {escape(profile['consent'])}\n"
+            f"Active journeys: {escape(', '.join(journeys)) or 'none'}")
     blocks = [section(text)]
     if events:
         blocks.append(section("*Last events*\n" + "\n".join(events)))
     if trace:
-        blocks.append(context("\n".join(trace)))
+        blocks.append(context("\n".join(escape(line) for line in trace)))
     return message(text, blocks)
 
 
@@ -245,9 +254,9 @@ class TaskView:
     id: int
     kind: str
     status: str
-    contact: str  # "Maria Rossi <maria@...>"
+    contact: str  # the contact's name ("" when unknown); data, like every field but `text`
     email: str
-    text: str
+    text: str  # mrkdwn: the marketer's template, rendered with escaped data
     score: int = 0
     owner: str | None = None
     assignee: str | None = None
@@ -263,8 +272,17 @@ class TaskView:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _who(user: str | None) -> str:
-    return f"<@{user}>" if user else "nobody"
+def _who(user_id: str | None) -> str:
+    return user(user_id) if user_id else "nobody"
+
+
+def _contact(view: TaskView) -> str:
+    return person(view.contact, view.email)
+
+
+def _quoted_markup(text: str) -> str:
+    """The marketer's (already safe) text as a block quote, every line of it."""
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
 
 
 def _closed_line(view: TaskView) -> str:
@@ -279,12 +297,12 @@ def _closed_line(view: TaskView) -> str:
 
 
 def hot_lead_message(view: TaskView) -> dict[str, Any]:
-    head = f":fire: *Hot lead:* {view.contact} · lead score *{view.score}* · owner {_who(view.owner)}"
+    head = f":fire: *Hot lead:* {_contact(view)} · lead score *{view.score}* · owner {_who(view.owner)}"
     blocks = [section(head, "lead"), section(f"*Why:* {view.text}" if view.text else "*Why:* hot-lead rule")]
     if view.activity:
-        blocks.append(section("*Recent activity*\n" + "\n".join(f"• {a}" for a in view.activity)))
+        blocks.append(section("*Recent activity*\n" + "\n".join(f"• {escape(a)}" for a in view.activity)))
     if view.links:
-        blocks.append(context(" · ".join(view.links)))
+        blocks.append(context(" · ".join(escape(link) for link in view.links)))
     if view.escalation:
         blocks.append(context(f":rotating_light: {view.escalation}"))
     if view.status in ("open",):
@@ -293,15 +311,16 @@ def hot_lead_message(view: TaskView) -> dict[str, Any]:
                               button("Snooze 1 day", "task_snooze", value),
                               button("Not a lead", "task_not_lead", value, "danger")))
     else:
-        blocks.append(context(_closed_line(view) + (f" - {view.note}" if view.note else "")))
-    return message(f"Hot lead: {view.email}", blocks)
+        blocks.append(context(_closed_line(view) + (f" - {escape(view.note)}" if view.note else "")))
+    return message(f"Hot lead: {escape(view.email)}", blocks)
 
 
 def feedback_message(view: TaskView) -> dict[str, Any]:
     score = f"NPS *{view.nps_score}*" if view.nps_score is not None else "Feedback"
-    head = f":speech_balloon: {score} from {view.contact}"
+    head = f":speech_balloon: {score} from {_contact(view)}"
     manager = f"Account manager: {_who(view.owner)}"
-    blocks = [section(head, "feedback"), section(f"> {view.comment or view.text or '(no comment)'}"),
+    said = quote(view.comment) if view.comment else _quoted_markup(view.text or "(no comment)")
+    blocks = [section(head, "feedback"), section(said),
               context(manager + (f" · assigned to {_who(view.assignee)}" if view.assignee else ""))]
     if view.status in ("open", "claimed"):
         value = f"task:{view.id}"
@@ -311,13 +330,13 @@ def feedback_message(view: TaskView) -> dict[str, Any]:
         blocks.append(actions("task_actions", *buttons))
     else:
         blocks.append(context(_closed_line(view)))
-    return message(f"Feedback from {view.email}", blocks)
+    return message(f"Feedback from {escape(view.email)}", blocks)
 
 
 def approval_message(view: TaskView) -> dict[str, Any]:
-    head = f":memo: *Quote for {view.contact}* needs approval by {_who(view.assignee)}"
-    blocks = [section(head, "quote"), section(f"*Subject:* {view.quote_subject}"),
-              section("```" + _clip(view.quote_text, 2700) + "```")]
+    head = f":memo: *Quote for {_contact(view)}* needs approval by {_who(view.assignee)}"
+    blocks = [section(head, "quote"), section(f"*Subject:* {escape(view.quote_subject)}"),
+              section("```" + _clip(escape(view.quote_text), 2700) + "```")]
     if view.status == "open":
         value = f"task:{view.id}"
         blocks.append(actions("quote_actions", button("Approve & send", "quote_approve", value, "primary"),
@@ -325,20 +344,20 @@ def approval_message(view: TaskView) -> dict[str, Any]:
     elif view.status == "approved":
         blocks.append(context(f":white_check_mark: Approved and sent by {_who(view.decided_by)}"))
     elif view.status == "done":  # closed without a decision: the approval expired
-        blocks.append(context(f":hourglass: Closed without a decision ({view.note or 'expired'})"))
+        blocks.append(context(f":hourglass: Closed without a decision ({escape(view.note or 'expired')})"))
     else:
-        reason = f": {view.note}" if view.note else ""
+        reason = f": {escape(view.note)}" if view.note else ""
         blocks.append(context(f":no_entry_sign: Rejected by {_who(view.decided_by)}{reason}"))
-    return message(f"Quote approval for {view.email}", blocks)
+    return message(f"Quote approval for {escape(view.email)}", blocks)
 
 
 def generic_task_message(view: TaskView) -> dict[str, Any]:
-    blocks = [section(f":telephone_receiver: *{view.kind}* for {view.contact}: {view.text}", "task")]
+    blocks = [section(f":telephone_receiver: *{escape(view.kind)}* for {_contact(view)}: {view.text}", "task")]
     if view.status in ("open", "claimed"):
         blocks.append(actions("task_actions", button("Done", "task_done", f"task:{view.id}", "primary")))
     else:
         blocks.append(context(_closed_line(view)))
-    return message(f"Task for {view.email}", blocks)
+    return message(f"Task for {escape(view.email)}", blocks)
 
 
 def task_message(view: TaskView) -> dict[str, Any]:
@@ -385,11 +404,11 @@ def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday]) -> Bl
     if not tasks:
         blocks.append(section("Nothing waiting for you. :tada:"))
     for task in tasks[:20]:
-        blocks.append(section(f"• *{task.kind.replace('_', ' ')}* - {task.contact}: {task.text}"))
+        blocks.append(section(f"• *{escape(task.kind.replace('_', ' '))}* - {_contact(task)}: {task.text}"))
     blocks += [{"type": "divider"}, {"type": "header", "text": plain("Live journeys today")}]
     if not journeys:
         blocks.append(section("No live journeys. Create one with `/journey new`."))
     for item in journeys[:40]:
-        blocks.append(section(f"*{item.name}* (`{item.key}`): entered {item.entered} · sent {item.sent} · "
-                              f"converted {item.converted}"))
+        blocks.append(section(f"*{escape(item.name)}* (`{escape(item.key)}`): entered {item.entered} · "
+                              f"sent {item.sent} · converted {item.converted}"))
     return {"type": "home", "blocks": blocks}

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.context import services_of
+from bot.mrkdwn import escape
 from bot.permissions import may_edit_journeys
 from contacts.export import contact_profile
 from contacts.models import Contact
@@ -81,17 +82,17 @@ async def show_journey(key: str) -> Reply:
 
 async def change_status(key: str, status: JourneyStatus) -> Reply:
     journey = await set_status(key, status)
-    return blocks.message(f"`{journey.key}` is now {journey.status.value}.")
+    return blocks.message(f"`{escape(journey.key)}` is now {journey.status.value}.")
 
 
 async def start(services: Services, key: str, email: str, user: str) -> Reply:
     enrollment = await start_for_contact(services, key, email, started_by=user)
-    return blocks.message(f":arrow_forward: {email} entered `{key}` (run {enrollment.id}).")
+    return blocks.message(f":arrow_forward: {escape(email)} entered `{escape(key)}` (run {enrollment.id}).")
 
 
 async def enqueue(services: Services, job: str, key: str, user: str, channel: str, **extra: Any) -> Reply:
     await services.redis.enqueue_job(job, key=key, user=user, channel=channel, **extra)
-    return blocks.message(f":hourglass_flowing_sand: Working on `{key}`… the answer follows here.")
+    return blocks.message(f":hourglass_flowing_sand: Working on `{escape(key)}`… the answer follows here.")
 
 
 async def dispatch(services: Services, name: str, args: list[str], command: dict[str, Any]) -> Reply:

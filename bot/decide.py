@@ -8,7 +8,7 @@ from contacts.models import Contact
 from core import people
 from core.errors import NurtureError
 from core.services import Services
-from journeys.decisions import QuoteEmail, decide_approval, load_task, may_decide, set_task_status
+from journeys.decisions import QuoteEmail, decide_approval, load_task, may_act_on, may_decide, set_task_status
 from journeys.durations import parse_duration
 from journeys.models import Task, TaskStatus
 
@@ -59,6 +59,7 @@ async def change_task(services: Services, task_id: int, user: str, channel: str 
 
 
 async def apply(services: Services, task_id: int, user: str, action: str) -> Task:
+    await may_act_on(services, await load_task(task_id), user, action)
     if action == "claim":
         return await set_task_status(services, task_id, user, TaskStatus.CLAIMED)
     if action == "done":

@@ -6,7 +6,7 @@ import datetime as dt
 import email.utils
 from typing import Any
 
-from bot import blocks, slackio
+from bot import blocks, mrkdwn, slackio
 from bot.blocks import TaskView
 from bot.business_hours import add_business_hours
 from contacts.models import Contact, Event
@@ -30,9 +30,8 @@ def task_id_of(value: str) -> int:
 
 
 def display_name(contact: Contact) -> str:
-    name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-    address = contact.email or "anonymous visitor"
-    return f"{name} <mailto:{address}|{address}>" if name else f"<mailto:{address}|{address}>"
+    """The contact's name as data (builders escape it)."""
+    return " ".join(p for p in (contact.first_name, contact.last_name) if p)
 
 
 def _activity_line(event: Event) -> str:
@@ -71,9 +70,10 @@ def quote_preview(services: Services, task: Task, contact: Contact, *,
 
 
 def fill_text(source: str, contact: Contact, event: dict[str, Any]) -> str:
-    """Task and notification texts are marketer Jinja: rendered in the sandbox, raw on error."""
+    """Task and notification texts are marketer Jinja, so mrkdwn: the contact's and the event's data
+    go in escaped (a name cannot mention anyone); rendered in the sandbox, raw on error."""
     try:
-        return render_string(source, {"contact": contact_view(contact), "event": event})
+        return render_string(source, mrkdwn.escape_all({"contact": contact_view(contact), "event": event}))
     except (TemplateError, ValueError):
         return source
 

@@ -15,7 +15,7 @@ from bot.context import services_of
 from bot.decide import decide_quote
 from bot.permissions import may_edit_journeys
 from core.errors import NurtureError
-from journeys.durations import parse_duration
+from journeys.durations import parse_span
 from journeys.library import slug, template, templates
 from journeys.models import Journey
 from journeys.store import import_spec, latest_version
@@ -61,7 +61,7 @@ def wait_changes(form: dict[str, str], steps: list[dict[str, Any]]) -> tuple[dic
             errors[block] = "The template has no wait step here; leave this empty."
             continue
         try:
-            parse_duration(value)
+            parse_span(value)
         except ValueError as error:
             errors[block] = str(error)
             continue

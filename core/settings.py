@@ -23,11 +23,15 @@ class Settings:
     public_url: str = ""
     secret_key: str = ""
     shopify_webhook_secret: str = ""
+    # The one shop this workspace serves (acme.myshopify.com); privacy requests naming another are refused.
+    shopify_shop_domain: str = ""
     typeform_secret: str = ""
     survey_secret: str = ""
     email_webhook_secret: str = ""
     # Mailgun signs its webhooks itself (HMAC), so it gets its own key, not the basic-auth pair above.
     mailgun_signing_key: str = ""
+    # Deliveries whose signature carries a timestamp (Mailgun) are refused outside this window (s).
+    webhook_max_age: float = 900.0
     tracking_write_key: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""

@@ -8,6 +8,7 @@ addresses) are stripped of line breaks: a CR/LF in a first name must never start
 
 from __future__ import annotations
 
+import base64
 import binascii
 import datetime as dt
 import email.policy
@@ -86,8 +87,9 @@ class VerbatimHeader(str):
 
     name: str
 
-    def __new__(cls, name: str, value: str) -> VerbatimHeader:
-        made = super().__new__(cls, one_line(value))
+    def __new__(cls, name: str, value: str, *, built: bool = False) -> VerbatimHeader:
+        # `built`: encoded and checked by our own formatter (format_address), kept as it is.
+        made = super().__new__(cls, value if built else one_line(value))
         made.name = name
         return made
 
@@ -125,7 +127,7 @@ def compose(
     message["Message-ID"] = VerbatimHeader("Message-ID", message_id)
     message["Date"] = VerbatimHeader("Date", email.utils.format_datetime(date or dt.datetime.now(dt.UTC)))
     message["From"] = _address_header("From", from_addr)
-    message["To"] = to if isinstance(to, Address) else parse_address(to)
+    message["To"] = _address_header("To", to if isinstance(to, Address) else parse_address(to))
     if reply_to is not None:
         message["Reply-To"] = _address_header("Reply-To", reply_to)
     message["Subject"] = one_line(rendered.subject)
@@ -178,14 +180,41 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
     return part
 
 
-def _address_header(name: str, value: Address) -> Any:
-    return _cached_header(name, value.display_name, value.username, value.domain)
+def _address_header(name: str, value: Address) -> VerbatimHeader:
+    # Written by us, not by the stock folder: it folds a long display name with commas or `<...>`
+    # without quoting it, and the header then holds several addresses (a mail client, and
+    # aiosmtplib picking recipients, would read `Rossi, Maria <boss@evil.example>, ...` as such).
+    return VerbatimHeader(name, format_address(value), built=True)
 
 
-@functools.lru_cache(maxsize=256)
-def _cached_header(name: str, display_name: str, username: str, domain: str) -> Any:
-    # Senders repeat across thousands of messages: parse each header once (they are immutable).
-    return email.policy.default.header_factory(name, Address(display_name, username, domain))
+MAX_DISPLAY_NAME = 200
+
+
+def format_address(value: Address) -> str:
+    """`"Display Name" <user@host>`: one address, whatever the name holds (quoted-string for ASCII
+    names, RFC 2047 encoded words otherwise)."""
+    name = one_line(value.display_name)[:MAX_DISPLAY_NAME]
+    spec = value.addr_spec
+    if not name:
+        return spec
+    if name.isascii():
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{quoted}" <{spec}>'
+    return f"{_encoded_words(name)} <{spec}>"
+
+
+def _encoded_words(text: str, chunk: int = 45) -> str:
+    """Base64 encoded words of at most `chunk` UTF-8 bytes each, never splitting a character."""
+    words: list[str] = []
+    current = b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(current) + len(encoded) > chunk:
+            words.append(current.decode("utf-8"))
+            current = b""
+        current += encoded
+    words.append(current.decode("utf-8"))
+    return " ".join(f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?=" for w in words)
 
 
 @dataclass(frozen=True)

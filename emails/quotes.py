@@ -70,6 +70,8 @@ def quote_from_request(properties: Mapping[str, Any], requested_at: dt.datetime)
         "items": items, "total": _total(items, fields), "currency": str(fields.get("currency") or ""),
         "valid_until": (requested_at + VALID_FOR).date().isoformat(),
         "note": f"You wrote: “{note}”" if note else "",
-        "url": str(fields.get("quote_url") or ""),
+        # Never a link from the form: a public form cannot put a button or a redirect in our email.
+        # The accept button goes to the brand's quote page (workspace brand.quote_url).
+        "url": "",
         "company": str(fields.get("company") or ""),
     }

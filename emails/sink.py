@@ -15,19 +15,20 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from core.files import private_dir, write_private
 from emails.models import OutboxMessage
 
 
 class OutboxHandler:
     def __init__(self, outbox_dir: Path) -> None:
         self.outbox_dir = outbox_dir
-        outbox_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(outbox_dir)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or b""
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         path = self.outbox_dir / f"{uuid.uuid4().hex}.eml"
-        path.write_bytes(raw)
+        write_private(path, raw)
         await OutboxMessage.create(
             message_id=str(parsed.get("Message-ID", ""))[:300],
             mail_from=str(envelope.mail_from or "")[:320],

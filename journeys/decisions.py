@@ -1,7 +1,8 @@
 """Decisions people make in Slack, applied to tasks and the enrollments waiting on them.
 
 The Slack bot calls these; they know nothing about Slack. Permission: only the task's
-assignee or a workspace admin may decide an approval.
+assignee or a workspace admin may decide an approval; `may_act_on` says who may press the
+other task buttons.
 """
 
 from __future__ import annotations
@@ -90,8 +91,41 @@ async def _resume(services: Services, enrollment_id: int, user: str, approved: b
     return True
 
 
+# What each task button may do: the kinds it applies to and the states it may leave.
+ACTIONS: dict[str, tuple[frozenset[TaskKind], frozenset[TaskStatus]]] = {
+    "claim": (frozenset({TaskKind.HOT_LEAD}), frozenset({TaskStatus.OPEN})),
+    "snooze": (frozenset({TaskKind.HOT_LEAD}), frozenset({TaskStatus.OPEN})),
+    "not_lead": (frozenset({TaskKind.HOT_LEAD}), frozenset({TaskStatus.OPEN})),
+    "assign": (frozenset({TaskKind.FEEDBACK, TaskKind.CALL}), frozenset({TaskStatus.OPEN})),
+    "done": (frozenset({TaskKind.FEEDBACK, TaskKind.CALL}), frozenset({TaskStatus.OPEN, TaskStatus.CLAIMED})),
+}
+
+
+async def may_act_on(services: Services, task: Task, user: str, action: str) -> None:
+    """Raises unless `user` may press `action` on `task` now.
+
+    The assignee, the contact's owner and workspace admins may act. A task nobody holds yet (sent to
+    the sales channel) is open to the sales reps (to anyone when the workspace lists none). A lead
+    another rep claimed is not taken over by a button: its owner or an admin reassigns it.
+    """
+    kinds, states = ACTIONS.get(action, (frozenset(), frozenset()))
+    if task.kind not in kinds:
+        raise BadRequest(f"`{action}` does not apply to a {task.kind.value.replace('_', ' ')} task")
+    if task.status not in states:
+        holder = f" by {task.decided_by}" if task.decided_by else ""
+        raise BadRequest(f"this task is already {task.status.value}{holder}")
+    slack = services.workspace.slack
+    contact = await Contact.get_or_none(id=task.contact_id).only("id", "owner")
+    owner = contact.owner if contact is not None else None
+    if user in slack.admins or user in (task.assignee, owner):
+        return
+    if task.assignee is None and not owner and (not slack.sales_reps or user in slack.sales_reps):
+        return
+    raise Forbidden("only the assignee, the lead's owner or an admin can act on this task")
+
+
 async def set_task_status(services: Services, task_id: int, user: str, status: TaskStatus) -> Task:
-    """Claim / done / snooze / not-a-lead for hot-lead and feedback tasks."""
+    """Claim / done / snooze / not-a-lead for hot-lead and feedback tasks (allowed by may_act_on)."""
     task = await load_task(task_id)
     if task.status in (TaskStatus.DONE, TaskStatus.REJECTED) and status != TaskStatus.OPEN:
         raise BadRequest(f"this task is already {task.status.value}")

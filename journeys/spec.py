@@ -19,7 +19,7 @@ from core.expressions import validate_expression
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.sandbox import string_template
-from journeys.durations import parse_duration
+from journeys.durations import parse_duration, parse_span
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 STEP_KINDS = (
@@ -33,7 +33,14 @@ class Strict(BaseModel):
 
 
 def _duration(value: Any) -> str:
+    """An offset (signed: -7d is a week before)."""
     parse_duration(value)
+    return str(value)
+
+
+def _span(value: Any) -> str:
+    """A wait, timeout or period (never negative)."""
+    parse_span(value)
     return str(value)
 
 
@@ -74,7 +81,7 @@ class WaitStep(Strict):
     @field_validator("wait")
     @classmethod
     def _check(cls, value: Any) -> Any:
-        return _duration(value) if isinstance(value, str) else value
+        return _span(value) if isinstance(value, str) else value
 
 
 class WaitForSpec(Strict):
@@ -83,7 +90,7 @@ class WaitForSpec(Strict):
     where: Expression | None = None
     same_key: bool = Field(True, description="in keyed journeys, only an event about the same object counts")
 
-    _t = field_validator("timeout")(lambda v: _duration(v))
+    _t = field_validator("timeout")(lambda v: _span(v))
     _w = field_validator("where")(lambda v: v if v is None else _expression(v))
 
 
@@ -209,7 +216,8 @@ class ApprovalSpec(Strict):
     timeout: Duration = "2d"
     remind_after: Duration | None = "1d"
 
-    _t = field_validator("timeout")(lambda v: _duration(v))
+    _t = field_validator("timeout")(lambda v: _span(v))
+    _r = field_validator("remind_after")(lambda v: v if v is None else _span(v))
 
 
 class ApprovalStep(Strict):
@@ -329,7 +337,7 @@ class Entry(Strict):
     @model_validator(mode="after")
     def _period(self) -> Entry:
         if self.period is not None:
-            _duration(self.period)
+            _span(self.period)
         if (self.policy == "once_per") != (self.period is not None):
             raise ValueError("`period` goes with policy once_per (and only with it)")
         return self

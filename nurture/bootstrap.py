@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from arq import create_pool
 from arq.connections import ArqRedis
 
+from core.files import private_dir
 from core.services import Services
 from core.settings import Settings
 from core.workspace import load_workspace
@@ -49,6 +50,7 @@ async def sink_received(message_id: str) -> bool:
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     workspace = load_workspace(settings.config_file)
+    private_dir(settings.var_dir)  # database, outbox, exports and keys: readable by this user only
     await open_database(settings)
     endpoint = start_redis(settings)
     redis = await create_pool(endpoint.settings)

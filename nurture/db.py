@@ -14,6 +14,7 @@ from tortoise import Tortoise
 from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext
 
+from core.files import create_private
 from core.settings import Settings
 
 APP_LABEL = "nurture"
@@ -80,9 +81,10 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def ensure_sqlite_dir(settings: Settings) -> None:
+def create_sqlite_file(settings: Settings) -> None:
+    """The database file exists, 0600, before SQLite opens it (its WAL and shared-memory files take its mode)."""
     if path := sqlite_file(settings):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private(path)
 
 
 def sqlite_file(settings: Settings) -> Path | None:
@@ -116,7 +118,7 @@ def start_checkpointer(settings: Settings) -> asyncio.Task[None] | None:
 
 
 async def open_database(settings: Settings) -> TortoiseContext:
-    ensure_sqlite_dir(settings)
+    create_sqlite_file(settings)
     return await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

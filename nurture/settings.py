@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from dotenv import dotenv_values
 
+from core.files import create_private_once, private_dir
 from core.settings import Settings, SettingsError
 
 
@@ -79,6 +80,13 @@ def _http_url(value: str) -> str:
     raise ValueError
 
 
+def _shop_domain(value: str) -> str:
+    domain = value.lower().removeprefix("https://").removesuffix("/")
+    if not domain or "/" in domain or " " in domain or "." not in domain:
+        raise ValueError
+    return domain
+
+
 def _id_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -102,10 +110,12 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_PUBLIC_URL": ("public_url", _http_url, "an http(s) URL like https://nurture.example.com"),
     "NURTURE_SECRET_KEY": ("secret_key", _text, "a random string of at least 32 characters"),
     "NURTURE_SHOPIFY_WEBHOOK_SECRET": ("shopify_webhook_secret", _text, "the Shopify app's client secret"),
+    "NURTURE_SHOPIFY_SHOP_DOMAIN": ("shopify_shop_domain", _shop_domain, "a shop domain like acme.myshopify.com"),
     "NURTURE_TYPEFORM_SECRET": ("typeform_secret", _text, "the Typeform webhook secret"),
     "NURTURE_SURVEY_SECRET": ("survey_secret", _text, "the shared secret of survey webhooks"),
     "NURTURE_EMAIL_WEBHOOK_SECRET": ("email_webhook_secret", _text, "user:password for email events"),
     "NURTURE_MAILGUN_SIGNING_KEY": ("mailgun_signing_key", _text, "the Mailgun HTTP webhook signing key"),
+    "NURTURE_WEBHOOK_MAX_AGE": ("webhook_max_age", _positive_float, "a number of seconds greater than 0"),
     "NURTURE_TRACKING_WRITE_KEY": ("tracking_write_key", _text, "the public write key of the snippet"),
     "NURTURE_SLACK_BOT_TOKEN": ("slack_bot_token", _text, "a Slack bot token (xoxb-...)"),
     "NURTURE_SLACK_SIGNING_SECRET": ("slack_signing_secret", _text, "the Slack app's signing secret"),
@@ -136,11 +146,8 @@ def _secret_key(var_dir: Path) -> str:
     path = var_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
+    private_dir(var_dir)
+    return create_private_once(path, secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 def load_settings(

@@ -19,6 +19,8 @@ from contacts.events import NormalizedEvent
 from contacts.export import contact_profile
 from contacts.models import Checkout, Contact, Order, ProductInterest, Suppression, SuppressionReason
 from contacts.suppression import email_hash, suppress
+from core.errors import UnprocessablePayload
+from core.files import private_dir, write_private
 from core.services import Services
 from emails.models import Message, OutboxMessage
 from inbox.models import InboundDelivery
@@ -75,13 +77,24 @@ async def export_contact(contact: Contact) -> dict[str, Any]:
     return profile
 
 
+def _check_shop(services: Services, event: NormalizedEvent) -> None:
+    """A privacy request for another shop than the one this workspace serves erases and exports nothing."""
+    ours = services.settings.shopify_shop_domain.strip().lower()
+    named = str(event.properties.get("shop_domain") or "").strip().lower()
+    if ours and named != ours:
+        raise UnprocessablePayload(
+            f"privacy request for shop {named!r}, but this workspace serves {ours!r} "
+            "(NURTURE_SHOPIFY_SHOP_DOMAIN): refused, nothing erased")
+
+
 async def data_requested(services: Services, event: NormalizedEvent) -> None:
+    _check_shop(services, event)
     contacts = await _find(event)
     export = {"request": event.properties, "contacts": [await export_contact(c) for c in contacts]}
     directory = services.settings.var_dir / "exports"
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)
     name = f"{event.idempotency_key.replace(':', '_').replace('/', '_')}.json"
-    (directory / name).write_text(json.dumps(export, indent=2, default=str))
+    write_private(directory / name, json.dumps(export, indent=2, default=str).encode())
     log.info("privacy export written to %s", directory / name)
 
 
@@ -138,6 +151,7 @@ async def erase_contact(services: Services, contact: Contact) -> None:
 
 
 async def redact_requested(services: Services, event: NormalizedEvent) -> None:
+    _check_shop(services, event)
     for contact in await _find(event):
         await erase_contact(services, contact)
     orders = [o for o in event.properties.get("orders_to_redact", []) if isinstance(o, int)]
@@ -155,6 +169,7 @@ def _sent_by_shop() -> Q:
 
 async def shop_redact(services: Services, event: NormalizedEvent) -> None:
     """The store uninstalled us 48 h ago: erase every customer it sent, guests included."""
+    _check_shop(services, event)
     for contact in await Contact.filter(_sent_by_shop()).order_by("id"):
         await erase_contact(services, contact)
     await Order.all().delete()

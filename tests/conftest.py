@@ -48,6 +48,8 @@ forms:
   contact-sales:
     secret: form-secret-contact-sales
     tags: [sales-inquiry]
+  quote-request:
+    secret: form-secret-quote-request
 slack:
   admins: [UADMIN]
   sales_channel: C0SALES

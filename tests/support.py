@@ -24,16 +24,40 @@ def sample_json(relative: str) -> Any:
     return json.loads(sample(relative))
 
 
-def shopify_headers(body: bytes, secret: str, topic: str, webhook_id: str | None = None) -> dict[str, str]:
+SHOP = "acme-audio.myshopify.com"
+
+
+def shop_named_in(body: bytes) -> str:
+    """The shop a privacy body names (Shopify sends it from that shop), else our test shop."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # hostile bodies: too deep for json
+        return SHOP
+    named = data.get("shop_domain") if isinstance(data, dict) else None
+    return named if isinstance(named, str) and named.isprintable() and named else SHOP
+
+
+def shopify_headers(body: bytes, secret: str, topic: str, webhook_id: str | None = None,
+                    shop: str | None = None) -> dict[str, str]:
     digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
     return {
         "Content-Type": "application/json",
         "X-Shopify-Topic": topic,
         "X-Shopify-Hmac-Sha256": digest,
-        "X-Shopify-Shop-Domain": "acme-audio.myshopify.com",
+        "X-Shopify-Shop-Domain": shop or shop_named_in(body),
         "X-Shopify-API-Version": "2025-10",
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
     }
+
+
+def mailgun_signed(body: bytes, key: str, token: str | None = None, timestamp: float | None = None) -> bytes:
+    """`body` with Mailgun's signature object: HMAC-SHA256 of timestamp + token (a fresh token and now by default)."""
+    data = json.loads(body)
+    stamp = str(int(time.time() if timestamp is None else timestamp))
+    token = token or uuid.uuid4().hex
+    signature = hmac.new(key.encode(), (stamp + token).encode(), hashlib.sha256).hexdigest()
+    data["signature"] = {"timestamp": stamp, "token": token, "signature": signature}
+    return json.dumps(data).encode()
 
 
 def typeform_headers(body: bytes, secret: str) -> dict[str, str]:

@@ -143,3 +143,26 @@ async def test_blocked_contacts_are_skipped_never_sent(
     assert skipped.status == MessageStatus.SKIPPED
     assert ("unsubscribed" if how == "unsubscribed" else "suppressed") in skipped.error
     assert await outbox() == []
+
+
+async def test_names_with_commas_quotes_and_brackets_keep_one_address_per_header(
+    services: Services, run_worker: Callable[[], Awaitable[int]], outbox: Outbox
+) -> None:
+    # Long enough to be folded: the stock folder wrote such names unquoted, several addresses.
+    first = 'Rossi, Maria "The Boss" <boss@evil.example>, and friends of a very long company name'
+    contact = await _contact("maria.rossi@example.com", first_name=first, last_name="Ltd., <x@evil.example>")
+    rep = 'Patel, Sam "Sales" <sam@evil.example>, Team Lead for the North-East region and more'
+    await _queue(services, contact, key="names:1", from_name=rep, reply_to="sam.patel@acme-audio.example")
+    kana = await _contact("kenji@example.com", first_name="佐藤, 健二 <sales@evil.example>" * 3, last_name="")
+    await _queue(services, kana, key="names:2", from_name="営業, チーム <x@evil.example>" * 3)
+    await run_worker()
+    received = {mail["To"].addresses[0].addr_spec: mail for mail in await outbox()}
+    assert set(received) == {"maria.rossi@example.com", "kenji@example.com"}
+    for to, mail in received.items():
+        for header, spec in (("To", to), ("From", "hello@nurture.invalid")):
+            (only,) = mail[header].addresses
+            assert only.addr_spec == spec
+    assert received["maria.rossi@example.com"]["To"].addresses[0].display_name == f"{first} Ltd., <x@evil.example>"
+    assert received["maria.rossi@example.com"]["From"].addresses[0].display_name == rep
+    (reply,) = received["maria.rossi@example.com"]["Reply-To"].addresses
+    assert reply.addr_spec == "sam.patel@acme-audio.example"

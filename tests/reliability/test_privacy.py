@@ -3,6 +3,7 @@ and opted-out or suppressed people get no marketing email from any journey or ma
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Awaitable, Callable
@@ -16,7 +17,7 @@ from contacts.suppression import email_hash, suppress
 from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
 from emails.samples import sample_context
-from inbox.models import InboundDelivery
+from inbox.models import DeliveryStatus, InboundDelivery
 from journeys.delivery import queue_email
 from journeys.manual import start_for_segment
 from journeys.models import Enrollment, Task, TraceEntry
@@ -184,3 +185,44 @@ async def test_unsubscribed_and_suppressed_get_no_marketing_email(
     # The journey may skip or stop before its second email for them; it never sends it.
     assert {m.to_email for m in blocked if m.template == "winback-1"} == {
         "unsubscribed@example.com", "suppressed@example.com", "complained@example.com"}
+
+
+async def test_a_signed_body_replayed_under_a_privacy_topic_erases_nobody(
+    client: TestClient, services: Services, drive: Drive
+) -> None:
+    # Shopify signs the body, not X-Shopify-Topic: a captured order body keeps a valid signature
+    # under any topic. Each replay is stored as failed, with why, and erases nothing.
+    contact = await _person_with_history(client, services, drive)
+    (body,) = [bytes(d.body) for d in await InboundDelivery.filter(topic="orders/create") if PERSON.encode() in d.body]
+    for topic in ("customers/redact", "shop/redact", "customers/data_request"):
+        headers = shopify_headers(body, services.settings.shopify_webhook_secret, topic)
+        assert (await client.post("/webhooks/shopify", data=body, headers=headers)).status == 200
+    await drive()
+    replays = await InboundDelivery.filter(topic__in=["customers/redact", "shop/redact", "customers/data_request"])
+    assert len(replays) == 3
+    assert all(r.status == DeliveryStatus.FAILED and "nothing erased" in r.error for r in replays)
+    assert await Contact.filter(id=contact.id, email=PERSON).exists()
+    assert await Order.filter(shopify_id=5560193709999).exists()
+    assert await Contact.filter(email="someone.else@example.com").exists()
+    assert not (services.settings.var_dir / "exports").exists() or not [
+        p for p in (services.settings.var_dir / "exports").glob("*.json") if PERSON.encode() in p.read_bytes()]
+
+
+async def test_a_privacy_request_for_another_shop_erases_nobody(
+    client: TestClient, services: Services, drive: Drive
+) -> None:
+    ours = services.settings
+    services.settings = dataclasses.replace(ours, shopify_shop_domain="acme-audio.myshopify.com")
+    try:
+        contact = await _person_with_history(client, services, drive)
+        foreign = sample_json("shopify/customers-redact.json") | {"shop_domain": "rival-store.myshopify.com"}
+        await _post_shopify(client, services, "customers/redact", foreign)  # signed, and sent as that shop
+        await drive()
+        (refused,) = await InboundDelivery.filter(topic="customers/redact")
+        assert refused.status == DeliveryStatus.FAILED and "rival-store.myshopify.com" in refused.error
+        assert await Contact.filter(id=contact.id).exists()
+        await _post_shopify(client, services, "customers/redact", sample_json("shopify/customers-redact.json"))
+        await drive()
+        assert not await Contact.filter(id=contact.id).exists()  # our own shop's request still erases
+    finally:
+        services.settings = ours

@@ -19,6 +19,7 @@ from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import (
     SAMPLES,
     basic_auth,
+    mailgun_signed,
     sample_json,
     shopify_headers,
     shopify_topic_for,
@@ -176,14 +177,6 @@ def email_provider(path: Path) -> str:
         if path.stem.startswith(name):
             return name
     raise AssertionError(f"no email provider for {path.name}")
-
-
-def mailgun_signed(body: bytes, key: str, token: str = "scenario-token") -> bytes:
-    data = json.loads(body)
-    timestamp = "1534110422"
-    signature = hmac.new(key.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
-    data["signature"] = {"timestamp": timestamp, "token": token, "signature": signature}
-    return json.dumps(data).encode()
 
 
 def email_request(path: Path, services: Services) -> tuple[str, bytes, dict[str, str]]:

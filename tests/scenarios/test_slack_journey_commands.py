@@ -17,6 +17,7 @@ from journeys.store import import_spec, publish
 from journeys.validation import load_spec
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import calls, click, command, eventually, interact
+from tests.support import slack_headers
 
 GROUP = "S0MARKETING"
 
@@ -134,3 +135,15 @@ async def test_wrong_usage_names_problem_and_form(client: TestClient, services: 
 async def test_unknown_key_answers_with_the_form(client: TestClient, services: Services) -> None:
     text = (await _answer(client, services, "show no-such-journey"))["text"]
     assert "no-such-journey" in text and "Usage: `/journey show KEY`" in text
+
+
+@pytest.mark.parametrize("timestamp", ["not-a-number", "", "1.5e9", "-1741446360", "١٧٤١٤٤٦٣٦٠"])
+async def test_a_malformed_slack_timestamp_is_unauthenticated_not_a_crash(
+    client: TestClient, services: Services, timestamp: str
+) -> None:
+    body = b"command=%2Fjourney&text=list&user_id=UADMIN"
+    headers = slack_headers(body, services.settings.slack_signing_secret)
+    headers["X-Slack-Request-Timestamp"] = timestamp
+    response = await client.post("/slack/events", data=body, headers=headers)
+    assert response.status == 401
+    assert "X-Slack-Request-Timestamp" in await response.text()

@@ -175,6 +175,14 @@ async def test_new_journey_modal_adjusts_every_wait(
     assert answer["response_action"] == "errors" and list(answer["errors"]) == ["wait_3"]
     assert "not a duration" in answer["errors"]["wait_3"]
     assert not await Journey.exists(key="onboarding-fast")
+    # Absurd or negative waits are mistakes shown in the modal, never a 500.
+    form["wait_3"], form["wait_5"] = _typed("wait_input", "1" + "0" * 30 + "d"), _typed("wait_input", "-3d")
+    response = await interact(client, services, submission("journey_new", form, "UADMIN"))
+    assert response.status == 200
+    answer = await response.json()
+    assert answer["response_action"] == "errors" and sorted(answer["errors"]) == ["wait_3", "wait_5"]
+    assert "longer than ten years" in answer["errors"]["wait_3"] and "negative" in answer["errors"]["wait_5"]
+    form["wait_5"] = _typed("wait_input", "7d")
     form["wait_3"] = _typed("wait_input", "2d")
     assert (await interact(client, services, submission("journey_new", form, "UADMIN"))).status == 200
     version = await JourneyVersion.get(journey__key="onboarding-fast")

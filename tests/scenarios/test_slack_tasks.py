@@ -271,3 +271,58 @@ async def test_quote_approval_reminds_then_times_out(
     assert "already done" in late.params["text"]
     await drive()
     assert await outbox() == []
+
+
+async def test_a_public_quote_form_cannot_put_links_in_the_quote_email(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, outbox: Outbox
+) -> None:
+    await _publish("quote-request")
+    await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1")
+    evil = "https://evil.example/accept"
+    fields = {"email": "maria.rossi@example.com", "first_name": "Maria", "product": "Speakers", "quantity": "2",
+              "quote_url": evil, "url": evil, "review_url": evil, "message": "Quote please", "website": ""}
+    response = await client.post("/webhooks/forms/quote-request", data=json.dumps(fields), headers={
+        "Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-quote-request"})
+    assert response.status == 200
+    await drive()
+    task = await Task.get(kind=TaskKind.QUOTE_APPROVAL)
+    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
+    await eventually(calls(slack, "chat.update"))
+    await drive()
+    (sent,) = await outbox()
+    assert "evil.example" not in sent.as_string()
+    text, _html = _parts(sent)
+    link = re.search(r"Accept this quote \((https?://\S+)\)", text)
+    assert link is not None
+    path = link.group(1).split("://", 1)[1].split("/", 1)[1]
+    followed = await client.get("/" + path, allow_redirects=False)
+    assert followed.status in (302, 303) and followed.headers["Location"] == "https://acme-audio.example/pages/quote"
+
+
+async def test_task_buttons_check_who_presses_them_and_what_they_press(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock
+) -> None:
+    lead = await _hot_lead(client, services, drive, owner="UREP1")
+
+    async def press(action: str, task: Task, user: str) -> str:
+        before = len(slack.called("chat.postEphemeral"))
+        await interact(client, services, click(action, f"task:{task.id}", user, "DREP1", task.slack_ts or ""))
+        await eventually(lambda: len(slack.called("chat.postEphemeral")) > before or slack.called("chat.update"))
+        refusals = slack.called("chat.postEphemeral")[before:]
+        return refusals[0].params["text"] if refusals else ""
+
+    # Another rep cannot act on a lead the owner holds; a stranger even less.
+    assert "only the assignee, the lead's owner or an admin" in await press("task_claim", lead, "UREP2")
+    assert "only the assignee" in await press("task_not_lead", lead, "USTRANGER")
+    assert (await Task.get(id=lead.id)).status == TaskStatus.OPEN
+    # A button of another kind of task does nothing to this one.
+    assert "does not apply to a hot lead task" in await press("task_done", lead, "UREP1")
+    quote = await _quote(services, drive, clock)
+    assert "does not apply to a quote approval task" in await press("task_snooze", quote, "UADMIN")
+    assert (await Task.get(id=quote.id)).status == TaskStatus.OPEN
+    # The owner claims; a later claim by someone else is not a takeover.
+    assert await press("task_claim", lead, "UREP1") == ""
+    assert "already claimed by UREP1" in await press("task_claim", lead, "UADMIN")
+    claimed = await Task.get(id=lead.id)
+    assert claimed.status == TaskStatus.CLAIMED and claimed.assignee == "UREP1"
+    assert (await Contact.get(email="wei.chen@example.com")).owner == "UREP1"

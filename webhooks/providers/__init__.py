@@ -6,6 +6,12 @@
     topic(headers, body) -> str                     # what kind of delivery, for the inbox listing
     parse(headers, body) -> list[NormalizedEvent]   # pure; raises UnprocessablePayload or IgnoredTopic
 
+and, for providers whose signature carries a timestamp and a one-time token rather than covering
+the body (Mailgun):
+
+    SIGNATURE_COVERS_BODY = False                    # delivery_id is the token: one token, one body
+    signed_at(headers, body) -> float                # unix seconds signed, for the freshness window
+
 `headers` always has lower-case names. `parse` is pure (no I/O), so it is unit-tested
 on the sample payloads and fuzzed with hypothesis; it must raise only the two
 exceptions above, whatever the input.
@@ -52,6 +58,16 @@ MODULES = {
     "email-mailgun": "email_mailgun",
     "email-ses": "email_ses",
 }
+
+
+def signature_covers_body(provider: Provider) -> bool:
+    return bool(getattr(provider, "SIGNATURE_COVERS_BODY", True))
+
+
+def signed_at(provider: Provider, headers: Mapping[str, str], body: bytes) -> float | None:
+    """When the provider signs a timestamp, that time (unix seconds); None when it signs none."""
+    reader = getattr(provider, "signed_at", None)
+    return None if reader is None else float(reader(headers, body))
 
 
 @functools.cache  # on every request's path: the module lookup is done once per name

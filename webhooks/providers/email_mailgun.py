@@ -9,8 +9,10 @@ reports in `message.headers` (without angle brackets).
 
 Authentication is Mailgun's own: `signature.signature` is the hex HMAC-SHA256 of
 `timestamp + token`, keyed with the webhook signing key (NURTURE_MAILGUN_SIGNING_KEY, not
-the basic-auth NURTURE_EMAIL_WEBHOOK_SECRET of the other providers). (Rejecting old timestamps and replayed
-tokens needs state, so it is not done here; the inbox dedupes on the event id.)
+the basic-auth NURTURE_EMAIL_WEBHOOK_SECRET of the other providers). The signature covers the
+token and timestamp, not the body, so, as Mailgun advises, a token is good for one delivery: the
+token is the delivery's id (a retry of the same body is a duplicate; another body under a used
+token is refused by webhooks/receive.py), and `signed_at` lets it refuse stale timestamps.
 """
 
 from __future__ import annotations
@@ -131,13 +133,26 @@ def _record(record: dict[str, Any], fallback_id: str) -> list[NormalizedEvent]:
     return handler(record, fallback_id)
 
 
+# The signature does not cover the body: a stored delivery's token may not carry another body.
+SIGNATURE_COVERS_BODY = False
+
+
 def delivery_id(headers: Mapping[str, str], body: bytes) -> str:
+    """The signature token: one token, one delivery (verify has checked that it is there)."""
     try:
-        data = load_mapping(body)
+        token = identifier(_nested(load_mapping(body), "signature", "token"))
     except UnprocessablePayload:
         return body_digest(body)
-    event_id = identifier(_nested(data, "event-data", "id"))
-    return bounded_id(event_id or identifier(_nested(data, "signature", "token")), body)
+    return "token:" + bounded_id(token, body)
+
+
+def signed_at(headers: Mapping[str, str], body: bytes) -> float:
+    """Unix seconds of the signature (verified), for the freshness window."""
+    timestamp = _signature(body)[0]
+    try:
+        return float(timestamp)
+    except ValueError:
+        raise InvalidSignature(f"signature timestamp {timestamp[:40]!r} is not a number") from None
 
 
 def topic(headers: Mapping[str, str], body: bytes) -> str:

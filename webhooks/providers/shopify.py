@@ -77,8 +77,36 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[NormalizedEvent]:
     if handler is None:
         # Checked before the body is read: a topic we do not use is ignored whatever it carries.
         raise IgnoredTopic(f"shopify topic {name!r} is not used")
-    delivery = _Delivery(_load(body), _fallback_time(headers), common.body_digest(body)[:32])
+    data = _load(body)
+    if name in _PRIVACY_SHAPES:
+        _check_privacy_body(name, data, headers)
+    delivery = _Delivery(data, _fallback_time(headers), common.body_digest(body)[:32])
     return handler(delivery)
+
+
+# Shopify's HMAC covers the body, not the X-Shopify-Topic header: a genuinely signed body of another
+# topic resent under a privacy topic must erase nobody. So a privacy body must have exactly its
+# documented keys and name the shop that sent the delivery.
+_PRIVACY_SHAPES = {
+    "customers/data_request": frozenset({"shop_id", "shop_domain", "customer", "orders_requested", "data_request"}),
+    "customers/redact": frozenset({"shop_id", "shop_domain", "customer", "orders_to_redact"}),
+    "shop/redact": frozenset({"shop_id", "shop_domain"}),
+}
+
+
+def _check_privacy_body(name: str, data: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+    expected = _PRIVACY_SHAPES[name]
+    if set(data) != expected:
+        raise UnprocessablePayload(
+            f"a {name} body has exactly the keys {', '.join(sorted(expected))}; this one has "
+            f"{', '.join(sorted(map(str, data)))[:300]}: refused, nothing erased")
+    if "customer" in expected and not isinstance(data["customer"], dict):
+        raise UnprocessablePayload(f"a {name} body names its customer in an object: refused, nothing erased")
+    shop = str(data.get("shop_domain") or "").strip().lower()
+    sender = str(headers.get("x-shopify-shop-domain") or "").strip().lower()
+    if not shop or shop != sender:
+        raise UnprocessablePayload(
+            f"the {name} body names shop {shop!r} but X-Shopify-Shop-Domain is {sender!r}: refused, nothing erased")
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -447,14 +475,16 @@ def _privacy(kind: str, delivery: _Delivery, key: str, properties: dict[str, Any
 
 def _data_requested(delivery: _Delivery) -> list[NormalizedEvent]:
     request_id = _int(_obj(delivery.data, "data_request"), "id")
-    properties = {"request_id": request_id, "orders_requested": _int_list(delivery.data, "orders_requested")}
+    properties = {"request_id": request_id, "orders_requested": _int_list(delivery.data, "orders_requested"),
+                  "shop_domain": _text(delivery.data, "shop_domain")}
     key = str(request_id) if request_id is not None else delivery.digest
     return _privacy("privacy.data_requested", delivery, key, properties)
 
 
 def _redact_requested(delivery: _Delivery) -> list[NormalizedEvent]:
     # No request id in this payload: the body itself identifies the request.
-    properties = {"orders_to_redact": _int_list(delivery.data, "orders_to_redact")}
+    properties = {"orders_to_redact": _int_list(delivery.data, "orders_to_redact"),
+                  "shop_domain": _text(delivery.data, "shop_domain")}
     return _privacy("privacy.redact_requested", delivery, delivery.digest, properties)
 
 

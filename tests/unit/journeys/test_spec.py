@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from journeys.durations import parse_duration
 from journeys.program import compile_program
 from journeys.validation import SpecError, load_spec
 
@@ -89,3 +90,18 @@ def test_duplicate_step_ids_are_refused() -> None:
     spec = load_spec("key: k\nname: n\ntrigger: {manual: true}\nsteps: [{id: a, wait: 1d}, {id: a, wait: 2d}]\n")
     with pytest.raises(ValueError, match="step id 'a' is used twice"):
         compile_program(spec)
+
+
+@pytest.mark.parametrize(("step", "problem"), [
+    ("wait: -3d", "negative"), ("wait: 100000d", "longer than ten years"),
+    ("wait: " + "9" * 40 + "w", "longer than ten years"),
+    ("wait_for: {event: email.clicked, timeout: -1h}", "negative"),
+])
+def test_waits_and_timeouts_run_forward_and_stay_within_ten_years(step: str, problem: str) -> None:
+    source = f"key: spans\nname: Spans\ntrigger: {{event: order.created}}\nsteps:\n  - {step}\n  - email: welcome-1\n"
+    with pytest.raises(SpecError, match=problem):
+        load_spec(source)
+
+
+def test_offsets_may_be_negative() -> None:
+    assert parse_duration("-7d").days == -7

@@ -361,6 +361,14 @@ def mailgun_body(changes: dict[str, Any] | None = None, secret: str = MAILGUN_KE
     return dump(data)
 
 
+def test_mailgun_signed_at_reads_the_signed_timestamp() -> None:
+    assert email_mailgun.signed_at({}, mailgun_body()) == 1534110422.0
+    signature = {"timestamp": "soon", "token": "t", "signature": "s"}
+    data = load(REAL / "mailgun-failed-permanent.json") | {"signature": signature}
+    with pytest.raises(InvalidSignature, match="not a number"):
+        email_mailgun.signed_at({}, dump(data))
+
+
 def test_mailgun_verify_good_bad_and_missing() -> None:
     body = mailgun_body()
     email_mailgun.verify({}, body, MAILGUN_KEY)
@@ -380,12 +388,13 @@ def test_mailgun_verify_good_bad_and_missing() -> None:
             email_mailgun.verify({}, bad, MAILGUN_KEY)
 
 
-def test_mailgun_signed_body_parses_and_keys_on_token_or_event_id() -> None:
+def test_mailgun_signed_body_parses_and_keys_the_delivery_on_its_token() -> None:
     body = mailgun_body()
     assert email_mailgun.parse({}, body)[0].properties["bounce_type"] == "hard"
-    assert email_mailgun.delivery_id({}, body) == "c2a1b3f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2"
+    assert email_mailgun.delivery_id({}, body) == "token:c2a1b3f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2"
     body = mailgun_body({"id": "mg-evt-1"})
-    assert email_mailgun.delivery_id({}, body) == "mg-evt-1"
+    # The delivery is the token's (one token, one body); the event keeps its own id for idempotency.
+    assert email_mailgun.delivery_id({}, body) == "token:c2a1b3f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2"
     assert email_mailgun.parse({}, body)[0].idempotency_key == "email-mailgun:mg-evt-1:email.bounced"
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
 from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
-from tests.support import TOPIC_BY_PREFIX, shopify_topic_for
+from tests.support import TOPIC_BY_PREFIX, shop_named_in, shopify_topic_for
 from webhooks.providers import IgnoredTopic, provider_for, shopify
 
 SAMPLES = Path(__file__).resolve().parents[3] / "tests" / "fixtures"
@@ -42,6 +42,7 @@ def headers_for(topic: str, body: bytes, webhook_id: str = "wh-1") -> dict[str, 
         "x-shopify-hmac-sha256": sign(body),
         "x-shopify-webhook-id": webhook_id,
         "x-shopify-triggered-at": "2026-03-06T10:00:00Z",
+        "x-shopify-shop-domain": shop_named_in(body),
     }
 
 
@@ -336,7 +337,8 @@ def test_real_consent_update_with_everything_null() -> None:
 def test_data_request() -> None:
     event = one(REAL / "customers-data-request.json")
     assert event.type == "privacy.data_requested"
-    assert event.properties == {"request_id": 9999, "orders_requested": [299938, 280263, 220458]}
+    assert event.properties == {"request_id": 9999, "orders_requested": [299938, 280263, 220458],
+                                "shop_domain": "{shop}.myshopify.com"}
     assert (event.email, event.shopify_customer_id) == ("john@example.com", 191167)
     assert event.profile == {} and event.consent is None
     assert event.idempotency_key == "shopify:privacy.data_requested:9999"
@@ -345,7 +347,7 @@ def test_data_request() -> None:
 def test_customer_redact() -> None:
     event = one(OURS / "customers-redact.json")
     assert event.type == "privacy.redact_requested"
-    assert event.properties == {"orders_to_redact": [5560193709999]}
+    assert event.properties == {"orders_to_redact": [5560193709999], "shop_domain": "acme-audio.myshopify.com"}
     assert (event.email, event.shopify_customer_id) == ("leo.martin@example.com", 7812233399999)
 
 
@@ -355,6 +357,37 @@ def test_shop_redact_has_no_person() -> None:
     assert event.properties == {"shop_domain": "{shop}.myshopify.com"}
     assert event.email is None and event.shopify_customer_id is None
     assert event.idempotency_key == "shopify:privacy.shop_redact:954889"
+
+
+@pytest.mark.parametrize("topic", ["customers/redact", "shop/redact", "customers/data_request"])
+@pytest.mark.parametrize("other", ["orders-create.json", "customers-create.json", "customers-redact.json",
+                                   "customers-data-request.json", "shop-redact.json"])
+def test_a_signed_body_of_another_topic_is_no_privacy_request(topic: str, other: str) -> None:
+    # Shopify's HMAC covers the body only: the topic header of a genuine body can be swapped.
+    body = (OURS / other).read_bytes()
+    if shopify_topic_for(OURS / other) == topic:
+        return
+    with pytest.raises(UnprocessablePayload, match="nothing erased"):
+        shopify.parse(headers_for(topic, body), body)
+
+
+@pytest.mark.parametrize("path", [OURS / "customers-redact.json", OURS / "shop-redact.json",
+                                  OURS / "customers-data-request.json"], ids=lambda p: p.name)
+def test_a_privacy_body_must_name_the_shop_that_sent_it(path: Path) -> None:
+    body = path.read_bytes()
+    headers = headers_for(shopify_topic_for(path), body) | {"x-shopify-shop-domain": "other-shop.myshopify.com"}
+    with pytest.raises(UnprocessablePayload, match="X-Shopify-Shop-Domain"):
+        shopify.parse(headers, body)
+    headers.pop("x-shopify-shop-domain")
+    with pytest.raises(UnprocessablePayload, match="X-Shopify-Shop-Domain"):
+        shopify.parse(headers, body)
+
+
+def test_a_shop_redact_with_anything_more_is_refused() -> None:
+    data = raw(OURS / "shop-redact.json") | {"customer": {"id": 1}}
+    body = json.dumps(data).encode()
+    with pytest.raises(UnprocessablePayload, match="exactly the keys"):
+        shopify.parse(headers_for("shop/redact", body), body)
 
 
 # ---------------------------------------------------------------- headers and signatures
