@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import blocks, slackio
 from bot.tasks import destination, fill_text, post_task, refresh_message
 from contacts.models import Contact
@@ -59,6 +61,23 @@ async def post_notification(ctx: dict[str, Any], *, enrollment_id: int, seq: int
 
 
 # -- slow slash commands ---------------------------------------------------------------------------
+
+ERASED = ":wastebasket: This message was about a person whose data has since been erased at their request."
+# Slack answers these when the message or its channel is gone: nothing left to erase.
+GONE = ("message_not_found", "channel_not_found", "is_archived", "cant_update_message")
+
+
+async def erase_slack_message(ctx: dict[str, Any], *, channel: str, ts: str) -> str:
+    """A task message about an erased person, edited to say only that (pipeline/privacy.py enqueues it)."""
+    services: Services = ctx["services"]
+    try:
+        await slackio.call(services.slack.chat_update(channel=channel, ts=ts, **blocks.message(ERASED)))
+    except SlackApiError as error:
+        if error.response.get("error") in GONE:
+            return "gone"
+        raise
+    return "erased"
+
 
 async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: str) -> str:
     services: Services = ctx["services"]

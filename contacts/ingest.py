@@ -72,7 +72,7 @@ def _update_consent(contact: Contact, event: NormalizedEvent) -> None:
     contact.consent_at = event.occurred_at
 
 
-async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> Applied | None:
+async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None) -> Applied | None:
     async with in_transaction():
         if await Event.exists(idempotency_key=event.idempotency_key):
             return None
@@ -84,7 +84,7 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent) -> A
         row = await Event.create(
             contact=contact, type=event.type, properties=event.properties,
             occurred_at=event.occurred_at, source=event.source,
-            idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200],
+            idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
         )
         _update_profile(contact, event)
         _update_consent(contact, event)
@@ -116,12 +116,13 @@ def storable(event: NormalizedEvent) -> NormalizedEvent:
     )
 
 
-async def apply(services: Services, event: NormalizedEvent) -> Applied | None:
-    """Apply one event; None when it was a duplicate or names nobody."""
+async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None) -> Applied | None:
+    """Apply one event (from inbound delivery `delivery_id`, when it came in one); None when it was a
+    duplicate or names nobody."""
     event = storable(event)
     for attempt in range(ATTEMPTS):
         try:
-            return await _apply_in_transaction(services, event)
+            return await _apply_in_transaction(services, event, delivery_id)
         except IntegrityError:
             # A concurrent copy of this event committed first: exactly one effect.
             if await Event.exists(idempotency_key=event.idempotency_key):

@@ -76,6 +76,9 @@ class Event(Model):
     idempotency_key = fields.CharField(max_length=200, unique=True)
     object_key = fields.CharField(max_length=200, default="", db_index=True)
     recorded_at = fields.DatetimeField(auto_now_add=True)
+    # The inbound delivery the event came from: erasure finds a person's raw deliveries through
+    # it, whatever their encoding (no FK: deliveries and events are kept and pruned apart).
+    delivery_id = fields.BigIntField(null=True, db_index=True)
 
     class Meta:
         table = "events"
@@ -161,3 +164,17 @@ class Suppression(Model):
 
     class Meta:
         table = "suppressions"
+
+
+class Erasure(Model):
+    """That an erasure happened, and how much it removed: no personal data (the contact is gone)."""
+
+    id = fields.BigIntField(primary_key=True)
+    erased_at = fields.DatetimeField(auto_now_add=True)
+    # The privacy request's key (Shopify's request id or a digest of its body), never an address.
+    request = fields.CharField(max_length=200, default="")
+    contact_ref = fields.BigIntField()
+    removed: dict = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "erasures"

@@ -33,7 +33,7 @@ FUNCTIONS: list[Any] = [
     call_webhook,
     send_email,
     func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
-    slack_jobs.journey_test,
+    slack_jobs.journey_test, slack_jobs.erase_slack_message,
 ]
 CRON_JOBS: list[Any] = [
     cron(sweep_pending_jobs_job, second={0, 10, 20, 30, 40, 50}, unique=True),

@@ -16,19 +16,22 @@ from journeys.triggers import on_event
 from pipeline import privacy
 
 
-async def apply_all(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:
+async def apply_all(services: Services, events: Iterable[NormalizedEvent],
+                    delivery_id: int | None = None) -> list[Applied]:
     """Apply each event in order; duplicates, events naming nobody and privacy requests apply nothing."""
     applied = []
     for event in events:
         if event.type in privacy.HANDLERS:
             await privacy.HANDLERS[event.type](services, storable(event))
-        elif (result := await apply(services, event)) is not None:
+        elif (result := await apply(services, event, delivery_id)) is not None:
             applied.append(result)
     return applied
 
 
-async def ingest(services: Services, events: Iterable[NormalizedEvent]) -> list[Applied]:
-    applied = await apply_all(services, events)
+async def ingest(services: Services, events: Iterable[NormalizedEvent], *,
+                 delivery_id: int | None = None) -> list[Applied]:
+    """`delivery_id`: the stored delivery the events were parsed from (erasure finds it by them)."""
+    applied = await apply_all(services, events, delivery_id)
     for item in applied:
         await on_event(services, item.contact, item.event)
         if item.emitted:  # tier changes, milestones, segments: they derive nothing further, so no loops

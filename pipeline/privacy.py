@@ -7,20 +7,34 @@ never emailed again and cannot be read back.
 
 from __future__ import annotations
 
+import contextlib
+import gzip
 import json
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 from tortoise.expressions import Q, Subquery
 
 from contacts.events import NormalizedEvent
 from contacts.export import contact_profile
-from contacts.models import Checkout, Contact, Order, ProductInterest, Suppression, SuppressionReason
+from contacts.models import (
+    Checkout,
+    Contact,
+    Erasure,
+    Event,
+    Order,
+    ProductInterest,
+    Suppression,
+    SuppressionReason,
+)
 from contacts.suppression import email_hash, suppress
 from core.errors import UnprocessablePayload
 from core.files import private_dir, write_private
+from core.queue import enqueue_many
 from core.services import Services
 from emails.models import Message, OutboxMessage
 from inbox.models import InboundDelivery
@@ -105,20 +119,41 @@ async def _remove_outbox_files(messages: list[Message]) -> None:
         await row.delete()
 
 
-async def _scrub_inbox(needles: list[bytes]) -> None:
-    """Raw deliveries hold the person's data too: blank the bodies that mention them."""
+def _readable(body: bytes) -> str:
+    """The body as a person would read it, whatever its encoding: raw, URL-decoded (form posts),
+    JSON with its escapes undone, gunzipped; lower case, for finding an address or an id in it."""
+    if body[:2] == b"\x1f\x8b":
+        with contextlib.suppress(OSError, EOFError, zlib.error):
+            body = gzip.decompress(body)
+    text = body.decode("utf-8", "replace")
+    forms = [text, unquote_plus(text)]
+    with contextlib.suppress(ValueError, RecursionError):
+        forms.append(json.dumps(json.loads(text), ensure_ascii=False))
+    return "\n".join(forms).lower()
+
+
+async def _blank(rows: list[InboundDelivery]) -> int:
+    for row in rows:
+        row.body, row.headers = b"{}", {}
+        row.error = (row.error + " [personal data erased]").strip()
+        await row.save(update_fields=["body", "headers", "error"])
+    return len(rows)
+
+
+async def _scrub_inbox(contact: Contact, needles: list[str]) -> int:
+    """Raw deliveries hold the person's data too. Those their events came from are found through
+    the events; any other (failed, or a duplicate of an applied one) when it mentions them in any
+    encoding. Returns how many were blanked."""
+    linked = await Event.filter(contact=contact, delivery_id__not_isnull=True).values_list("delivery_id", flat=True)
+    blanked = await _blank(await InboundDelivery.filter(id__in=set(linked)).exclude(body=b"{}"))
     last_id = 0
     while needles:
         rows = await InboundDelivery.filter(id__gt=last_id).order_by("id").limit(500)
         if not rows:
-            return
-        for row in rows:
-            body = bytes(row.body).lower()
-            if any(needle in body for needle in needles):
-                row.body, row.headers = b"{}", {}
-                row.error = (row.error + " [personal data erased]").strip()
-                await row.save(update_fields=["body", "headers", "error"])
+            break
+        blanked += await _blank([r for r in rows if any(n in _readable(bytes(r.body)) for n in needles)])
         last_id = rows[-1].id
+    return blanked
 
 
 def _remove_exports(services: Services, needles: list[bytes]) -> None:
@@ -129,31 +164,48 @@ def _remove_exports(services: Services, needles: list[bytes]) -> None:
             path.unlink(missing_ok=True)
 
 
-async def erase_contact(services: Services, contact: Contact) -> None:
-    needles = [n.encode() for n in (contact.email, contact.anonymous_id) if n]
+ERASE_SLACK_JOB = "erase_slack_message"
+
+
+async def _erase_slack_messages(services: Services, contact: Contact) -> int:
+    """The bot's task messages about the person are edited to say so (bot/jobs.py, retried)."""
+    posted = await Task.filter(contact=contact, slack_ts__not_isnull=True).exclude(slack_ts="").values_list(
+        "slack_channel", "slack_ts")
+    jobs = [(ERASE_SLACK_JOB, {"channel": channel, "ts": ts}, f"slack-erase:{channel}:{ts}")
+            for channel, ts in posted if channel and ts]
+    await enqueue_many(services.redis, jobs)
+    return len(jobs)
+
+
+async def erase_contact(services: Services, contact: Contact, request: str = "") -> None:
+    needles = [n.lower() for n in (contact.email, contact.anonymous_id) if n]
     if contact.shopify_customer_id is not None:
-        needles.append(str(contact.shopify_customer_id).encode())
-    await _scrub_inbox(needles)
-    _remove_exports(services, [n for n in needles if not n.isdigit()] or needles)
+        needles.append(str(contact.shopify_customer_id))
+    removed = {"slack_messages": await _erase_slack_messages(services, contact),
+               "deliveries": await _scrub_inbox(contact, needles)}
+    _remove_exports(services, [n.encode() for n in needles if not n.isdigit()] or [n.encode() for n in needles])
     if contact.email:
         await suppress(services.settings.secret_key, contact.email, SuppressionReason.ERASED)
         digest = email_hash(services.settings.secret_key, contact.email)
         await Suppression.filter(email_hash=digest).update(email=None, detail="")
     messages = await Message.filter(contact=contact)
     await _remove_outbox_files(messages)
-    await Message.filter(contact=contact).delete()
-    await Order.filter(contact=contact).delete()
+    removed["messages"] = await Message.filter(contact=contact).delete()
+    removed["events"] = await Event.filter(contact=contact).count()
+    removed["orders"] = await Order.filter(contact=contact).delete()
     await Checkout.filter(contact=contact).delete()
-    await Task.filter(contact=contact).delete()
+    removed["tasks"] = await Task.filter(contact=contact).delete()
     await TraceEntry.filter(contact=contact).delete()
     await Enrollment.filter(contact=contact).delete()
     await contact.delete()
+    await Erasure.create(request=request[:200], contact_ref=contact.id, removed=removed)
+    log.info("erased contact %s: %s", contact.id, removed)
 
 
 async def redact_requested(services: Services, event: NormalizedEvent) -> None:
     _check_shop(services, event)
     for contact in await _find(event):
-        await erase_contact(services, contact)
+        await erase_contact(services, contact, event.idempotency_key)
     orders = [o for o in event.properties.get("orders_to_redact", []) if isinstance(o, int)]
     if orders:
         await Order.filter(shopify_id__in=orders).delete()
@@ -171,7 +223,7 @@ async def shop_redact(services: Services, event: NormalizedEvent) -> None:
     """The store uninstalled us 48 h ago: erase every customer it sent, guests included."""
     _check_shop(services, event)
     for contact in await Contact.filter(_sent_by_shop()).order_by("id"):
-        await erase_contact(services, contact)
+        await erase_contact(services, contact, event.idempotency_key)
     await Order.all().delete()
     await Checkout.all().delete()
     await _blank_shop_deliveries()

@@ -13,6 +13,7 @@ from urllib.parse import urlparse, urlunparse
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from tortoise import Tortoise
 from tortoise.connection import get_connection
 
 from core.clock import ManualClock, RealClock
@@ -107,6 +108,12 @@ TABLES = [
 ]
 
 
+def _all_tables() -> list[str]:
+    """TABLES (children before parents, for SQLite), then any table a new model added."""
+    models = [model for app in Tortoise.apps.values() for model in app.values()]
+    return TABLES + sorted({m._meta.db_table for m in models} - set(TABLES))
+
+
 @pytest.fixture(autouse=True)
 async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test that touches the backend starts from empty tables and an empty queue."""
@@ -116,9 +123,9 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     services: Services = request.getfixturevalue("services")
     connection = get_connection("default")
     if services.settings.is_postgres:
-        await connection.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+        await connection.execute_script(f"TRUNCATE {', '.join(_all_tables())} RESTART IDENTITY CASCADE")
     else:
-        await connection.execute_script("".join(f"DELETE FROM {t};" for t in TABLES))
+        await connection.execute_script("".join(f"DELETE FROM {t};" for t in _all_tables()))
     await services.redis.flushdb()
     clear_caches()
     double: SlackApiDouble = request.getfixturevalue("slack_double")[0]

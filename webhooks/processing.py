@@ -53,7 +53,7 @@ async def process(services: Services, delivery: InboundDelivery) -> InboundDeliv
     try:
         provider = provider_for(delivery.provider)
         events = provider.parse(delivery.headers, bytes(delivery.body))
-        await ingest(services, events)
+        await ingest(services, events, delivery_id=delivery.id)
     except IgnoredTopic as why:
         delivery.status, delivery.error = DeliveryStatus.IGNORED, str(why)
     except UnprocessablePayload as error:

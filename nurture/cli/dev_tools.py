@@ -17,9 +17,7 @@ from nurture.terminal import console
 @click.option("--name", default=None, help="A short name for the migration file.")
 def makemigrations(name: str | None) -> None:
     """Write a new migration into migrations/ from the difference between models and migrations."""
-
-    from tortoise.cli.cli import run_cli_async
-
+    from tortoise.cli.cli import run_cli_async  # only developers run this: loaded here, not at start
 
     current = settings()
     config = tortoise_config(current)

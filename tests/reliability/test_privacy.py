@@ -3,16 +3,18 @@ and opted-out or suppressed people get no marketing email from any journey or ma
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus, unquote_plus
 
 from aiohttp.test_utils import TestClient
 
-from contacts.models import Checkout, Consent, Contact, Event, Order, Suppression, SuppressionReason
+from contacts.models import Checkout, Consent, Contact, Erasure, Event, Order, Suppression, SuppressionReason
 from contacts.suppression import email_hash, suppress
 from core.services import Services
 from emails.models import Message, MessageStatus, OutboxMessage
@@ -23,7 +25,8 @@ from journeys.manual import start_for_segment
 from journeys.models import Enrollment, Task, TraceEntry
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
-from tests.support import sample_json, shopify_headers
+from tests.doubles.slack_api import SlackApiDouble
+from tests.support import sample_json, shopify_headers, survey_headers
 
 Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
@@ -226,3 +229,50 @@ async def test_a_privacy_request_for_another_shop_erases_nobody(
         assert not await Contact.filter(id=contact.id).exists()  # our own shop's request still erases
     finally:
         services.settings = ours
+
+
+def _mentions(body: bytes, needle: str) -> bool:
+    """Whether a stored body names `needle` in any encoding a reader would undo."""
+    text = body.decode("utf-8", "replace")
+    forms = [text, unquote_plus(text)]
+    with contextlib.suppress(ValueError, RecursionError):
+        forms.append(json.dumps(json.loads(text), ensure_ascii=False))
+    return any(needle in form.lower() for form in forms)
+
+
+async def test_redact_finds_the_person_in_every_encoding_and_edits_their_slack_messages(
+    client: TestClient, services: Services, drive: Drive, slack: SlackApiDouble
+) -> None:
+    contact = await _person_with_history(client, services, drive)
+    posted = await Task.filter(contact=contact).exclude(slack_ts=None).values_list("slack_channel", "slack_ts")
+    assert posted  # the journey's call task went to the sales channel
+    # The same person arrives URL-encoded (a plain HTML form) and JSON-escaped (a survey).
+    form = f"email={quote_plus(PERSON.upper())}&first_name=Leo&interest=blog&consent=yes&website=".encode()
+    response = await client.post("/webhooks/forms/newsletter", data=form, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Origin": "https://acme-audio.example"})
+    assert response.status == 200
+    survey = json.dumps({"email": PERSON, "score": 9, "survey": "nps", "comment": "ok",
+                         "answered_at": "2026-03-10T08:00:00Z", "response_id": "esc-1"}, ensure_ascii=True)
+    survey_bytes = survey.replace("@", "\\u0040").encode()
+    response = await client.post("/webhooks/surveys/generic", data=survey_bytes,
+                                 headers=survey_headers(survey_bytes, services.settings.survey_secret))
+    assert response.status == 200
+    # A delivery that failed to apply names them too (escaped), with no event to link it.
+    broken = json.dumps({"email": PERSON, "score": "eleven"}).replace("@", "\\u0040").encode()
+    response = await client.post("/webhooks/surveys/generic", data=broken,
+                                 headers=survey_headers(broken, services.settings.survey_secret))
+    assert response.status == 200
+    await drive()
+    stored = [bytes(d.body) for d in await InboundDelivery.all()]
+    assert sum(_mentions(body, PERSON) for body in stored) >= 5 and not all(PERSON.encode() in b for b in stored)
+    await _post_shopify(client, services, "customers/redact", sample_json("shopify/customers-redact.json"))
+    await drive()
+    assert not await Contact.filter(email=PERSON).exists()
+    assert not [d.id for d in await InboundDelivery.all() if _mentions(bytes(d.body), PERSON)]
+    edited = {(c.params["channel"], c.params["ts"]) for c in slack.called("chat.update")
+              if "erased at their request" in c.params.get("text", "")}
+    assert edited == set(posted)
+    (erasure,) = await Erasure.all()
+    assert erasure.contact_ref == contact.id and erasure.removed["slack_messages"] == len(posted)
+    record = json.dumps({"request": erasure.request, "removed": erasure.removed}).lower()
+    assert PERSON not in record and "leo" not in record and str(CUSTOMER_ID) not in record
