@@ -22,7 +22,7 @@ from contacts.models import (
     ProductInterest,
     SuppressionReason,
 )
-from contacts.suppression import suppress
+from contacts.suppression import lift, suppress
 from emails.models import Message, MessageStatus
 
 Updater = Callable[[str, Contact, NormalizedEvent], Awaitable[None]]
@@ -160,6 +160,10 @@ async def checkout_abandoned(_: str, contact: Contact, event: NormalizedEvent) -
     )
 
 
+# Attributes the system computes (the rest of them start with `_`): no event may set them.
+DERIVED_ATTRIBUTES = frozenset({"segments", "nps_score", "nps_category", "nps_answered_at"})
+
+
 async def survey_answered(_: str, contact: Contact, event: NormalizedEvent) -> None:
     contact.attributes = {
         **contact.attributes,
@@ -194,6 +198,12 @@ async def email_complained(secret_key: str, contact: Contact, event: NormalizedE
     contact.consent = Consent.UNSUBSCRIBED
     contact.consent_source = f"complaint:{event.source}"
     contact.consent_at = event.occurred_at
+
+
+async def consent_confirmed(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+    """The double opt-in link was followed: the unsubscribe no longer holds."""
+    if contact.email:
+        await lift(secret_key, contact.email, SuppressionReason.UNSUBSCRIBE)
 
 
 async def email_opened(_: str, contact: Contact, event: NormalizedEvent) -> None:
@@ -235,6 +245,7 @@ UPDATERS: dict[str, Updater] = {
     "survey.answered": survey_answered,
     "email.bounced": email_bounced,
     "email.complained": email_complained,
+    "consent.confirmed": consent_confirmed,
     "email.opened": email_opened,
     "email.clicked": email_clicked,
     "page.viewed": page_viewed,

@@ -34,6 +34,7 @@ from contacts.models import Consent
 # Derived by us from other events: never activity, never re-scored, never accepted from tracking.
 EMITTED_TYPES = frozenset({
     "loyalty.tier_changed", "order.milestone", "engagement.tag_changed", "segment.entered", "segment.exited",
+    "consent.subscribed", "consent.confirmation_requested",
 })
 
 
@@ -55,3 +56,6 @@ class NormalizedEvent:
     consent: Consent | None = None
     properties: dict[str, Any] = field(default_factory=dict)
     object_key: str = ""
+    # False when the email is only claimed (site tracking without the store's identity hash): such an
+    # event never attaches to, or changes, a contact that already holds that address.
+    verified: bool = True

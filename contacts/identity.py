@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tortoise.expressions import Q
 
 from contacts.events import NormalizedEvent
@@ -62,6 +64,12 @@ async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]
     if not (event.email or event.shopify_customer_id is not None or event.anonymous_id):
         return None, False
     by_email, by_shopify, by_anonymous = await _by_identity(event)
+    if not event.verified and (by_email is not None or by_shopify is not None):
+        # Only claimed (site tracking, no identity hash): the address belongs to a known person, so
+        # the activity stays with the anonymous browser that sent it and changes nothing of theirs.
+        if not event.anonymous_id:
+            return None, False
+        event, by_email, by_shopify = replace(event, email=None, shopify_customer_id=None), None, None
     known = by_email or by_shopify
     # Only the fields changed here are written: the caller saves the whole row once, at the end.
     changed: list[str] = []

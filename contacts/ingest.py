@@ -14,19 +14,21 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from contacts.derived import PASSIVE_EVENTS, UPDATERS
+from contacts.consent import consent_events, update_consent
+from contacts.derived import DERIVED_ATTRIBUTES, PASSIVE_EVENTS, UPDATERS
 from contacts.events import NormalizedEvent
 from contacts.identity import resolve_contact
 from contacts.intelligence import update_for_event
-from contacts.models import Consent, Contact, Event
+from contacts.models import Contact, Event
+from contacts.view import VIEW_FIELDS
 from core.services import Services
 
 log = logging.getLogger(__name__)
 
 ATTEMPTS = 3
 PROFILE_FIELDS = ("first_name", "last_name", "phone", "locale", "timezone", "owner")
-# Order snapshots carry a stale consent flag; they never re-subscribe someone who opted out.
-IMPLICIT_CONSENT_EVENTS = {"order.created", "order.paid", "order.cancelled", "checkout.updated"}
+# Sources anyone can write to (a public write key): they fill gaps, never overwrite.
+UNTRUSTED_SOURCES = frozenset({"tracking"})
 
 
 @dataclass(frozen=True)
@@ -38,38 +40,36 @@ class Applied:
     emitted: tuple[NormalizedEvent, ...] = ()
 
 
+def writable_attribute(name: str) -> bool:
+    """Attributes any source may set: not ours (leading underscore), not derived, not a field's name."""
+    return not name.startswith("_") and name not in DERIVED_ATTRIBUTES and name not in VIEW_FIELDS
+
+
+def _is_set(contact: Contact, name: str) -> bool:
+    """Whether a source set this field (the column's default, UTC for the time zone, is a gap)."""
+    value = getattr(contact, name)
+    return bool(value) and value != Contact._meta.fields_map[name].default
+
+
 def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
-    # Tracking traits come with a public write key (anyone can send them): they may fill
-    # gaps in a profile, never replace what a trusted source already set.
-    keep = ("first_name", "last_name", "phone") if event.source == "tracking" else ()
+    # Tracking comes with a public write key (anyone can send it): it may fill gaps in a profile,
+    # never replace what a trusted source set, never name an owner, never tag.
+    untrusted = event.source in UNTRUSTED_SOURCES
     for name in PROFILE_FIELDS:
         value = event.profile.get(name)
-        if value and not (name in keep and getattr(contact, name)):
+        if value and not (untrusted and (name == "owner" or _is_set(contact, name))):
             setattr(contact, name, str(value)[:100])
-    if event.attributes:
-        contact.attributes = {**contact.attributes, **event.attributes}
-    if event.tags:
+    attributes = {k: v for k, v in event.attributes.items() if writable_attribute(str(k))}
+    if untrusted:
+        attributes = {k: v for k, v in attributes.items() if k not in contact.attributes}
+    if attributes:
+        contact.attributes = {**contact.attributes, **attributes}
+    if event.tags and not untrusted:
         contact.tags = sorted(set(contact.tags) | set(event.tags))
     if event.type not in PASSIVE_EVENTS and (
         contact.last_activity_at is None or event.occurred_at > contact.last_activity_at
     ):
         contact.last_activity_at = event.occurred_at
-
-
-def _update_consent(contact: Contact, event: NormalizedEvent) -> None:
-    if event.consent is None or event.consent == contact.consent:
-        return
-    if (
-        event.type in IMPLICIT_CONSENT_EVENTS
-        and contact.consent == Consent.UNSUBSCRIBED
-        and event.consent == Consent.SUBSCRIBED
-    ):
-        return
-    if contact.consent_at and event.occurred_at < contact.consent_at:
-        return  # an older consent change arriving late does not undo a newer one
-    contact.consent = event.consent
-    contact.consent_source = f"{event.source}:{event.type}"[:64]
-    contact.consent_at = event.occurred_at
 
 
 async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None) -> Applied | None:
@@ -87,11 +87,12 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent, deli
             idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
         )
         _update_profile(contact, event)
-        _update_consent(contact, event)
+        consent_before = update_consent(contact, event)
         updater = UPDATERS.get(event.type)
         if updater is not None:
             await updater(services.settings.secret_key, contact, event)
         emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now())
+        emitted += consent_events(contact, event, consent_before)
         await contact.save()
     return Applied(row, contact, created, tuple(emitted))
 

@@ -27,3 +27,9 @@ async def suppress(secret_key: str, email: str, reason: SuppressionReason, detai
 
 async def is_suppressed(secret_key: str, email: str) -> Suppression | None:
     return await Suppression.get_or_none(email_hash=email_hash(secret_key, email))
+
+
+async def lift(secret_key: str, email: str, reason: SuppressionReason) -> None:
+    """Remove a suppression of this reason only (a confirmed re-subscription lifts an unsubscribe,
+    never a hard bounce or a complaint)."""
+    await Suppression.filter(email_hash=email_hash(secret_key, email), reason=reason).delete()

@@ -26,6 +26,10 @@ class Metrics:
         self.emails = Counter(
             "nurture_emails", "Emails by result", ["result"], registry=self.registry
         )
+        self.refresh_failures = Counter(
+            "nurture_intelligence_refresh_skipped", "Contacts the nightly refresh skipped (their data broke it)",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -33,6 +33,8 @@ class Settings:
     # Deliveries whose signature carries a timestamp (Mailgun) are refused outside this window (s).
     webhook_max_age: float = 900.0
     tracking_write_key: str = ""
+    # Signs identify calls: the store's backend computes HMAC-SHA256(email) with it (user_hash).
+    tracking_identity_secret: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""

@@ -8,7 +8,7 @@ one, the defaults below apply.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -48,6 +48,15 @@ class SlackConfig(BaseModel):
     business_timezone: str = "UTC"
 
 
+class ConsentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # opt_in: marketing email only to contacts who subscribed (the default; the rule in the EU, UK,
+    # Canada...). opt_out: also to contacts whose consent is unknown, where that is lawful.
+    # Unsubscribed and pending contacts never get marketing email under either.
+    policy: Literal["opt_in", "opt_out"] = "opt_in"
+
+
 # Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
 # sets its own under `brand`; otherwise they are these paths under brand.url.
 BRAND_LINKS = {
@@ -74,6 +83,7 @@ class Workspace(BaseModel):
     brand: dict[str, str] = Field(default_factory=dict)
     forms: dict[str, FormConfig] = Field(default_factory=dict)
     slack: SlackConfig = SlackConfig()
+    consent: ConsentConfig = ConsentConfig()
     # Lead score, engagement tags, loyalty, interest tags, send hour, segments (core/intelligence_config.py).
     intelligence: IntelligenceConfig = IntelligenceConfig()
 

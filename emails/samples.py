@@ -63,5 +63,6 @@ def sample_context() -> dict[str, Any]:
         "feedback_url": f"{_SHOP}/feedback/1042",
         "call_url": f"{_SHOP}/book-a-call",
         "quote_url": f"{_SHOP}/pages/quote",
+        "confirm_url": "https://nurture.example/confirm/sample-token",
         "custom": {},
     }

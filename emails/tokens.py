@@ -1,4 +1,4 @@
-"""Compact, URL-safe, purpose-bound signed tokens for click, open and unsubscribe links.
+"""Compact, URL-safe, purpose-bound signed tokens for click, open, unsubscribe and confirmation links.
 
 Format: ``<payload>.<signature>``, both unpadded base64url. The payload is compact JSON;
 the signature is HMAC-SHA256 over ``purpose NUL payload``, so a token minted for "open"
@@ -15,7 +15,7 @@ import hmac
 import json
 from typing import Any
 
-PURPOSES = frozenset({"click", "open", "unsub"})
+PURPOSES = frozenset({"click", "open", "unsub", "confirm"})
 
 
 class TokenError(ValueError):

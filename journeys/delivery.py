@@ -16,7 +16,8 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from contacts.models import Consent, Contact, SuppressionReason
+from contacts.consent import why_not_marketable
+from contacts.models import Contact, SuppressionReason
 from contacts.suppression import is_suppressed, suppress
 from core.queue import enqueue_many
 from core.services import Mailer, Services
@@ -93,8 +94,8 @@ async def skip_reason(services: Services, message: Message, contact: Contact | N
         return "test run"
     suppressed = await is_suppressed(services.settings.secret_key, message.to_email)
     if message.marketing:
-        if contact is not None and contact.consent == Consent.UNSUBSCRIBED:
-            return "contact unsubscribed"
+        if contact is not None and (why := why_not_marketable(contact.consent, services.workspace.consent.policy)):
+            return why.removeprefix("the ")
         if suppressed is not None:
             return f"address suppressed ({suppressed.reason.value})"
     elif suppressed is not None and suppressed.reason in BLOCKS_ALL_MAIL:

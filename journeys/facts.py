@@ -5,26 +5,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from contacts.models import Consent, Contact
+from contacts.consent import why_not_marketable
+from contacts.models import Contact
 from contacts.suppression import is_suppressed
 from contacts.view import contact_view
 from emails.models import Message, MessageStatus
 from journeys.engine import CAP_WINDOW, Facts
 
 
-async def _why_not_marketable(secret_key: str, contact: Contact) -> str:
+async def _why_not_marketable(secret_key: str, contact: Contact, policy: str) -> str:
     if not contact.email:
         return "the contact has no email address"
-    if contact.consent == Consent.UNSUBSCRIBED:
-        return "the contact unsubscribed"
+    if why := why_not_marketable(contact.consent, policy):
+        return why
     suppression = await is_suppressed(secret_key, contact.email)
     if suppression is not None:
         return f"suppressed ({suppression.reason.value.replace('_', ' ')})"
     return ""
 
 
-async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime) -> Facts:
-    why_not = await _why_not_marketable(secret_key, contact)
+async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime, policy: str) -> Facts:
+    """`policy`: the workspace's consent policy (opt_in, opt_out)."""
+    why_not = await _why_not_marketable(secret_key, contact, policy)
     recent: list[Any] = await Message.filter(
         contact_id=contact.id, marketing=True, is_test=False, queued_at__gte=now - CAP_WINDOW,
         status__in=[MessageStatus.QUEUED, MessageStatus.SENT],

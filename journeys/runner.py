@@ -100,7 +100,7 @@ def clear_caches() -> None:
 async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime) -> Facts:
     # Only email steps need consent, suppression and send history: other steps skip those queries.
     if node_kind == "email":
-        return await gather_facts(services.settings.secret_key, contact, now)
+        return await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy)
     return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
 
 

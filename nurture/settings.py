@@ -117,6 +117,8 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_MAILGUN_SIGNING_KEY": ("mailgun_signing_key", _text, "the Mailgun HTTP webhook signing key"),
     "NURTURE_WEBHOOK_MAX_AGE": ("webhook_max_age", _positive_float, "a number of seconds greater than 0"),
     "NURTURE_TRACKING_WRITE_KEY": ("tracking_write_key", _text, "the public write key of the snippet"),
+    "NURTURE_TRACKING_IDENTITY_SECRET": (
+        "tracking_identity_secret", _text, "the secret the store's backend signs identify calls with"),
     "NURTURE_SLACK_BOT_TOKEN": ("slack_bot_token", _text, "a Slack bot token (xoxb-...)"),
     "NURTURE_SLACK_SIGNING_SECRET": ("slack_signing_secret", _text, "the Slack app's signing secret"),
     "NURTURE_SLACK_APP_TOKEN": ("slack_app_token", _text, "a Slack app-level token (xapp-...) for Socket Mode"),

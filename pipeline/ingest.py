@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from contacts.consent import CONFIRMATION_REQUESTED
 from contacts.events import NormalizedEvent
 from contacts.ingest import Applied, apply, storable
 from core.services import Services
 from journeys.triggers import on_event
 from pipeline import privacy
+from pipeline.consent import request_confirmation
 
 
 async def apply_all(services: Services, events: Iterable[NormalizedEvent],
@@ -33,6 +35,8 @@ async def ingest(services: Services, events: Iterable[NormalizedEvent], *,
     """`delivery_id`: the stored delivery the events were parsed from (erasure finds it by them)."""
     applied = await apply_all(services, events, delivery_id)
     for item in applied:
+        if item.event.type == CONFIRMATION_REQUESTED:
+            await request_confirmation(services, item.contact, item.event.idempotency_key)
         await on_event(services, item.contact, item.event)
         if item.emitted:  # tier changes, milestones, segments: they derive nothing further, so no loops
             await ingest(services, item.emitted)

@@ -27,6 +27,7 @@ from nurture.settings import load_settings
 from nurture.web import build_app
 from nurture.worker import drain, run_burst
 from tests.doubles.slack_api import SlackApiDouble
+from tests.support import IDENTITY_SECRET
 
 SECRETS = {
     "NURTURE_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
@@ -36,6 +37,7 @@ SECRETS = {
     "NURTURE_EMAIL_WEBHOOK_SECRET": "postmark:hook-pass",
     "NURTURE_MAILGUN_SIGNING_KEY": "mailgun-signing-test-key",
     "NURTURE_TRACKING_WRITE_KEY": "wk_test_public",
+    "NURTURE_TRACKING_IDENTITY_SECRET": IDENTITY_SECRET,
     "NURTURE_SLACK_BOT_TOKEN": "xoxb-test-token",
     "NURTURE_SLACK_SIGNING_SECRET": "slack-signing-test-secret",
 }

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# The store's secret for identify calls (NURTURE_TRACKING_IDENTITY_SECRET in tests/conftest.py).
+IDENTITY_SECRET = "identity-test-secret"
 # Payloads in the providers' formats, carried by the repository (real/ holds captured ones, see its PROVENANCE.md).
 SAMPLES = REPO / "tests" / "fixtures"
 
@@ -106,3 +108,12 @@ def shopify_topic_for(path: Path) -> str:
     matches = [p for p in TOPIC_BY_PREFIX if path.stem == p or path.stem.startswith(p + "-")]
     assert matches, f"no topic for sample {path.name}"
     return TOPIC_BY_PREFIX[max(matches, key=len)]
+
+
+def signed_in(item: dict[str, Any]) -> dict[str, Any]:
+    """A tracking event from a visitor the store knows: its snippet adds the identity proof."""
+    email = item.get("email")
+    if not isinstance(email, str) or "user_hash" in item:
+        return item
+    digest = hmac.new(IDENTITY_SECRET.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return {**item, "user_hash": digest}

@@ -23,6 +23,7 @@ from core.errors import BadRequest, NotFound
 from core.services import Services
 from emails.models import Message
 from emails.tokens import TokenError, verify
+from pipeline.consent import confirmation, contact_to_confirm
 from pipeline.ingest import ingest
 from webhooks.keys import SERVICES
 
@@ -163,8 +164,40 @@ async def unsubscribe(request: web.Request) -> web.Response:
     ))
 
 
+async def _to_confirm(services: Services, request: web.Request) -> Contact:
+    contact = await contact_to_confirm(services, request.match_info["token"])
+    if contact is None:
+        raise NotFound("this confirmation link is no longer valid")
+    return contact
+
+
+async def confirm_page(request: web.Request) -> web.Response:
+    """GET never subscribes anyone (link scanners fetch every URL): the button posts."""
+    services = request.app[SERVICES]
+    contact = await _to_confirm(services, request)
+    brand = html.escape(_brand(services))
+    return _page(f"Confirm your subscription to {_brand(services)}", (
+        f"<h1>Subscribe again?</h1><p>Confirm that <b>{html.escape(contact.email or '')}</b> would like "
+        f"{brand} emails again.</p><form method='post' action='{html.escape(request.path)}'>"
+        "<button type='submit'>Yes, subscribe me</button></form>"
+    ))
+
+
+async def confirm(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    contact = await _to_confirm(services, request)
+    if contact.consent != Consent.SUBSCRIBED:
+        await _ingest(services, confirmation(services, contact))
+    return _page("Subscribed", (
+        f"<h1>You're subscribed</h1><p>{html.escape(contact.email or '')} will get emails from "
+        f"{html.escape(_brand(services))} again. Every email has a link to stop them.</p>"
+    ))
+
+
 def register(app: web.Application) -> None:
     app.router.add_get("/o/{token}.gif", open_pixel)
     app.router.add_get("/c/{token}", click)
     app.router.add_get("/u/{token}", unsubscribe_page)
     app.router.add_post("/u/{token}", unsubscribe)
+    app.router.add_get("/confirm/{token}", confirm_page)
+    app.router.add_post("/confirm/{token}", confirm)

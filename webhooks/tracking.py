@@ -32,6 +32,8 @@ async def track(request: web.Request) -> web.Response:
     headers = lower_headers(request)
     # sendBeacon cannot set headers, so the key may also come in the query string.
     headers.setdefault("x-nurture-write-key", request.query.get("key", ""))
+    # Ours alone: a sender's own copy of this header is overwritten.
+    headers[tracking.VERIFIED_HEADER] = tracking.verified_identities(body, services.settings.tracking_identity_secret)
     response = await accept(services, tracking, headers, body, services.settings.tracking_write_key)
     response.headers.update(CORS)
     return response

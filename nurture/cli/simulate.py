@@ -67,7 +67,8 @@ def _recorded_contacts(expression: str, size: int, seed: int) -> list[Facts]:
         ids = sorted(reservoir(await matching_ids(), size, random.Random(seed)))
         now = services.clock.now()
         sample = await Contact.filter(id__in=ids).order_by("id") if ids else []
-        facts = [await gather_facts(services.settings.secret_key, contact, now) for contact in sample]
+        facts = [await gather_facts(services.settings.secret_key, contact, now,
+                                    services.workspace.consent.policy) for contact in sample]
         return [dataclasses.replace(f, recent_marketing_sends=()) for f in facts]
 
     recorded = run(with_services(work))

@@ -106,6 +106,9 @@ def customer(n: int, email: str, first: str, last: str, at: dt.datetime) -> dict
         "created_at": at.isoformat(), "updated_at": at.isoformat(), "orders_count": 0, "state": "enabled",
         "total_spent": "0.00", "verified_email": True, "currency": "EUR", "tags": "", "addresses": [],
         "admin_graphql_api_id": f"gid://shopify/Customer/{customer_id(n)}",
+        # The demo's shoppers ticked the shop's newsletter box (marketing email goes to subscribers only).
+        "email_marketing_consent": {"state": "subscribed", "opt_in_level": "single_opt_in",
+                                    "consent_updated_at": at.isoformat()},
     }
 
 
@@ -116,6 +119,7 @@ def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: lis
         "id": 5_600_000_000_000 + n, "name": f"#{1100 + n}", "email": email, "currency": currency,
         "total_price": f"{total:.2f}", "created_at": at.isoformat(), "processed_at": at.isoformat(),
         "updated_at": at.isoformat(), "financial_status": "paid", "checkout_token": checkout_token,
+        "buyer_accepts_marketing": True,
         "customer": {"id": customer_id(n), "email": email, "first_name": first, "last_name": last},
         "line_items": [{"product_id": 8_000 + i, "title": title, "quantity": 1, "price": price, "sku": f"SKU-{i}"}
                        for i, (title, price) in enumerate(items)],
@@ -128,6 +132,7 @@ def checkout(token: str, email: str, at: dt.datetime, items: list[tuple[str, str
         "id": abs(hash(token)) % 10**12, "token": token, "email": email, "currency": "EUR",
         "total_price": f"{total:.2f}", "created_at": at.isoformat(), "updated_at": at.isoformat(),
         "completed_at": None, "abandoned_checkout_url": f"{SHOP}/checkouts/{token}/recover",
+        "buyer_accepts_marketing": True,
         "line_items": [{"product_id": 9_000 + i, "title": title, "quantity": 1, "price": price}
                        for i, (title, price) in enumerate(items)],
     }

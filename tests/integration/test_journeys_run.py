@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 
-from contacts.models import Contact
+from contacts.models import Consent, Contact
 from core.clock import ManualClock
 from core.services import Services
 from emails.models import Message
@@ -140,7 +140,8 @@ steps:
   - email: quote-follow-up
     sender: owner
 """)
-    await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1")
+    await Contact.create(email="maria.rossi@example.com", first_name="Maria", owner="UREP1",
+                         consent=Consent.SUBSCRIBED)
     from journeys.manual import start_for_contact
 
     await start_for_contact(services, "rep-note", "maria.rossi@example.com")

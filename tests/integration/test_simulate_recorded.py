@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from contacts.models import Contact
+from contacts.models import Consent, Contact
 from core.services import Services
 from emails.models import Message, OutboxMessage
 from journeys.models import Enrollment
@@ -34,9 +34,10 @@ def _counts(stdout: str) -> dict[str, str]:
 
 async def _people() -> list[Contact]:
     matching = [await Contact.create(email=f"reader{n}@example.com", tags=["offer-converted"], lead_score=30 + n,
-                                     timezone="Europe/Berlin") for n in range(4)]
-    await Contact.create(email="first.timer@example.com", tags=[], lead_score=90)
-    await Contact.create(email="cold.lead@example.com", tags=["offer-converted"], lead_score=5)
+                                     timezone="Europe/Berlin", consent=Consent.SUBSCRIBED) for n in range(4)]
+    await Contact.create(email="first.timer@example.com", tags=[], lead_score=90, consent=Consent.SUBSCRIBED)
+    await Contact.create(email="cold.lead@example.com", tags=["offer-converted"], lead_score=5,
+                         consent=Consent.SUBSCRIBED)
     return matching
 
 

@@ -11,6 +11,7 @@ from contacts.models import Consent, Contact, Event
 from core.services import Services
 from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import sample
+from webhooks.providers.tracking import user_hash
 
 Worker = Callable[[], Awaitable[int]]
 ORIGIN = {"Origin": "https://acme-audio.example"}
@@ -30,9 +31,11 @@ async def test_newsletter_form_from_allowed_origin(
     assert contact.consent == Consent.SUBSCRIBED
     assert contact.tags == ["active", "newsletter"]  # the form's tag plus the engagement tag
     assert contact.attributes["interest"] == "blog"
-    event = await Event.get(contact=contact)
-    assert event.type == "form.submitted"
+    event = await Event.get(contact=contact, type="form.submitted")
     assert event.properties["form_key"] == "newsletter"
+    # Journeys can start on the subscription itself, whatever door it came through.
+    subscribed = await Event.get(contact=contact, type="consent.subscribed")
+    assert subscribed.properties == {"source": "form", "cause": "form.submitted"}
     assert "website" not in event.properties["fields"]
 
 
@@ -181,9 +184,10 @@ async def test_tracking_traits_fill_gaps_but_never_overwrite_the_profile(
     headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-contact-sales"}
     assert (await client.post("/webhooks/forms/contact-sales", data=body, headers=headers)).status == 200
     await run_worker()
-    # Anyone holding the public write key can claim to be Maria and rename her.
+    # Even a proven identify (the store's user_hash) cannot rename her: tracking only fills gaps.
     await _track(client, services, {
         "type": "identify", "email": "maria.rossi@example.com", "timestamp": "2026-03-09T10:00:00Z",
+        "user_hash": user_hash("maria.rossi@example.com", services.settings.tracking_identity_secret),
         "traits": {"first_name": "Mallory", "last_name": "Spoof", "phone": "+1 555 0100"},
     })
     await run_worker()

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 
-from contacts.models import Contact
+from contacts.models import Consent, Contact
 from core.services import Services
 from emails.models import Message, MessageStatus
 from journeys.models import Journey, JourneyStatus, JourneyVersion
@@ -123,7 +123,7 @@ async def test_journey_test_run_reports_and_sends_nothing(
     spec = load_spec((__import__("journeys.library", fromlist=["TEMPLATES"]).TEMPLATES
                       / "welcome-series.yml").read_text())
     await import_spec(spec)
-    await Contact.create(email="hana.sato@example.com", first_name="Hana")
+    await Contact.create(email="hana.sato@example.com", first_name="Hana", consent=Consent.SUBSCRIBED)
     response = await command(client, services, "/journey", f"test {spec.key} hana.sato@example.com")
     assert "Working on" in await response.text()
     await drive()

@@ -33,7 +33,8 @@ from journeys.store import publish
 from journeys.time_triggers import scan_time_triggers
 from tests.doubles.slack_api import SlackApiDouble
 from tests.scenarios.slack_support import calls, click, eventually, interact
-from tests.support import sample, sample_json, shopify_headers
+from tests.support import IDENTITY_SECRET, sample, sample_json, shopify_headers, signed_in
+from webhooks.providers.tracking import user_hash
 
 Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
@@ -68,6 +69,8 @@ async def install(*keys: str) -> None:
 
 
 async def post_form(client: TestClient, key: str, fields: dict[str, Any], secret: str = FORM_SECRET) -> None:
+    # The people in these stories tick the form's marketing box (consent policy opt_in, the default).
+    fields = {"consent": "yes", **fields}
     headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": secret}
     response = await client.post(f"/webhooks/forms/{key}", data=json.dumps(fields), headers=headers)
     assert response.status == 200, await response.text()
@@ -81,13 +84,14 @@ async def newsletter_signup(client: TestClient, body: bytes | None = None) -> No
 
 async def track(client: TestClient, services: Services, *events: dict[str, Any]) -> None:
     headers = {"X-Nurture-Write-Key": services.settings.tracking_write_key, "Content-Type": "application/json"}
-    response = await client.post("/track", data=json.dumps({"batch": list(events)}), headers=headers)
+    response = await client.post("/track", data=json.dumps({"batch": [signed_in(e) for e in events]}), headers=headers)
     assert response.status == 200
 
 
 def page(email: str, path: str, at: dt.datetime, title: str = "") -> dict[str, Any]:
+    """A page view by a signed-in visitor: the store's snippet proves who it is (user_hash)."""
     return {"type": "page", "email": email, "url": f"https://acme-audio.example{path}", "title": title or path,
-            "timestamp": at.isoformat()}
+            "timestamp": at.isoformat(), "user_hash": user_hash(email, IDENTITY_SECRET)}
 
 
 def _customer_id(email: str) -> int:
@@ -251,7 +255,7 @@ async def test_lead_nurture_to_mql(client: TestClient, services: Services, clock
                                    outbox: Outbox, slack: SlackApiDouble, workspace: Workspace) -> None:
     await install("lead-nurture")
     email = "maria.rossi@example.com"
-    await Contact.create(email=email, first_name="Maria", owner="UREP1")
+    await Contact.create(email=email, first_name="Maria", owner="UREP1", consent=Consent.SUBSCRIBED)
     await post_form(client, "ebook", {"email": email, "topic": "logistics"})
     await drive()
     first_run = await enrollment("lead-nurture", email)
@@ -287,7 +291,7 @@ async def test_lead_nurture_to_mql(client: TestClient, services: Services, clock
 async def test_hot_lead_alert(client: TestClient, services: Services, clock: ManualClock, drive: Drive,
                               slack: SlackApiDouble) -> None:
     await install("hot-lead-alert")
-    await Contact.create(email="wei.chen@example.com", first_name="Wei", owner="UREP2")
+    await Contact.create(email="wei.chen@example.com", first_name="Wei", owner="UREP2", consent=Consent.SUBSCRIBED)
     await track(client, services, page("wei.chen@example.com", "/demo", clock.now(), "Book a demo"))
     await drive()
     task = await Task.get(kind=TaskKind.HOT_LEAD)
@@ -307,7 +311,8 @@ async def test_hot_lead_alert_when_the_score_crosses_the_threshold(
     client: TestClient, services: Services, clock: ManualClock, drive: Drive, slack: SlackApiDouble
 ) -> None:
     await install("hot-lead-alert")
-    await Contact.create(email="omar.haddad@example.com", first_name="Omar", owner="UREP1", lead_score=49)
+    await Contact.create(email="omar.haddad@example.com", first_name="Omar", owner="UREP1", lead_score=49,
+                         consent=Consent.SUBSCRIBED)
     await track(client, services, page("omar.haddad@example.com", "/blog/room-acoustics", clock.now(), "Acoustics"))
     await drive()  # +1 for the page: the built-in hot-lead segment is entered
     task = await Task.get(kind=TaskKind.HOT_LEAD)
@@ -331,7 +336,7 @@ async def test_hot_lead_alert_on_a_contact_sales_form(
 
 async def _approved_quote(client: TestClient, services: Services, drive: Drive, slack: SlackApiDouble,
                           email: str) -> Task:
-    await Contact.create(email=email, first_name="Maria", owner="UREP1")
+    await Contact.create(email=email, first_name="Maria", owner="UREP1", consent=Consent.SUBSCRIBED)
     await post_form(client, "quote-request", {"email": email, "company": "Rossi Logistica", "units": 25})
     await drive()
     task = await Task.get(kind=TaskKind.QUOTE_APPROVAL)
@@ -565,8 +570,8 @@ async def test_unengaged_reset_pauses_other_journeys(client: TestClient, service
     await upsert_pool("reset-welcome-back", "10% off, welcome back", generate_prefix="BACK-")
     email, quiet = "ravi.kumar@example.com", "ana.lima@example.com"
     # Three earlier campaigns went unopened for both; the two welcome emails make five.
-    await Contact.create(email=email, first_name="Ravi", consecutive_unopened=3)
-    await Contact.create(email=quiet, first_name="Ana", consecutive_unopened=3)
+    await Contact.create(email=email, first_name="Ravi", consecutive_unopened=3, consent=Consent.SUBSCRIBED)
+    await Contact.create(email=quiet, first_name="Ana", consecutive_unopened=3, consent=Consent.SUBSCRIBED)
     await newsletter_signup(client)
     await newsletter_signup(client, b"email=ana.lima%40example.com&first_name=Ana&consent=yes&website=")
     await drive()

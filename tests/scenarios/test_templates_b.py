@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from contacts.models import Contact, LifecycleStage
+from contacts.models import Consent, Contact, LifecycleStage
 from core.clock import ManualClock
 from core.services import Services
 from core.workspace import FormConfig
@@ -29,7 +29,8 @@ from journeys.models import Enrollment, EnrollmentState, Task, TaskKind
 from journeys.store import publish
 from journeys.time_triggers import scan_time_triggers
 from tests.doubles.slack_api import SlackApiDouble
-from tests.support import sample, sample_json, shopify_headers, survey_headers
+from tests.support import IDENTITY_SECRET, sample, sample_json, shopify_headers, signed_in, survey_headers
+from webhooks.providers.tracking import user_hash
 
 Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
@@ -63,6 +64,16 @@ async def pool(key: str, description: str, codes: list[str] | None = None, prefi
         await add_codes(created, codes)
 
 
+# Marketing email goes to subscribers only (consent policy opt_in, the default): the people in
+# these stories subscribed earlier (a newsletter box, Shopify's checkbox).
+SUBSCRIBED = {"state": "subscribed", "opt_in_level": "single_opt_in", "consent_updated_at": "2026-01-05T10:00:00Z"}
+
+
+async def subscribers(*emails: str) -> None:
+    for email in emails:
+        await Contact.create(email=email, consent=Consent.SUBSCRIBED)
+
+
 async def shopify(client: TestClient, services: Services, topic: str, payload: dict[str, Any]) -> None:
     body = json.dumps(payload).encode()
     headers = shopify_headers(body, services.settings.shopify_webhook_secret, topic)
@@ -79,6 +90,7 @@ def order(order_id: int, email: str, at: dt.datetime, name: str = "") -> dict[st
 
 
 async def submit_form(client: TestClient, key: str, fields: dict[str, Any]) -> None:
+    fields = {"consent": "yes", **fields}  # they tick the marketing box (consent policy opt_in, the default)
     headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": FORM_SECRET}
     if key == "contact-sales":
         headers["X-Nurture-Form-Secret"] = "form-secret-contact-sales"
@@ -88,13 +100,14 @@ async def submit_form(client: TestClient, key: str, fields: dict[str, Any]) -> N
 
 async def track(client: TestClient, services: Services, *items: dict[str, Any]) -> None:
     headers = {"X-Nurture-Write-Key": services.settings.tracking_write_key, "Content-Type": "application/json"}
-    body = json.dumps({"batch": list(items)})
+    body = json.dumps({"batch": [signed_in(item) for item in items]})
     assert (await client.post("/track", data=body, headers=headers)).status == 200
 
 
 def page(email: str, path: str, title: str, at: dt.datetime) -> dict[str, Any]:
+    """A page view by a signed-in visitor: the store's snippet proves who it is (user_hash)."""
     return {"type": "page", "email": email, "url": f"https://acme-audio.example{path}", "title": title,
-            "timestamp": at.isoformat()}
+            "timestamp": at.isoformat(), "user_hash": user_hash(email, IDENTITY_SECRET)}
 
 
 async def survey(client: TestClient, services: Services, payload: dict[str, Any]) -> None:
@@ -180,6 +193,7 @@ async def test_product_interest_follows_up_with_the_viewed_product_and_a_code(
     await go_live("product-interest")
     await pool("interest10", "10% off", ["LOOK10-ABCD"])
     email = "sofia.rossi@example.com"
+    await subscribers(email)
     await track(client, services, page(email, "/products/studio-monitor-x5", "Studio Monitor X5", clock.now()))
     await track(client, services, page(email, "/products/studio-monitor-x5", "Studio Monitor X5",
                                        clock.now() + dt.timedelta(minutes=3)))
@@ -259,6 +273,7 @@ async def test_birthday_coupon_goes_out_at_nine_and_reminds_once(
     await go_live("birthday-anniversary")
     await pool("birthday", "20% off, our birthday gift", prefix="BDAY-")
     email = "amira.demir@example.com"
+    await subscribers(email)
     await track(client, services, {"type": "identify", "email": email, "traits": {
         "first_name": "Amira", "timezone": "Europe/Istanbul", "birthday": "1991-03-12"},
         "timestamp": clock.now().isoformat()})
@@ -350,7 +365,9 @@ async def test_nps_follow_up_answers_each_category(
 ) -> None:
     await go_live("nps-follow-up")
     await pool("sorry15", "15% off, with our apologies", ["SORRY15-K9"])
-    await Contact.create(email="oliver.brown@example.com", first_name="Oliver", owner="UREP1")
+    await Contact.create(email="oliver.brown@example.com", first_name="Oliver", owner="UREP1",
+                         consent=Consent.SUBSCRIBED)
+    await subscribers("hana.sato@example.com", "ravi.kumar@example.com")
     answers = [("hana.sato@example.com", 10, "Love it"), ("ravi.kumar@example.com", 8, "Fine"),
                ("oliver.brown@example.com", 3, "The case arrived cracked and nobody answered my email")]
     for number, (email, score, comment) in enumerate(answers):
@@ -412,7 +429,8 @@ async def test_power_user_survey_invites_and_thanks(
 ) -> None:
     await go_live("power-user-survey")
     customer = sample_json("shopify/customers-create.json")
-    customer.update(tags="wholesale, power-user", updated_at=clock.now().isoformat())
+    customer.update(tags="wholesale, power-user", updated_at=clock.now().isoformat(),
+                    email_marketing_consent=SUBSCRIBED)
     await shopify(client, services, "customers/create", customer)
     await drive()
     email = "amira.demir@example.com"
@@ -438,6 +456,7 @@ async def test_inactive_user_survey_asks_what_went_wrong(
     await go_live("inactive-user-survey")
     await pool("comeback10", "10% off when you come back", ["BACK10-ZZ"])
     email = "wei.chen@example.com"
+    await subscribers(email)
     await track(client, services, page(email, "/", "Home", clock.now()))
     await drive()
     clock.advance(91 * DAY)
@@ -460,6 +479,7 @@ async def test_customer_engagement_by_usage(
 ) -> None:
     await go_live("customer-engagement")
     usage = {"heavy@example.com": 26, "light@example.com": 2, "steady@example.com": 12}
+    await subscribers(*usage)
     for email, days in usage.items():
         await track(client, services, {"type": "track", "email": email, "event": "usage.summary",
                                        "properties": {"active_days_30d": days, "features_used": days // 2},
@@ -514,7 +534,7 @@ async def test_engagement_split_sends_openers_and_ignorers_different_sequences(
     client: TestClient, services: Services, clock: ManualClock, drive: Drive, outbox: Outbox
 ) -> None:
     await go_live("engagement-split")
-    opener = sample_json("shopify/customers-create.json")
+    opener = sample_json("shopify/customers-create.json") | {"email_marketing_consent": SUBSCRIBED}
     ignorer = {**opener, "id": 7812233366666, "email": "jonas.berg@example.com", "first_name": "Jonas",
                "last_name": "Berg", "phone": None}
     for customer in (opener, ignorer):
@@ -552,6 +572,7 @@ async def test_lead_scoring_sends_hot_leads_offers_more_often(
     await go_live("lead-scoring")
     await pool("lead15", "15% off your first order", ["LEAD15-HOT1", "LEAD15-HOT2"])
     hot, cold = "maria.rossi@example.com", "tom.walker@example.com"
+    await subscribers(hot, cold)
     now = clock.now()
     await track(client, services, page(hot, "/pricing", "Pricing", now), page(hot, "/demo", "Book a demo", now),
                 page(hot, "/pricing/teams", "Team pricing", now),

@@ -31,9 +31,10 @@ _INT64 = 2**63
 # Checkout.token is a 128-character column and idempotency keys are limited to 200 characters.
 _MAX_TOKEN = 128
 
+# `not_subscribed` is absent on purpose: never subscribed is not an opt-out (which is sticky), and
+# Shopify does not know about a subscription from one of our forms, so it says nothing.
 _CONSENT_BY_STATE = {
     "subscribed": Consent.SUBSCRIBED,
-    "not_subscribed": Consent.UNSUBSCRIBED,
     "unsubscribed": Consent.UNSUBSCRIBED,
     "pending": Consent.PENDING,
 }
@@ -204,15 +205,16 @@ def _iso(moment: dt.datetime | None) -> str | None:
 # ---------------------------------------------------------------- people
 
 
-def _consent(customer: Mapping[str, Any]) -> Consent | None:
-    """email_marketing_consent.state when Shopify sent one, else the pre-2024-10 accepts_marketing."""
+def _consent(customer: Mapping[str, Any], buyer_accepts: Any = None) -> Consent | None:
+    """email_marketing_consent.state when Shopify sent one, else the pre-2024-10 accepts_marketing,
+    else (orders, checkouts) the box the buyer ticked at checkout: `buyer_accepts_marketing`."""
     state = _text(_obj(customer, "email_marketing_consent"), "state").strip().lower()
     if state:
-        return _CONSENT_BY_STATE.get(state)  # redacted, invalid...: no opinion
+        return _CONSENT_BY_STATE.get(state)  # not_subscribed, redacted, invalid...: no opinion
     legacy = customer.get("accepts_marketing")
     if isinstance(legacy, bool):
         return Consent.SUBSCRIBED if legacy else Consent.UNSUBSCRIBED
-    return None
+    return Consent.SUBSCRIBED if buyer_accepts is True else None
 
 
 def _names(*sources: Mapping[str, Any]) -> dict[str, str]:
@@ -257,7 +259,7 @@ def _buyer(data: Mapping[str, Any]) -> _Buyer:
         email=email,
         customer_id=_int(customer, "id"),
         profile=_profile(names, phone, _text(data, "customer_locale")),
-        consent=_consent(customer),
+        consent=_consent(customer, data.get("buyer_accepts_marketing")),
     )
 
 

@@ -1,6 +1,6 @@
 /* Nurture site tracking. Paste before </body>:
  * <script async src="https://YOUR-NURTURE/t.js" data-key="WRITE_KEY"></script>
- * Then: nurture.identify("ana@example.com", {first_name: "Ana"}); nurture.track("video.played", {id: 7});
+ * Then: nurture.identify("ana@example.com", {first_name: "Ana"}, userHash); nurture.track("video.played", {id: 7});
  */
 (function (w, d) {
   var script = d.currentScript || d.querySelector("script[data-key]");
@@ -23,7 +23,10 @@
   }
   var api = {
     page: function () { send({type: "page", url: w.location.href, title: d.title, referrer: d.referrer}); },
-    identify: function (email, traits) { send({type: "identify", email: email, traits: traits || {}}); },
+    // userHash: HMAC-SHA256 of the email, computed by the store's backend with NURTURE_TRACKING_IDENTITY_SECRET.
+    identify: function (email, traits, userHash) {
+      send({type: "identify", email: email, traits: traits || {}, user_hash: userHash || undefined});
+    },
     track: function (name, properties) { send({type: "track", event: name, properties: properties || {}}); }
   };
   var queued = (w.nurture && w.nurture.q) || [];

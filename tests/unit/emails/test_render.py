@@ -17,7 +17,7 @@ REAL_SAMPLES = sorted(MJML_SAMPLES.glob("*.mjml"))
 EXPECTED = {
     "welcome-1", "welcome-2", "cart-reminder", "cart-discount", "order-thanks-coupon", "winback-1",
     "winback-final", "nps-promoter", "nps-passive", "nps-detractor-apology", "quote", "quote-follow-up",
-    "feedback-request", "test-email",
+    "feedback-request", "test-email", "confirm-subscription",
 }
 
 

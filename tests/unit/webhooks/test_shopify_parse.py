@@ -136,8 +136,9 @@ def test_real_order_email_wins_over_customer_email_and_big_ids_stay_int() -> Non
     assert event.properties["total_price"] == "388.00"
     assert event.properties["financial_status"] == "voided"
     assert event.properties["checkout_token"] is None
-    # 2024-10 shape: no accepts_marketing; email_marketing_consent.state wins over buyer_accepts_marketing.
-    assert event.consent is Consent.UNSUBSCRIBED
+    # 2024-10 shape: no accepts_marketing; email_marketing_consent.state wins over buyer_accepts_marketing,
+    # and not_subscribed says nothing (never subscribed is not an opt-out).
+    assert event.consent is None
     # Names from the customer, not from the billing address (Steve Shipper).
     assert event.profile == {"first_name": "John", "last_name": "Smith", "locale": "en"}
 
@@ -264,7 +265,9 @@ def test_customer_created_with_tags_and_legacy_consent() -> None:
     assert event.tags == ("tag", "VIP")  # sent as "tag, VIP"
     assert event.email == "john@ensemble.com"
     assert event.shopify_customer_id == 6972943892790
-    assert event.consent is Consent.UNSUBSCRIBED
+    # email_marketing_consent (not_subscribed) wins over the legacy accepts_marketing: false, and
+    # never having subscribed is no opt-out (that would be sticky): no opinion.
+    assert event.consent is None
     assert event.attributes == {"shopify_state": "disabled"}
     # Not the default address's "Mohammad AbuAboud".
     assert event.profile == {"first_name": "John", "last_name": "Doe"}
@@ -296,7 +299,7 @@ def test_tags_are_trimmed_and_empty_ones_dropped() -> None:
     ("state", "consent"),
     [
         ("subscribed", Consent.SUBSCRIBED),
-        ("not_subscribed", Consent.UNSUBSCRIBED),
+        ("not_subscribed", None),
         ("unsubscribed", Consent.UNSUBSCRIBED),
         ("pending", Consent.PENDING),
         ("redacted", None),
