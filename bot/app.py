@@ -8,6 +8,7 @@ and the rest of the listener runs after it. Slow work goes to arq.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,12 +16,15 @@ from typing import Any
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import actions, commands, home, views
+from bot import actions, commands, home, slackio, views
 from bot.context import SERVICES
 from core.services import Services
 
+log = logging.getLogger(__name__)
 SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 # Slack retries an event it thinks we missed (X-Slack-Retry-Num); one handling per event_id.
 EVENT_SEEN_TTL = 24 * 3600
@@ -46,13 +50,34 @@ def _dedupe_middleware(services: Services) -> Callable[..., Awaitable[BoltRespon
     return once_per_event
 
 
+def _authorize(services: Services) -> Callable[..., Awaitable[AuthorizeResult]]:
+    """One workspace, its bot token from settings: no auth.test before each request, which made
+    every request a 500 while Slack's Web API could not be reached."""
+    async def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, user_id=user_id,
+                               bot_token=services.settings.slack_bot_token)
+
+    return authorize
+
+
+async def _on_error(error: Exception, body: dict[str, Any]) -> None:
+    """Listener failures: Slack being unreachable is an outage, logged in one line, not a bug."""
+    if isinstance(error, slackio.UNREACHABLE):
+        log.warning("Slack could not be reached while handling a %s: %s", body.get("type") or "request", error)
+    else:
+        log.error("Slack listener failed on a %s", body.get("type") or "request", exc_info=error)
+
+
 def build_bolt_app(services: Services) -> AsyncApp:
     app = AsyncApp(
-        client=services.slack,
+        # The token comes from _authorize; the client carries only where the Web API is.
+        client=AsyncWebClient(base_url=services.slack.base_url, timeout=services.slack.timeout),
+        authorize=_authorize(services),
         signing_secret=services.settings.slack_signing_secret,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
+    app.error(_on_error)
     app.use(_services_middleware(services))
     app.use(_dedupe_middleware(services))
     for surface in (commands, actions, views, home):

@@ -3,13 +3,15 @@ slow ones (stats, test runs) are acked at once and answered by an arq job."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot import blocks, slackio
 from bot.context import services_of
 from bot.mrkdwn import escape
 from bot.permissions import may_edit_journeys
@@ -24,6 +26,31 @@ from journeys.store import get_journey, latest_version, loaded, set_status
 
 Ack = Callable[..., Awaitable[None]]
 Reply = dict[str, Any]
+Listener = Callable[..., Awaitable[None]]
+log = logging.getLogger(__name__)
+
+
+def answers_outages(listener: Listener) -> Listener:
+    """A command that could not reach Slack's Web API (for a permission lookup, a modal) still gets
+    its answer within Slack's 3 s: a message to try again, instead of a 500 and a traceback."""
+    @functools.wraps(listener)  # bolt reads the listener's own arguments through the wrapper
+    async def answered(*, ack: Ack, **kwargs: Any) -> None:
+        acked = False
+
+        async def ack_once(*args: Any, **fields: Any) -> None:
+            nonlocal acked
+            acked = True
+            await ack(*args, **fields)
+
+        try:
+            await listener(ack=ack_once, **kwargs)
+        except slackio.UNREACHABLE as error:
+            if acked:
+                raise  # answered already: the app's error handler logs the outage
+            log.warning("Slack could not be reached during a command: %s", error)
+            await ack(**blocks.message(slackio.UNREACHABLE_TEXT))
+
+    return answered
 
 # subcommand -> (number of arguments, usage)
 USAGE = {
@@ -127,10 +154,12 @@ async def new_command(ack: Ack, services: Services, client: AsyncWebClient, comm
     if not await may_edit_journeys(services, command["user_id"]):
         await ack(**blocks.usage_error(REFUSAL))
         return
-    await ack()
+    # The modal first (its trigger is good for 3 s): if Slack cannot be reached, the answer says so.
     await open_new_modal(client, command)
+    await ack()
 
 
+@answers_outages
 async def journey_command(ack: Ack, command: dict[str, Any], context: AsyncBoltContext,
                           client: AsyncWebClient) -> None:
     services = services_of(context)
@@ -161,6 +190,7 @@ async def contact_reply(email: str) -> Reply:
     return blocks.contact_card(profile, sorted({e.journey.key for e in active}), lines)
 
 
+@answers_outages
 async def contact_command(ack: Ack, command: dict[str, Any]) -> None:
     words = (command.get("text") or "").split()
     if len(words) != 1 or "@" not in words[0]:

@@ -10,12 +10,17 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import Any
 
+import aiohttp
 from arq import Retry
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 DEFAULT_RETRY_SECONDS = 5.0
+# Slack's Web API out of reach (DNS, refused, reset, timeout): an outage, not a Slack answer.
+UNREACHABLE = (aiohttp.ClientConnectionError, TimeoutError, OSError)
+UNREACHABLE_TEXT = (":warning: Nurture could not reach Slack just now, so this did not go through. "
+                    "Please try again in a minute.")
 
 
 def retry_after(error: SlackApiError) -> float | None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.permissions import clear_group_cache
 from core.services import Services
@@ -147,3 +148,26 @@ async def test_a_malformed_slack_timestamp_is_unauthenticated_not_a_crash(
     response = await client.post("/slack/events", data=body, headers=headers)
     assert response.status == 401
     assert "X-Slack-Request-Timestamp" in await response.text()
+
+
+@pytest.fixture
+def unreachable_slack(services: Services) -> Iterator[None]:
+    """Slack's Web API cannot be reached (nothing listens on the port): set before the app is built."""
+    original = services.slack
+    services.slack = AsyncWebClient(token=services.settings.slack_bot_token, base_url="http://127.0.0.1:9/",
+                                    timeout=2)
+    yield
+    services.slack = original
+
+
+async def test_commands_answer_within_slacks_time_when_slack_cannot_be_reached(
+    unreachable_slack: None, client: TestClient, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    await import_spec(load_spec((TEMPLATES / "welcome-series.yml").read_text()))
+    listed = await command(client, services, "/journey", "list")  # needs nothing from Slack
+    assert listed.status == 200 and "welcome-series" in json.dumps(await listed.json())
+    opened = await command(client, services, "/journey", "new")  # needs views.open
+    assert opened.status == 200
+    answer = await opened.json()
+    assert "could not reach Slack" in answer["text"] and "try again" in answer["text"]
+    assert not [r for r in caplog.records if r.exc_info or r.levelname in ("ERROR", "CRITICAL")]
