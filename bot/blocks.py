@@ -26,8 +26,38 @@ CONTACT_USAGE = "`/contact EMAIL`, e.g. `/contact maria.rossi@example.com`"
 MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
 
 
+MAX_BLOCKS = 50  # Slack's limit per message
+
+
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """At most `limit` characters, never cut inside a `<...>` sequence or an `&...;` entity."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if cut.rfind("<") > cut.rfind(">"):
+        cut = cut[: cut.rfind("<")]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def sections(text: str) -> list[Block]:
+    """`text` as sections of whole lines (Slack cuts a section at 3,000 characters): a long list
+    continues in the next section, up to a message's 50 blocks, then says how much is left."""
+    packed: list[str] = []
+    for line in text.splitlines() or [" "]:
+        line = _clip(line)
+        if packed and len(packed[-1]) + 1 + len(line) <= MAX_TEXT:
+            packed[-1] += "\n" + line
+        else:
+            packed.append(line)
+    if len(packed) <= MAX_BLOCKS:
+        return [section(part) for part in packed]
+    kept, rest = packed[: MAX_BLOCKS - 1], packed[MAX_BLOCKS - 1:]
+    more = sum(part.count("\n") + 1 for part in rest)
+    return [*(section(part) for part in kept),
+            context(f"…and {more} more lines: the whole list is in the CLI (`nurture journeys list`).")]
 
 
 def section(text: str, block_id: str | None = None) -> Block:
@@ -58,7 +88,7 @@ def actions(block_id: str, *elements: Block) -> Block:
 
 def message(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:
     """Arguments for chat.postMessage / chat.update / ack: a fallback text and blocks."""
-    return {"text": _clip(text, 3000), "blocks": blocks if blocks is not None else [section(text)]}
+    return {"text": _clip(text, 3000), "blocks": blocks if blocks is not None else sections(text)}
 
 
 def usage_error(problem: str, usage: str = JOURNEY_USAGE) -> dict[str, Any]:
@@ -399,8 +429,30 @@ class JourneyToday:
     converted: int
 
 
-def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday]) -> Block:
-    blocks: list[Block] = [{"type": "header", "text": plain("My open tasks")}]
+@dataclass(frozen=True)
+class Refusal:
+    """A task Slack refused to post, for admins: which, where, why and what fixes it."""
+
+    task_id: int
+    kind: str
+    email: str
+    channel: str
+    error: str
+    fix: str
+
+
+def refusals_section(refusals: Sequence[Refusal]) -> list[Block]:
+    if not refusals:
+        return []
+    lines = [f"• task {r.task_id} ({escape(r.kind.replace('_', ' '))}, {escape(r.email)}) to `{escape(r.channel)}`: "
+             f"*{escape(r.error)}*: {escape(r.fix)}" for r in refusals]
+    return [{"type": "header", "text": plain("Tasks Slack refused to post")},
+            *sections("Tried again every minute until the cause is fixed:\n" + "\n".join(lines))]
+
+
+def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday],
+              refusals: Sequence[Refusal] = ()) -> Block:
+    blocks: list[Block] = [*refusals_section(refusals), {"type": "header", "text": plain("My open tasks")}]
     if not tasks:
         blocks.append(section("Nothing waiting for you. :tada:"))
     for task in tasks[:20]:

@@ -118,6 +118,7 @@ async def start(services: Services, key: str, email: str, user: str) -> Reply:
 
 
 async def enqueue(services: Services, job: str, key: str, user: str, channel: str, **extra: Any) -> Reply:
+    """The answer follows through the command's response_url (extra), which works in DMs too."""
     await services.redis.enqueue_job(job, key=key, user=user, channel=channel, **extra)
     return blocks.message(f":hourglass_flowing_sand: Working on `{escape(key)}`… the answer follows here.")
 
@@ -136,10 +137,11 @@ async def dispatch(services: Services, name: str, args: list[str], command: dict
         return await change_status(args[0], JourneyStatus.PAUSED if name == "pause" else JourneyStatus.LIVE)
     if name == "start":
         return await start(services, args[0], args[1], user)
+    reply_to = str(command.get("response_url") or "")
     if name == "stats":
-        return await enqueue(services, "journey_stats", args[0], user, channel)
+        return await enqueue(services, "journey_stats", args[0], user, channel, response_url=reply_to)
     if name == "test":
-        return await enqueue(services, "journey_test", args[0], user, channel, email=args[1])
+        return await enqueue(services, "journey_test", args[0], user, channel, email=args[1], response_url=reply_to)
     return blocks.help_message()
 
 

@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.context import services_of
-from bot.tasks import task_view
+from bot.tasks import task_view, unposted_tasks
+from contacts.models import Contact
 from core.services import Services
 from emails.models import Message, MessageStatus
 from journeys.models import Enrollment, Journey, JourneyStatus, Task, TaskStatus
@@ -31,11 +32,23 @@ async def journeys_today(since: dt.datetime) -> list[blocks.JourneyToday]:
     return rows
 
 
+async def refusals() -> list[blocks.Refusal]:
+    found = []
+    for task in await unposted_tasks():
+        error = task.payload["post_error"]
+        contact = await Contact.get_or_none(id=task.contact_id)
+        found.append(blocks.Refusal(task.id, task.kind.value, (contact.email if contact else "") or "",
+                                    str(error.get("channel", "")), str(error.get("error", "")),
+                                    str(error.get("fix", ""))))
+    return found
+
+
 async def home_for(services: Services, user: str) -> dict[str, Any]:
     mine = await Task.filter(assignee=user, status__in=[TaskStatus.OPEN, TaskStatus.CLAIMED]).order_by("-id").limit(20)
     views = [await task_view(services, task) for task in mine]
     start = services.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return blocks.home_view(views, await journeys_today(start))
+    problems = await refusals() if user in services.workspace.slack.admins else []
+    return blocks.home_view(views, await journeys_today(start), problems)
 
 
 async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, slackio
-from bot.tasks import destination, fill_text, post_task, refresh_message
+from bot.mrkdwn import escape
+from bot.tasks import destination, fill_text, post_task, refresh_message, unposted_tasks
 from contacts.models import Contact
 from core.clock import ManualClock
 from core.errors import NurtureError
@@ -79,17 +80,25 @@ async def erase_slack_message(ctx: dict[str, Any], *, channel: str, ts: str) -> 
     return "erased"
 
 
-async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: str) -> str:
+async def _answer(services: Services, response_url: str, channel: str, user: str, content: dict[str, Any]) -> None:
+    """The later answer to a command: through its response_url (any channel or DM); jobs queued
+    before response_url was passed still answer with an ephemeral message."""
+    if response_url:
+        await slackio.reply(response_url, content)
+    else:
+        await slackio.call(services.slack.chat_postEphemeral(channel=channel, user=user, **content))
+
+
+async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: str, response_url: str = "") -> str:
     services: Services = ctx["services"]
     try:
         result = await funnel(await get_journey(key))
     except NurtureError as error:
-        await slackio.tell(services.slack, channel, user, f":warning: {error}")
+        await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
     view = blocks.FunnelView(key, result.entered, result.active, result.completed, result.converted, result.emails,
                              sorted(result.steps.items()), result.exits.most_common())
-    content = blocks.funnel_message(view)
-    await services.slack.chat_postEphemeral(channel=channel, user=user, **content)
+    await _answer(services, response_url, channel, user, blocks.funnel_message(view))
     return "answered"
 
 
@@ -109,24 +118,34 @@ async def run_fast(services: Services, enrollment_id: int) -> Enrollment:
     return await Enrollment.get(id=enrollment_id)
 
 
-async def journey_test(ctx: dict[str, Any], *, key: str, email: str, user: str, channel: str) -> str:
+async def journey_test(ctx: dict[str, Any], *, key: str, email: str, user: str, channel: str,
+                       response_url: str = "") -> str:
     services: Services = ctx["services"]
     try:
         enrollment = await start_for_contact(services, key, email, test=True, started_by=user)
     except NurtureError as error:
-        await slackio.tell(services.slack, channel, user, f":warning: {error}")
+        await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
     done = await run_fast(services, enrollment.id)
     messages = await Message.filter(enrollment_ref=done.id).order_by("id")
     sends = [f"`{m.template}`" + (f' - "{m.subject}"' if m.subject else '') for m in messages]
     tasks = [t.kind.value for t in await Task.filter(enrollment_id=done.id).order_by("id")]
     outcome = f"{done.state.value}" + (f" ({done.exit_reason})" if done.exit_reason else "")
-    await services.slack.chat_postEphemeral(channel=channel, user=user,
-                                            **blocks.test_report(key, email, sends, tasks, outcome))
+    await _answer(services, response_url, channel, user, blocks.test_report(key, email, sends, tasks, outcome))
     return outcome
 
 
 # -- crons ---------------------------------------------------------------------------------------
+
+async def repost_refused(ctx: dict[str, Any]) -> int:
+    """Tasks Slack refused (bot not in the channel, wrong channel...) are posted again once the
+    cause is fixed: tried every minute until they go through."""
+    services: Services = ctx["services"]
+    posted = 0
+    for task in await unposted_tasks():
+        posted += (await post_task(services, task.id)).startswith("posted")
+    return posted
+
 
 async def repost_snoozed(ctx: dict[str, Any]) -> int:
     """Snoozed tasks whose day is over come back as new messages."""
@@ -234,4 +253,4 @@ async def remind_approvals(ctx: dict[str, Any]) -> int:
     return reminded
 
 
-CRONS = (repost_snoozed, escalate_unclaimed, remind_approvals)
+CRONS = (repost_snoozed, repost_refused, escalate_unclaimed, remind_approvals)

@@ -15,6 +15,7 @@ from arq import Retry
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 DEFAULT_RETRY_SECONDS = 5.0
 # Slack's Web API out of reach (DNS, refused, reset, timeout): an outage, not a Slack answer.
@@ -45,6 +46,16 @@ async def call(request: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
         if delay is None:
             raise
         raise Retry(defer=delay) from error
+
+
+async def reply(response_url: str, content: dict[str, Any]) -> None:
+    """Answer a command later through its response_url: works in any channel or DM, where
+    chat.postEphemeral needs the bot in the channel. Rate limits and server errors become Retry."""
+    answer = await AsyncWebhookClient(response_url).send(response_type="ephemeral", **content)
+    if answer.status_code == 429 or answer.status_code >= 500:
+        raise Retry(defer=DEFAULT_RETRY_SECONDS)
+    if answer.status_code >= 400:
+        raise SlackApiError(f"response_url answered {answer.status_code}: {answer.body[:200]}", answer)  # type: ignore[arg-type]
 
 
 async def dm_channel(client: AsyncWebClient, user: str) -> str:

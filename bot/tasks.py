@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import logging
 from typing import Any
+
+from slack_sdk.errors import SlackApiError
 
 from bot import blocks, mrkdwn, slackio
 from bot.blocks import TaskView
@@ -21,6 +24,7 @@ from journeys.delivery import contact_fields
 from journeys.engine import zone
 from journeys.models import Enrollment, Task, TaskKind, TaskStatus
 
+log = logging.getLogger(__name__)
 ACTIVITY_TYPES = ("page.viewed", "form.submitted", "survey.answered", "checkout.abandoned", "order.created")
 
 
@@ -131,13 +135,45 @@ async def post_task(services: Services, task_id: int, *, channel: str | None = N
     channel = channel or await destination(services, task.assignee)
     if channel is None:
         return "nowhere to post: no assignee and no sales channel configured"
-    task.slack_channel, task.slack_ts = await slackio.post(services.slack, channel, await task_content(services, task))
+    try:
+        task.slack_channel, task.slack_ts = await slackio.post(services.slack, channel,
+                                                               await task_content(services, task))
+    except SlackApiError as error:  # not transient (slackio.call retries those): kept for an admin to fix
+        return await _record_post_error(services, task, channel, str(error.response.get("error") or error))
     now = services.clock.now()
     if task.kind == TaskKind.HOT_LEAD and task.status == TaskStatus.OPEN:
         task.due_at = sla_deadline(services, now)
-    task.payload = {**task.payload, "posted_at": now.isoformat()}
+    task.payload = {**{k: v for k, v in task.payload.items() if k != "post_error"}, "posted_at": now.isoformat()}
     await task.save(update_fields=["slack_channel", "slack_ts", "due_at", "payload", "updated_at"])
     return f"posted to {channel}"
+
+
+# What an admin can do about each refusal (shown in App Home and `nurture slack problems`).
+POST_FIXES = {
+    "not_in_channel": "invite the bot to the channel (/invite @Nurture), or reinstall it with chat:write.public",
+    "channel_not_found": "check slack.sales_channel in the workspace file",
+    "is_archived": "the channel is archived: choose another slack.sales_channel",
+    "invalid_auth": "check NURTURE_SLACK_BOT_TOKEN",
+    "token_revoked": "the app was uninstalled: reinstall it and update NURTURE_SLACK_BOT_TOKEN",
+    "account_inactive": "the app was uninstalled: reinstall it and update NURTURE_SLACK_BOT_TOKEN",
+    "missing_scope": "reinstall the app with the scopes in bot/manifest.yml",
+}
+
+
+async def _record_post_error(services: Services, task: Task, channel: str, error: str) -> str:
+    """Slack refused the message: the task keeps why (no hot lead is lost) and the cron tries again."""
+    fix = POST_FIXES.get(error, "see Slack's answer")
+    task.payload = {**task.payload, "post_error": {"error": error, "channel": channel, "fix": fix,
+                                                   "at": services.clock.now().isoformat()}}
+    await task.save(update_fields=["payload", "updated_at"])
+    log.warning("task %s not posted to %s: %s (%s)", task.id, channel, error, fix)
+    return f"not posted to {channel}: {error}"
+
+
+async def unposted_tasks(limit: int = 50) -> list[Task]:
+    """Open tasks Slack refused to post, oldest first (tried again by a cron)."""
+    waiting = await Task.filter(status=TaskStatus.OPEN, slack_ts__isnull=True).order_by("id").limit(500)
+    return [task for task in waiting if "post_error" in task.payload][:limit]
 
 
 async def refresh_message(services: Services, task: Task) -> None:

@@ -37,6 +37,8 @@ class SlackApiDouble:
     people: dict[str, dict[str, str]] = field(default_factory=lambda: dict(PEOPLE))
     # usergroups.users.list: members of each user group id; an unknown group is `no_such_subteam`.
     groups: dict[str, list[str]] = field(default_factory=dict)
+    # method -> Slack error code answered (HTTP 200, ok false) until removed: not_in_channel...
+    refusals: dict[str, str] = field(default_factory=dict)
     on_call: Callable[[SlackCall], None] | None = None
     _ts: int = 0
 
@@ -47,6 +49,7 @@ class SlackApiDouble:
         self.calls.clear()
         self.faults.clear()
         self.groups.clear()
+        self.refusals.clear()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -69,6 +72,8 @@ class SlackApiDouble:
         self.calls.append(call)
         if self.on_call is not None:
             self.on_call(call)
+        if method in self.refusals:
+            return web.json_response({"ok": False, "error": self.refusals[method]})
         return web.json_response(self._answer(method, params))
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +103,23 @@ class SlackApiDouble:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.groups[group])}
 
+    async def hook(self, request: web.Request) -> web.Response:
+        """A command's response_url (Slack's hooks.slack.com): recorded as method `response_url`."""
+        params = {**await self._params(request), "url": str(request.url)}
+        call = SlackCall("response_url", params)
+        self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
+        return web.Response(text="ok")
+
+    @staticmethod
+    def response_url(base: str) -> str:
+        """A response_url that reaches this double (`base`: its Web API URL)."""
+        return base.removesuffix("/").removesuffix("/api") + "/hooks/commands/T0DOUBLE/1/response"
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_post("/hooks/{path:.*}", self.hook)
         app.router.add_post("/api/{method}", self.handle)
         app.router.add_get("/api/{method}", self.handle)  # users.info and other reads
         return app

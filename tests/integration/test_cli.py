@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from contacts.models import Contact
+from core.services import Services
 from core.settings import Settings
+from journeys.models import Task, TaskKind
 
 NURTURE = [sys.executable, "-m", "nurture"]
 
@@ -125,3 +128,16 @@ def test_send_test_really_sends_to_the_sink(settings: Settings, tmp_path: Path) 
     assert mail["Subject"] == subject and mail["List-Unsubscribe"] is None  # not a marketing send
     status, is_test = database.execute("SELECT status, is_test FROM messages").fetchone()
     assert (status, is_test) == ("sent", 1)
+
+
+async def test_slack_problems_lists_refused_tasks_with_their_fix(
+    services: Services, settings: Settings, tmp_path: Path
+) -> None:
+    contact = await Contact.create(email="wei.chen@example.com")
+    refused = await Task.create(kind=TaskKind.HOT_LEAD, contact=contact, dedupe_key="cli-refused", payload={
+        "post_error": {"error": "not_in_channel", "channel": "C0SALES", "fix": "invite the bot to the channel",
+                       "at": "2026-03-10T09:00:00+00:00"}})
+    env = _env(settings, tmp_path, NURTURE_DATABASE_URL=settings.database_url)
+    done = _run(env, "slack", "problems")
+    assert done.returncode == 0, done.stderr
+    assert str(refused.id) in done.stdout and "not_in_channel" in done.stdout and "invite the bot" in done.stdout

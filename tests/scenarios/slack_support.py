@@ -28,7 +28,7 @@ async def command(client: TestClient, services: Services, name: str, text: str, 
                   channel: str = "C0MARKETING") -> ClientResponse:
     body = urlencode({"token": "x", "team_id": "T0ACME001", "channel_id": channel, "user_id": user,
                       "user_name": user.lower(), "command": name, "text": text, "api_app_id": "A0NURTURE01",
-                      "response_url": "https://hooks.slack.com/commands/T0/1/x",
+                      "response_url": SlackApiDouble.response_url(services.settings.slack_api_url),
                       "trigger_id": "1234567890123.7654321098.abcdef"}).encode()
     return await post_signed(client, services, body)
 

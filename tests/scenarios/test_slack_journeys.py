@@ -127,8 +127,11 @@ async def test_journey_test_run_reports_and_sends_nothing(
     response = await command(client, services, "/journey", f"test {spec.key} hana.sato@example.com")
     assert "Working on" in await response.text()
     await drive()
-    report = slack.called("chat.postEphemeral")[-1].params["text"]
-    assert "Test run of" in report and "would send" in report
+    # Through the command's response_url, which works in any channel or DM (no chat.postEphemeral).
+    (reply,) = slack.called("response_url")
+    report = reply.params["text"]
+    assert "Test run of" in report and "would send" in report and reply.params["response_type"] == "ephemeral"
+    assert slack.called("chat.postEphemeral") == []
     messages = await Message.filter(is_test=True)
     assert messages and all(m.status == MessageStatus.SKIPPED and m.error == "test run" for m in messages)
 
@@ -143,7 +146,7 @@ async def test_stats_and_contact(client: TestClient, services: Services, slack: 
     assert "entered" in await started.text()
     await command(client, services, "/journey", f"stats {spec.key}")
     await drive()
-    assert "Entered 1" in slack.called("chat.postEphemeral")[-1].params["text"]
+    assert "Entered 1" in slack.called("response_url")[-1].params["text"]
     card = await (await command(client, services, "/contact", "leo.martin@example.com")).text()
     assert "42" in card and "vip" in card and spec.key in card
 

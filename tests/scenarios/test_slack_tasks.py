@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from arq import Retry
 
 from bot import jobs as slack_jobs
+from bot.home import home_for
 from bot.jobs import escalate_unclaimed, post_task_job, repost_snoozed
 from contacts.events import NormalizedEvent
 from contacts.models import Contact
@@ -326,3 +327,23 @@ async def test_task_buttons_check_who_presses_them_and_what_they_press(
     claimed = await Task.get(id=lead.id)
     assert claimed.status == TaskStatus.CLAIMED and claimed.assignee == "UREP1"
     assert (await Contact.get(email="wei.chen@example.com")).owner == "UREP1"
+
+
+async def test_a_refused_alert_is_kept_shown_to_admins_and_posted_once_fixed(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock
+) -> None:
+    slack.refusals["chat.postMessage"] = "not_in_channel"  # the bot was never invited to #sales
+    task = await _hot_lead(client, services, drive)
+    task = await Task.get(id=task.id)
+    assert task.slack_ts is None and task.payload["post_error"]["error"] == "not_in_channel"
+    assert "invite the bot" in task.payload["post_error"]["fix"]
+    home = await home_for(services, "UADMIN")
+    shown = json.dumps(home["blocks"])
+    assert "Tasks Slack refused to post" in shown and "not_in_channel" in shown and "wei.chen@example.com" in shown
+    assert "refused" not in json.dumps((await home_for(services, "UREP1"))["blocks"])  # admins only
+    assert await slack_jobs.repost_refused({"services": services}) == 0  # still refused: kept, not lost
+    del slack.refusals["chat.postMessage"]  # someone invited the bot
+    assert await slack_jobs.repost_refused({"services": services}) == 1
+    task = await Task.get(id=task.id)
+    assert task.slack_ts and "post_error" not in task.payload
+    assert "Tasks Slack refused" not in json.dumps((await home_for(services, "UADMIN"))["blocks"])

@@ -42,3 +42,38 @@ def test_builders_escape_every_outside_field() -> None:
     card = blocks.contact_card({"first_name": "<!here>", "email": "<@U1>", "lifecycle_stage": "lead",
                                 "lead_score": 1, "consent": "unknown", "tags": ["<b>"], "events": []}, [], ["<!x>"])
     assert "<!" not in str(card) and "<@" not in str(card)
+
+
+def _texts(content: dict[str, object]) -> list[str]:
+    found: list[str] = []
+    for block in content["blocks"]:  # type: ignore[attr-defined]
+        if block["type"] == "section":
+            found.append(block["text"]["text"])
+        elif block["type"] == "context":
+            found += [element["text"] for element in block["elements"]]
+    return found
+
+
+def test_a_long_journey_list_continues_in_more_sections_instead_of_being_cut() -> None:
+    rows = [blocks.JourneyRow(f"journey-{n:03d}", f"Journey number {n} <with & markup> " + "x" * 40, "live", 1)
+            for n in range(150)]
+    content = blocks.journey_list(rows)
+    texts = _texts(content)
+    assert len(texts) > 1 and all(len(text) <= blocks.MAX_TEXT for text in texts)
+    joined = "\n".join(texts)
+    assert all(f"`journey-{n:03d}`" in joined for n in range(150))  # nothing silently dropped
+    for text in texts:  # every line whole: no section ends inside an entity or a sequence
+        assert text.count("&lt;") == text.count("&gt;") and not text.rstrip().endswith("&")
+
+
+def test_beyond_fifty_blocks_the_message_says_how_much_is_left() -> None:
+    rows = [blocks.JourneyRow(f"k{n}", "n" * 2800, "live", 1) for n in range(60)]
+    content = blocks.journey_list(rows)
+    assert len(content["blocks"]) == blocks.MAX_BLOCKS
+    assert "more lines" in _texts(content)[-1]
+
+
+def test_one_overlong_line_is_cut_outside_markup() -> None:
+    line = "a" * 2890 + "<mailto:x@example.com|x@example.com> &amp; more"
+    (text,) = _texts(blocks.message(line))
+    assert text.endswith("…") and "<mailto" not in text and not text[:-1].endswith("&")
