@@ -11,11 +11,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks, slackio
 from bot.context import services_of
-from bot.decide import change_task, decide_quote, may_act
+from bot.decide import change_task, decide_quote, may_act, refuse
 from bot.permissions import may_edit_journeys
 from bot.tasks import quote_preview, task_id_of
 from contacts.models import Contact
 from core.errors import NurtureError
+from journeys.decisions import load_task, may_reassign
 from journeys.store import publish
 
 Ack = Callable[..., Awaitable[None]]
@@ -81,10 +82,24 @@ def quote_modal(kind: str) -> Listener:
     return listener
 
 
+async def reassign_button(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
+                          client: AsyncWebClient) -> None:
+    await ack()
+    services, user = services_of(context), body["user"]["id"]
+    try:
+        task = await load_task(task_id_of(action["value"]))
+        await may_reassign(services, task, user)
+    except NurtureError as error:
+        await refuse(services, None, user, where(body)[0], str(error))
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=blocks.reassign_modal(task.id))
+
+
 def register(app: AsyncApp) -> None:
     app.action("journey_publish")(publish_draft)
     for name in ("claim", "snooze", "not_lead", "assign", "done"):
         app.action(f"task_{name}")(task_button(name))
+    app.action("task_reassign")(reassign_button)
     app.action("quote_approve")(quote_approve)
     app.action("quote_edit")(quote_modal("edit"))
     app.action("quote_reject")(quote_modal("reject"))

@@ -342,6 +342,8 @@ def hot_lead_message(view: TaskView) -> dict[str, Any]:
                               button("Not a lead", "task_not_lead", value, "danger")))
     else:
         blocks.append(context(_closed_line(view) + (f" - {escape(view.note)}" if view.note else "")))
+        if view.status == "claimed":  # handing a claimed lead on is explicit: its owner or an admin
+            blocks.append(actions("task_actions", button("Reassign", "task_reassign", f"task:{view.id}")))
     return message(f"Hot lead: {escape(view.email)}", blocks)
 
 
@@ -407,6 +409,14 @@ def quote_edit_modal(task_id: int, subject: str, body: str) -> Block:
                    hint="Replaces the email's text. The quoted items, the accept button and your signature "
                         "follow it: state prices or terms the request lacks here."),
         ],
+    }
+
+
+def reassign_modal(task_id: int) -> Block:
+    return {
+        "type": "modal", "callback_id": "task_reassign", "private_metadata": str(task_id),
+        "title": plain("Reassign"), "submit": plain("Reassign"), "close": plain("Cancel"),
+        "blocks": [_input("owner", "New owner", {"type": "users_select", "action_id": "owner_select"})],
     }
 
 

@@ -14,7 +14,9 @@ from bot import blocks, slackio
 from bot.context import services_of
 from bot.decide import decide_quote
 from bot.permissions import may_edit_journeys
+from bot.tasks import refresh_message
 from core.errors import NurtureError
+from journeys.decisions import reassign
 from journeys.durations import parse_span
 from journeys.library import slug, template, templates
 from journeys.models import Journey
@@ -32,7 +34,8 @@ def values(view: dict[str, Any]) -> dict[str, str]:
     for block_id, inputs in (view.get("state") or {}).get("values", {}).items():
         for element in inputs.values():
             option = element.get("selected_option") or {}
-            found[block_id] = str(option.get("value") or element.get("value") or "").strip()
+            found[block_id] = str(option.get("value") or element.get("selected_user")
+                                  or element.get("value") or "").strip()
     return found
 
 
@@ -159,8 +162,23 @@ async def template_picked(ack: Ack, body: dict[str, Any], action: dict[str, Any]
     await client.views_update(view_id=view["id"], hash=view.get("hash"), view=modal)
 
 
+async def task_reassign(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: AsyncBoltContext) -> None:
+    services, to_user = services_of(context), values(view).get("owner", "")
+    if not to_user:
+        await ack(response_action="errors", errors={"owner": "Pick who takes it over."})
+        return
+    try:
+        task = await reassign(services, int(view["private_metadata"]), body["user"]["id"], to_user)
+    except NurtureError as error:
+        await ack(response_action="errors", errors={"owner": str(error)})
+        return
+    await ack()
+    await refresh_message(services, task)
+
+
 def register(app: AsyncApp) -> None:
     app.action("template_select")(template_picked)
+    app.view("task_reassign")(task_reassign)
     app.view("journey_new")(journey_new)
     app.view("quote_edit")(quote_edit)
     app.view("quote_reject")(quote_reject)

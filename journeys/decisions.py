@@ -124,6 +124,28 @@ async def may_act_on(services: Services, task: Task, user: str, action: str) -> 
     raise Forbidden("only the assignee, the lead's owner or an admin can act on this task")
 
 
+async def may_reassign(services: Services, task: Task, user: str) -> None:
+    """Taking over a lead someone holds is explicit: its owner (or the assignee) or an admin hands it on."""
+    if task.kind == TaskKind.QUOTE_APPROVAL or task.status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
+        raise BadRequest(f"this task is {task.status.value}: nothing to hand on")
+    contact = await Contact.get_or_none(id=task.contact_id).only("id", "owner")
+    holders = {task.assignee, contact.owner if contact is not None else None} - {None}
+    if user not in services.workspace.slack.admins and user not in holders:
+        raise Forbidden("only the lead's owner or an admin can reassign it")
+
+
+async def reassign(services: Services, task_id: int, user: str, to_user: str) -> Task:
+    """`user` hands the task (and the contact, for a hot lead) on to `to_user`."""
+    task = await load_task(task_id)
+    await may_reassign(services, task, user)
+    task.assignee, task.decided_by = to_user, user
+    task.payload = {**task.payload, "reassigned_by": user}
+    await task.save(update_fields=["assignee", "decided_by", "payload", "updated_at"])
+    if task.kind == TaskKind.HOT_LEAD:
+        await Contact.filter(id=task.contact_id).update(owner=to_user)
+    return task
+
+
 async def set_task_status(services: Services, task_id: int, user: str, status: TaskStatus) -> Task:
     """Claim / done / snooze / not-a-lead for hot-lead and feedback tasks (allowed by may_act_on)."""
     task = await load_task(task_id)

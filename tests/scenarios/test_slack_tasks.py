@@ -347,3 +347,29 @@ async def test_a_refused_alert_is_kept_shown_to_admins_and_posted_once_fixed(
     task = await Task.get(id=task.id)
     assert task.slack_ts and "post_error" not in task.payload
     assert "Tasks Slack refused" not in json.dumps((await home_for(services, "UADMIN"))["blocks"])
+
+
+async def test_a_claimed_lead_changes_hands_only_by_an_explicit_reassign(
+    client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive
+) -> None:
+    lead = await _hot_lead(client, services, drive, owner="UREP1")
+    await interact(client, services, click("task_claim", f"task:{lead.id}", "UREP1", "DREP1", lead.slack_ts or ""))
+    update = (await eventually(calls(slack, "chat.update")))[-1]
+    assert "task_reassign" in json.dumps(update.params["blocks"])  # the way to hand it on
+    await interact(client, services, click("task_reassign", f"task:{lead.id}", "UREP2", "DREP1"))
+    refusal = (await eventually(calls(slack, "chat.postEphemeral")))[0]
+    assert refusal.params["user"] == "UREP2" and "only the lead's owner or an admin" in refusal.params["text"]
+    assert slack.called("views.open") == []
+    await interact(client, services, click("task_reassign", f"task:{lead.id}", "UREP1", "DREP1"))
+    modal = (await eventually(calls(slack, "views.open")))[0].params["view"]
+    assert modal["callback_id"] == "task_reassign"
+    picked = {"owner": {"owner_select": {"type": "users_select", "selected_user": "UREP2"}}}
+    forged = await interact(client, services, submission("task_reassign", picked, "USTRANGER", str(lead.id)))
+    assert "only the lead's owner or an admin" in json.dumps(await forged.json())
+    assert (await Task.get(id=lead.id)).assignee == "UREP1"
+    done = await interact(client, services, submission("task_reassign", picked, "UREP1", str(lead.id)))
+    assert done.status == 200
+    await eventually(lambda: len(slack.called("chat.update")) >= 2)
+    handed = await Task.get(id=lead.id)
+    assert handed.assignee == "UREP2" and handed.decided_by == "UREP1"
+    assert (await Contact.get(email="wei.chen@example.com")).owner == "UREP2"

@@ -32,9 +32,10 @@ def test_open_hot_lead_has_three_buttons_with_task_value() -> None:
     assert all(e["value"] == "task:7" for b in message["blocks"] if b["type"] == "actions" for e in b["elements"])
 
 
-def test_claimed_hot_lead_shows_who_and_no_buttons() -> None:
+def test_claimed_hot_lead_shows_who_and_only_the_reassign_button() -> None:
     message = blocks.task_message(_view(status="claimed", decided_by="UREP1", escalation="escalated to <@UREP2>"))
-    assert _action_ids(message) == []
+    assert _action_ids(message) == ["task_reassign"]
+    assert _action_ids(blocks.task_message(_view(status="rejected", decided_by="UREP1"))) == []
     text = json.dumps(message)
     assert "Claimed by <@UREP1>" in text and "escalated to <@UREP2>" in text
 
