@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
 
 import pytest
+import redis.asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise import Tortoise
@@ -85,15 +86,55 @@ async def settings(
     if base.is_postgres:
         url, created = await create_database(base.database_url, "nurture_t")
         overrides["NURTURE_DATABASE_URL"] = url
+    claimed: RedisClaim | None = None
     if base.redis_url.startswith("redis"):
         # A Redis database of this run's own: runs sharing a server must not flush each other's queues.
-        parsed = urlparse(base.redis_url)
-        overrides["NURTURE_REDIS_URL"] = urlunparse(parsed._replace(path=f"/{random.randint(1, 15)}"))
+        claimed = await RedisClaim.take(base.redis_url)
+        overrides["NURTURE_REDIS_URL"] = claimed.url
     config = load_settings(dotenv_path=None, overrides=overrides)
     await apply_migrations(config)
     yield config
+    if claimed is not None:
+        await claimed.release()
     if created:
         await drop_database(base.database_url, created)
+
+
+class RedisClaim:
+    """One of databases 1-15 of a shared Redis server, claimed with SET NX (not picked at random:
+    two runs would share one about once in fifteen). The claim is a key, renewed after every flush."""
+
+    KEY = "nurture:test-run"
+    current: RedisClaim | None = None  # this run's, renewed by clean_state after each flush
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url, self.token = url, token
+
+    @classmethod
+    async def take(cls, server_url: str) -> RedisClaim:
+        token = uuid.uuid4().hex
+        parsed = urlparse(server_url)
+        for database in range(1, 16):
+            claim = cls(urlunparse(parsed._replace(path=f"/{database}")), token)
+            if await claim.renew(only_if_free=True):
+                cls.current = claim
+                return claim
+        raise RuntimeError("every Redis database 1-15 is claimed by another test run: try again when one ends")
+
+    async def renew(self, only_if_free: bool = False) -> bool:
+        client = redis.asyncio.Redis.from_url(self.url)
+        try:
+            return bool(await client.set(self.KEY, self.token, nx=only_if_free, ex=6 * 3600))
+        finally:
+            await client.aclose()
+
+    async def release(self) -> None:
+        client = redis.asyncio.Redis.from_url(self.url)
+        try:
+            if (await client.get(self.KEY) or b"").decode() == self.token:
+                await client.delete(self.KEY)
+        finally:
+            await client.aclose()
 
 
 @pytest.fixture(scope="session")
@@ -129,6 +170,8 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     else:
         await connection.execute_script("".join(f"DELETE FROM {t};" for t in _all_tables()))
     await services.redis.flushdb()
+    if RedisClaim.current is not None:  # the flush took this run's claim too
+        await services.redis.set(RedisClaim.KEY, RedisClaim.current.token, ex=6 * 3600)
     clear_caches()
     double: SlackApiDouble = request.getfixturevalue("slack_double")[0]
     double.reset()

@@ -11,6 +11,7 @@ from core.services import Services
 from core.settings import Settings
 from nurture.migrate import apply_migrations, pending_model_changes
 from nurture.worker import HEARTBEAT_KEY, build_worker
+from tests.support import sample, shopify_headers
 
 
 async def test_models_and_migrations_agree(settings: Settings) -> None:
@@ -31,11 +32,26 @@ async def test_healthz_reports_database_and_redis(client: TestClient, settings: 
     assert body["redis"]["ok"] is True
 
 
-async def test_metrics_are_prometheus_text(client: TestClient) -> None:
-    response = await client.get("/metrics")
-    assert response.status == 200
-    text = await response.text()
-    assert "# TYPE nurture_webhook_deliveries_total counter" in text
+def _metric(text: str, name: str, **labels: str) -> float:
+    wanted = name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_metrics_count_what_happened(client: TestClient, services: Services) -> None:
+    before = await (await client.get("/metrics")).text()
+    assert "# TYPE nurture_webhook_deliveries_total counter" in before
+    body = sample("shopify/customers-create.json")
+    headers = shopify_headers(body, services.settings.shopify_webhook_secret, "customers/create", "metric-1")
+    for _ in range(3):  # one delivery, then two retries of it
+        assert (await client.post("/webhooks/shopify", data=body, headers=headers)).status == 200
+    after = await (await client.get("/metrics")).text()
+    counted = {result: _metric(after, "nurture_webhook_deliveries_total", provider="shopify", result=result)
+               - _metric(before, "nurture_webhook_deliveries_total", provider="shopify", result=result)
+               for result in ("accepted", "duplicate")}
+    assert counted == {"accepted": 1.0, "duplicate": 2.0}
 
 
 async def test_worker_runs_jobs_in_burst_mode(

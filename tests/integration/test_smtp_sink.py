@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from core.services import Services
+from emails.models import OutboxMessage
 
 
 async def test_transport_delivers_to_the_sink(
@@ -27,4 +29,7 @@ async def test_transport_delivers_to_the_sink(
     assert received[0]["Message-ID"] == "<t1@nurture.test>"
     assert received[0].get_content_type() == "multipart/alternative"
     assert services.sink is not None
-    assert any(p.suffix == ".eml" for p in services.settings.outbox_dir.iterdir())
+    # This test's own two files (the outbox folder may hold other tests' mail).
+    rows = await OutboxMessage.filter(message_id="<t1@nurture.test>")
+    assert len(rows) == 2 and all(Path(r.path).suffix == ".eml" and Path(r.path).exists() for r in rows)
+    assert all(Path(r.path).parent == services.settings.outbox_dir for r in rows)

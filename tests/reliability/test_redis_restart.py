@@ -83,18 +83,21 @@ async def _restart_embedded(services: Services, keep_data: bool) -> None:
     assert services.redis_endpoint.embedded.ping()
 
 
-async def _restart_simulated(services: Services, keep_data: bool) -> None:
-    killed = 0
-    for connection in list(services.redis.connection_pool._available_connections):  # type: ignore[attr-defined]
-        writer = getattr(connection, "_writer", None)
-        if writer is None:
-            continue
-        host, port = writer.get_extra_info("sockname")[:2]
-        async with services.redis.client() as admin:
-            with contextlib.suppress(Exception):
-                killed += int(await admin.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}", "SKIPME", "yes"))
+async def _restart_simulated(services: Services, keep_data: bool) -> int:
+    """Kill every connection to our database but the one asking (and lose the data); returns how many."""
+    database = str(services.redis.connection_pool.connection_kwargs.get("db", 0))
+    async with services.redis.client() as admin:
+        me = str(await admin.execute_command("CLIENT", "ID"))
+        listing = await admin.execute_command("CLIENT", "LIST")
+        text = listing.decode() if isinstance(listing, bytes) else str(listing)
+        clients = [dict(item.split("=", 1) for item in line.split() if "=" in item) for line in text.splitlines()]
+        killed = 0
+        for client in clients:
+            if client.get("db") == database and client.get("id") != me:
+                killed += int(await admin.execute_command("CLIENT", "KILL", "ID", client["id"]))
     if not keep_data:
         await services.redis.flushdb()
+    return killed
 
 
 @pytest.mark.parametrize("data", ["persisted", "lost"])
@@ -120,7 +123,7 @@ async def test_redis_restart_loses_no_delivery_and_no_timer(
     if services.redis_endpoint.embedded is not None:
         await _restart_embedded(services, keep)
     else:
-        await _restart_simulated(services, keep)
+        assert await _restart_simulated(services, keep) >= 1, "no connection of ours was killed: no fault landed"
     # Requests keep being stored while and after Redis comes back.
     body = json.dumps({**order, "id": 9_100_000, "email": "late@example.com",
                        "customer": {**order["customer"], "id": 8_100_000, "email": "late@example.com"}}).encode()

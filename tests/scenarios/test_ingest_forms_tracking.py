@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event
@@ -64,6 +65,22 @@ async def test_form_refuses_strangers(client: TestClient) -> None:
         headers={**URLENCODED, "Origin": "https://evil.example"},
     )
     assert response.status == 401
+    assert await InboundDelivery.all().count() == 0
+
+
+@pytest.mark.parametrize("header", [
+    {"Origin": "https://acme-audio.example.evil.test"},  # the allowed origin as a prefix
+    {"Origin": "https://evil-acme-audio.example"},
+    {"Origin": "http://acme-audio.example"},  # same host, other scheme
+    {"Origin": "https://acme-audio.example:8443"},  # same host, other port
+    {"Referer": "https://acme-audio.example.evil.test/newsletter"},
+    {"Origin": "null"},
+])
+async def test_lookalike_origins_are_strangers(client: TestClient, header: dict[str, str]) -> None:
+    response = await client.post("/webhooks/forms/newsletter", data=b"email=a%40b.example",
+                                  headers={**URLENCODED, **header})
+    assert response.status == 401
+    assert "Access-Control-Allow-Origin" not in response.headers
     assert await InboundDelivery.all().count() == 0
 
 

@@ -67,6 +67,16 @@ def test_quiet_hours_defer_in_the_contacts_timezone() -> None:
     assert outcome.trace == "cart-reminder deferred by quiet hours to 08:00 Europe/Berlin"
 
 
+def test_quiet_hours_are_the_contacts_night_not_utcs() -> None:
+    # 13:30 UTC is afternoon in UTC but 22:30 in Tokyo: deferred; 23:00 UTC is 08:00 in Tokyo: sent.
+    tokyo = Facts(data=FACTS.data, timezone="Asia/Tokyo")
+    afternoon_utc = dt.datetime(2026, 3, 10, 13, 30, tzinfo=dt.UTC)
+    outcome = run(State(node="1"), facts=tokyo, now=afternoon_utc)
+    assert outcome.deferred and outcome.run_at == dt.datetime(2026, 3, 10, 23, 0, tzinfo=dt.UTC)
+    night_utc = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC)
+    assert [a.kind for a in run(State(node="1"), facts=tokyo, now=night_utc).actions] == ["send_email"]
+
+
 def test_frequency_cap_defers_never_drops() -> None:
     facts = Facts(data=FACTS.data, recent_marketing_sends=(NOW - dt.timedelta(hours=3),))
     outcome = run(State(node="1"), facts=facts)

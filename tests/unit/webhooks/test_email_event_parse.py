@@ -213,6 +213,17 @@ def test_sample(path: Path) -> None:
     assert module.topic({}, body) != "unknown"
 
 
+def test_generic_sample_is_a_list_of_our_own_events() -> None:
+    body = (SAMPLES / "email-generic" / "events.json").read_bytes()
+    events = email_generic.parse({}, body)
+    assert [(e.type, e.email) for e in events] == [
+        ("email.bounced", "ann.lee@example.com"), ("email.opened", "bo.chen@example.com"),
+        ("email.clicked", "bo.chen@example.com")]
+    assert events[0].properties["bounce_type"] == "hard"
+    assert events[2].properties["url"] == "https://acme-audio.example/products/studio-monitor-x5"
+    assert [e.idempotency_key.split(":")[1] for e in events] == ["evt_2001", "evt_2002", "evt_2003"]
+
+
 def test_sample_delivery_ids_and_topics() -> None:
     bounce = (OURS / "postmark-bounce.json").read_bytes()
     assert email_postmark.delivery_id({}, bounce) == "Bounce:4323372036854775807"

@@ -1,0 +1,44 @@
+"""The tracking snippet's parser: what a public write key may and may not say."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from core.errors import UnprocessablePayload
+from webhooks.providers import tracking
+from webhooks.providers.common import RECEIVED_HEADER
+
+HEADERS = {RECEIVED_HEADER: "2026-03-10T09:00:00+00:00", "x-nurture-delivery-id": "d1"}
+# Listed here, not read from the module: removing one there must fail a test here. Each is a family
+# of events only our own code emits (privacy.* erases people, consent.* subscribes them...).
+RESERVED = ("email.", "order.", "checkout.", "privacy.", "consent.", "customer.", "survey.", "form.",
+            "segment.", "loyalty.", "engagement.")
+
+
+def _parse(*items: dict[str, Any]) -> list[Any]:
+    body = json.dumps({"batch": list(items)}).encode()
+    return tracking.parse(HEADERS, body)
+
+
+@pytest.mark.parametrize("prefix", RESERVED)
+def test_a_public_write_key_cannot_send_our_own_event_families(prefix: str) -> None:
+    name = prefix + ("redact_requested" if prefix == "privacy." else "anything")
+    with pytest.raises(UnprocessablePayload, match="not allowed"):
+        _parse({"type": "track", "anonymous_id": "a1", "event": name})
+    with pytest.raises(UnprocessablePayload, match="not allowed"):
+        _parse({"type": "track", "anonymous_id": "a1", "event": name.upper()})  # case makes no difference
+
+
+def test_other_event_names_are_the_stores_own() -> None:
+    (event,) = _parse({"type": "track", "anonymous_id": "a1", "event": "video.played", "properties": {"id": 7}})
+    assert event.type == "video.played" and event.properties == {"id": 7}
+
+
+def test_a_batch_is_capped() -> None:
+    page = {"type": "page", "anonymous_id": "a1", "url": "https://shop.example/"}
+    assert len(_parse(*[page] * tracking.MAX_EVENTS)) == tracking.MAX_EVENTS
+    with pytest.raises(UnprocessablePayload, match=f"at most {tracking.MAX_EVENTS}"):
+        _parse(*[page] * (tracking.MAX_EVENTS + 1))
