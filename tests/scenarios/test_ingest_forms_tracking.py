@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact, Event
 from core.services import Services
+from core.workspace import FormConfig
 from inbox.models import DeliveryStatus, InboundDelivery
 from tests.support import sample
 from webhooks.providers.tracking import user_hash
@@ -212,3 +213,46 @@ async def test_tracking_traits_fill_gaps_but_never_overwrite_the_profile(
     assert (maria.first_name, maria.last_name) == ("Maria", "Rossi")
     assert maria.phone == "+1 555 0100"  # was empty: tracking may fill it
     assert await Event.filter(contact=maria, type="identify").count() == 1
+
+
+@pytest.fixture
+def signup_form(services: Services) -> Iterator[None]:
+    """A form with its own consent and honeypot field names and tags."""
+    original = services.workspace
+    form = FormConfig(secret="form-secret-signup", consent_field="opt_in", honeypot_field="nickname",
+                      tags=("signup", "spring"))
+    services.workspace = original.model_copy(update={"forms": {**original.forms, "signup": form}})
+    yield
+    services.workspace = original
+
+
+SIGNUP = {"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-signup"}
+
+
+async def test_a_forms_own_consent_and_honeypot_fields_and_tags(
+    client: TestClient, run_worker: Worker, signup_form: None
+) -> None:
+    ticked = {"email": "ticked@example.com", "opt_in": "on", "consent": "no"}
+    unticked = {"email": "unticked@example.com", "consent": "yes"}  # `consent` is not this form's field
+    spam = {"email": "bot@example.com", "opt_in": "on", "nickname": "buy pills"}
+    for fields in (ticked, unticked, spam):
+        assert (await client.post("/webhooks/forms/signup", data=json.dumps(fields), headers=SIGNUP)).status == 200
+    await run_worker()
+    subscriber = await Contact.get(email="ticked@example.com")
+    assert subscriber.consent == Consent.SUBSCRIBED and {"signup", "spring"} <= set(subscriber.tags)
+    assert (await Contact.get(email="unticked@example.com")).consent == Consent.UNKNOWN
+    assert not await Contact.filter(email="bot@example.com").exists()
+    (ignored,) = await InboundDelivery.filter(status=DeliveryStatus.IGNORED)
+    assert "honeypot" in ignored.error
+
+
+async def test_a_forms_idempotency_key_makes_retries_one_submission(
+    client: TestClient, run_worker: Worker, signup_form: None
+) -> None:
+    body = json.dumps({"email": "retry@example.com", "opt_in": "on"})
+    for key in ("submit-1", "submit-1", "submit-2"):  # a retry, then a real second submission
+        response = await client.post("/webhooks/forms/signup", data=body, headers={**SIGNUP, "Idempotency-Key": key})
+        assert response.status == 200
+    await run_worker()
+    assert await InboundDelivery.all().count() == 2
+    assert await Event.filter(type="form.submitted", contact__email="retry@example.com").count() == 2
