@@ -4,6 +4,7 @@ never overwrites a concurrent one, and the scheduler hands out steps in jobs of 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
@@ -102,3 +103,16 @@ async def test_the_scheduler_hands_out_batches_and_stops_claiming_when_the_queue
     await Enrollment.filter().update(state=EnrollmentState.ACTIVE, next_run_at=clock.now())
     assert await dispatch_due(services) == 0
     assert await Enrollment.filter(next_run_at__gt=clock.now()).count() == 0  # nothing leased
+
+
+async def test_two_workers_racing_for_the_same_steps_run_each_once(services: Services, clock: ManualClock) -> None:
+    """The same due steps handed to two workers at once (a redelivered job, two schedulers): the
+    compare-and-set on each enrollment's seq lets exactly one of them commit each step."""
+    enrollments = await _enrollments(40, clock.now(), per_contact=2)
+    wanted = [(e.id, e.seq) for e in enrollments]
+    ran = await asyncio.gather(*(run_steps(services, list(chunk)) for chunk in (wanted, wanted[::-1], wanted)))
+    assert sum(ran) == 40 * 2
+    assert await StepRun.all().count() == 80
+    assert await Enrollment.filter(state=EnrollmentState.COMPLETED).count() == 40
+    for contact in await Contact.all():
+        assert contact.lead_score == 4  # two enrollments, two points each: nothing twice, nothing lost
