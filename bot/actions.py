@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks, slackio
+from bot import blocks, slackio, task_blocks
 from bot.context import services_of
 from bot.decide import change_task, decide_quote, may_act, refuse
 from bot.permissions import may_edit_journeys
@@ -73,10 +73,10 @@ def quote_modal(kind: str) -> Listener:
         if task is None:
             return
         if kind == "reject":
-            view = blocks.quote_reject_modal(task.id)
+            view = task_blocks.quote_reject_modal(task.id)
         else:
             subject, text = quote_preview(services, task, await Contact.get(id=task.contact_id), copy_only=True)
-            view = blocks.quote_edit_modal(task.id, subject, text)
+            view = task_blocks.quote_edit_modal(task.id, subject, text)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     return listener
@@ -92,7 +92,7 @@ async def reassign_button(ack: Ack, body: dict[str, Any], action: dict[str, Any]
     except NurtureError as error:
         await refuse(services, None, user, where(body)[0], str(error))
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=blocks.reassign_modal(task.id))
+    await client.views_open(trigger_id=body["trigger_id"], view=task_blocks.reassign_modal(task.id))
 
 
 def register(app: AsyncApp) -> None:

@@ -1,4 +1,6 @@
-"""Block Kit, built by pure functions: plain data in, Slack JSON out (no I/O, no ORM).
+"""Block Kit, built by pure functions: plain data in, Slack JSON out (no I/O, no ORM). The
+primitives, command answers, journeys and the contact card live here; tasks and App Home in
+bot/task_blocks.py.
 
 Listeners and jobs gather the facts (views below) and hand them here, so every message,
 modal and home tab can be unit-tested without Slack or a database. Facts are data: every
@@ -10,10 +12,10 @@ with escaped data (bot.tasks.fill_text).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from bot.mrkdwn import escape, person, quote, user
+from bot.mrkdwn import escape, person, user
 
 Block = dict[str, Any]
 
@@ -29,7 +31,7 @@ MAX_TEXT = 2900  # Slack's section text limit is 3000 characters
 MAX_BLOCKS = 50  # Slack's limit per message
 
 
-def _clip(text: str, limit: int = MAX_TEXT) -> str:
+def clip(text: str, limit: int = MAX_TEXT) -> str:
     """At most `limit` characters, never cut inside a `<...>` sequence or an `&...;` entity."""
     if len(text) <= limit:
         return text
@@ -47,7 +49,7 @@ def sections(text: str) -> list[Block]:
     continues in the next section, up to a message's 50 blocks, then says how much is left."""
     packed: list[str] = []
     for line in text.splitlines() or [" "]:
-        line = _clip(line)
+        line = clip(line)
         if packed and len(packed[-1]) + 1 + len(line) <= MAX_TEXT:
             packed[-1] += "\n" + line
         else:
@@ -61,14 +63,14 @@ def sections(text: str) -> list[Block]:
 
 
 def section(text: str, block_id: str | None = None) -> Block:
-    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text or " ")}}
+    block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": clip(text or " ")}}
     if block_id:
         block["block_id"] = block_id
     return block
 
 
 def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def actions(block_id: str, *elements: Block) -> Block:
 
 def message(text: str, blocks: list[Block] | None = None) -> dict[str, Any]:
     """Arguments for chat.postMessage / chat.update / ack: a fallback text and blocks."""
-    return {"text": _clip(text, 3000), "blocks": blocks if blocks is not None else sections(text)}
+    return {"text": clip(text, 3000), "blocks": blocks if blocks is not None else sections(text)}
 
 
 def usage_error(problem: str, usage: str = JOURNEY_USAGE) -> dict[str, Any]:
@@ -152,7 +154,7 @@ def _option(key: str, name: str) -> Block:
     return {"text": plain(name), "value": key}
 
 
-def _input(block_id: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
+def input_block(block_id: str, label: str, element: Block, *, optional: bool = False, hint: str = "") -> Block:
     block: Block = {"type": "input", "block_id": block_id, "label": plain(label), "element": element,
                     "optional": optional}
     if hint:
@@ -174,9 +176,9 @@ def wait_label(field: WaitField) -> str:
     return f"Step {field.index + 1}: wait {then}"
 
 
-def wait_input(field: WaitField) -> Block:
+def waitinput_block(field: WaitField) -> Block:
     element = {"type": "plain_text_input", "action_id": "wait_input", "initial_value": field.current}
-    return _input(f"wait_{field.index}", wait_label(field), element, hint="A duration, e.g. 2h, 1d, 1w")
+    return input_block(f"wait_{field.index}", wait_label(field), element, hint="A duration, e.g. 2h, 1d, 1w")
 
 
 def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "", chosen: str = "",
@@ -188,9 +190,9 @@ def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "", c
     names = dict(templates)
     if chosen in names:
         select["initial_option"] = _option(chosen, names[chosen])
-    picker = {**_input("template", "Template", select), "dispatch_action": True}
+    picker = {**input_block("template", "Template", select), "dispatch_action": True}
     if waits:
-        delays = [wait_input(w) for w in waits]
+        delays = [waitinput_block(w) for w in waits]
     else:
         hint = "This template has no waits to adjust." if chosen else "Pick a template to adjust its waits."
         delays = [context(hint)]
@@ -199,9 +201,9 @@ def new_journey_modal(templates: Sequence[tuple[str, str]], channel: str = "", c
         "title": plain("New journey"), "submit": plain("Create draft"), "close": plain("Cancel"),
         "blocks": [
             picker,
-            _input("name", "Name", {"type": "plain_text_input", "action_id": "name_input",
+            input_block("name", "Name", {"type": "plain_text_input", "action_id": "name_input",
                                     "placeholder": plain("Spring cart recovery")}),
-            _input("trigger_event", "Trigger event", {"type": "plain_text_input", "action_id": "event_input"},
+            input_block("trigger_event", "Trigger event", {"type": "plain_text_input", "action_id": "event_input"},
                    optional=True, hint="Leave empty to keep the template's trigger, e.g. checkout.abandoned"),
             *delays,
         ],
@@ -249,6 +251,11 @@ def test_report(key: str, email: str, sends: Sequence[str], tasks: Sequence[str]
 
 # -- contacts -------------------------------------------------------------------------------------
 
+def who(user_id: str | None) -> str:
+    """A mention of a Slack user we stored, or "nobody"."""
+    return user(user_id) if user_id else "nobody"
+
+
 def contact_card(profile: dict[str, Any], journeys: Sequence[str], trace: Sequence[str]) -> dict[str, Any]:
     name = " ".join(str(p) for p in (profile.get("first_name"), profile.get("last_name")) if p)
     tags = ", ".join(escape(tag) for tag in profile.get("tags") or []) or "none"
@@ -256,7 +263,7 @@ def contact_card(profile: dict[str, Any], journeys: Sequence[str], trace: Sequen
               for e in profile.get("events", [])[:5]]
     text = (f"*{person(name, profile['email'])}*\n"
             f"Stage *{escape(profile['lifecycle_stage'])}* · lead score *{profile['lead_score']}* · "
-            f"owner {_who(profile.get('owner'))}\n"
+            f"owner {who(profile.get('owner'))}\n"
             f"Tags: {tags} · consent {escape(profile['consent'])}\n"
             f"Active journeys: {escape(', '.join(journeys)) or 'none'}")
     blocks = [section(text)]
@@ -273,204 +280,3 @@ def _event_detail(event: dict[str, Any]) -> str:
         if props.get(name) not in (None, ""):
             return str(props[name])
     return ""
-
-
-# -- tasks ----------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class TaskView:
-    """Everything a task message shows, gathered by bot.tasks from the database."""
-
-    id: int
-    kind: str
-    status: str
-    contact: str  # the contact's name ("" when unknown); data, like every field but `text`
-    email: str
-    text: str  # mrkdwn: the marketer's template, rendered with escaped data
-    score: int = 0
-    owner: str | None = None
-    assignee: str | None = None
-    decided_by: str | None = None
-    activity: Sequence[str] = ()
-    links: Sequence[str] = ()
-    escalation: str = ""
-    nps_score: int | None = None
-    comment: str = ""
-    quote_subject: str = ""
-    quote_text: str = ""
-    note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _who(user_id: str | None) -> str:
-    return user(user_id) if user_id else "nobody"
-
-
-def _contact(view: TaskView) -> str:
-    return person(view.contact, view.email)
-
-
-def _quoted_markup(text: str) -> str:
-    """The marketer's (already safe) text as a block quote, every line of it."""
-    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
-
-
-def _closed_line(view: TaskView) -> str:
-    by = _who(view.decided_by)
-    return {
-        "claimed": f":white_check_mark: Claimed by {by}",
-        "done": f":white_check_mark: Done ({by})",
-        "snoozed": f":zzz: Snoozed by {by} for a day",
-        "rejected": f":no_entry_sign: Closed by {by}",
-        "approved": f":white_check_mark: Approved by {by}",
-    }.get(view.status, "")
-
-
-def hot_lead_message(view: TaskView) -> dict[str, Any]:
-    head = f":fire: *Hot lead:* {_contact(view)} · lead score *{view.score}* · owner {_who(view.owner)}"
-    blocks = [section(head, "lead"), section(f"*Why:* {view.text}" if view.text else "*Why:* hot-lead rule")]
-    if view.activity:
-        blocks.append(section("*Recent activity*\n" + "\n".join(f"• {escape(a)}" for a in view.activity)))
-    if view.links:
-        blocks.append(context(" · ".join(escape(link) for link in view.links)))
-    if view.escalation:
-        blocks.append(context(f":rotating_light: {view.escalation}"))
-    if view.status in ("open",):
-        value = f"task:{view.id}"
-        blocks.append(actions("task_actions", button("Claim", "task_claim", value, "primary"),
-                              button("Snooze 1 day", "task_snooze", value),
-                              button("Not a lead", "task_not_lead", value, "danger")))
-    else:
-        blocks.append(context(_closed_line(view) + (f" - {escape(view.note)}" if view.note else "")))
-        if view.status == "claimed":  # handing a claimed lead on is explicit: its owner or an admin
-            blocks.append(actions("task_actions", button("Reassign", "task_reassign", f"task:{view.id}")))
-    return message(f"Hot lead: {escape(view.email)}", blocks)
-
-
-def feedback_message(view: TaskView) -> dict[str, Any]:
-    score = f"NPS *{view.nps_score}*" if view.nps_score is not None else "Feedback"
-    head = f":speech_balloon: {score} from {_contact(view)}"
-    manager = f"Account manager: {_who(view.owner)}"
-    said = quote(view.comment) if view.comment else _quoted_markup(view.text or "(no comment)")
-    blocks = [section(head, "feedback"), section(said),
-              context(manager + (f" · assigned to {_who(view.assignee)}" if view.assignee else ""))]
-    if view.status in ("open", "claimed"):
-        value = f"task:{view.id}"
-        buttons = [button("Done", "task_done", value, "primary")]
-        if view.status == "open":
-            buttons.insert(0, button("Assign to me", "task_assign", value))
-        blocks.append(actions("task_actions", *buttons))
-    else:
-        blocks.append(context(_closed_line(view)))
-    return message(f"Feedback from {escape(view.email)}", blocks)
-
-
-def approval_message(view: TaskView) -> dict[str, Any]:
-    head = f":memo: *Quote for {_contact(view)}* needs approval by {_who(view.assignee)}"
-    blocks = [section(head, "quote"), section(f"*Subject:* {escape(view.quote_subject)}"),
-              section("```" + _clip(escape(view.quote_text), 2700) + "```")]
-    if view.status == "open":
-        value = f"task:{view.id}"
-        blocks.append(actions("quote_actions", button("Approve & send", "quote_approve", value, "primary"),
-                              button("Edit", "quote_edit", value), button("Reject", "quote_reject", value, "danger")))
-    elif view.status == "approved":
-        blocks.append(context(f":white_check_mark: Approved and sent by {_who(view.decided_by)}"))
-    elif view.status == "done":  # closed without a decision: the approval expired
-        blocks.append(context(f":hourglass: Closed without a decision ({escape(view.note or 'expired')})"))
-    else:
-        reason = f": {escape(view.note)}" if view.note else ""
-        blocks.append(context(f":no_entry_sign: Rejected by {_who(view.decided_by)}{reason}"))
-    return message(f"Quote approval for {escape(view.email)}", blocks)
-
-
-def generic_task_message(view: TaskView) -> dict[str, Any]:
-    blocks = [section(f":telephone_receiver: *{escape(view.kind)}* for {_contact(view)}: {view.text}", "task")]
-    if view.status in ("open", "claimed"):
-        blocks.append(actions("task_actions", button("Done", "task_done", f"task:{view.id}", "primary")))
-    else:
-        blocks.append(context(_closed_line(view)))
-    return message(f"Task for {escape(view.email)}", blocks)
-
-
-def task_message(view: TaskView) -> dict[str, Any]:
-    builders = {"hot_lead": hot_lead_message, "feedback": feedback_message, "quote_approval": approval_message}
-    return builders.get(view.kind, generic_task_message)(view)
-
-
-def quote_edit_modal(task_id: int, subject: str, body: str) -> Block:
-    return {
-        "type": "modal", "callback_id": "quote_edit", "private_metadata": str(task_id),
-        "title": plain("Edit quote email"), "submit": plain("Send"), "close": plain("Cancel"),
-        "blocks": [
-            _input("subject", "Subject", {"type": "plain_text_input", "action_id": "subject_input",
-                                          "initial_value": subject[:150]}),
-            _input("body", "Message", {"type": "plain_text_input", "action_id": "body_input", "multiline": True,
-                                       "initial_value": body[:3000]},
-                   hint="Replaces the email's text. The quoted items, the accept button and your signature "
-                        "follow it: state prices or terms the request lacks here."),
-        ],
-    }
-
-
-def reassign_modal(task_id: int) -> Block:
-    return {
-        "type": "modal", "callback_id": "task_reassign", "private_metadata": str(task_id),
-        "title": plain("Reassign"), "submit": plain("Reassign"), "close": plain("Cancel"),
-        "blocks": [_input("owner", "New owner", {"type": "users_select", "action_id": "owner_select"})],
-    }
-
-
-def quote_reject_modal(task_id: int) -> Block:
-    return {
-        "type": "modal", "callback_id": "quote_reject", "private_metadata": str(task_id),
-        "title": plain("Reject quote"), "submit": plain("Reject"), "close": plain("Cancel"),
-        "blocks": [_input("reason", "Reason", {"type": "plain_text_input", "action_id": "reason_input"})],
-    }
-
-
-# -- App Home -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class JourneyToday:
-    key: str
-    name: str
-    entered: int
-    sent: int
-    converted: int
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """A task Slack refused to post, for admins: which, where, why and what fixes it."""
-
-    task_id: int
-    kind: str
-    email: str
-    channel: str
-    error: str
-    fix: str
-
-
-def refusals_section(refusals: Sequence[Refusal]) -> list[Block]:
-    if not refusals:
-        return []
-    lines = [f"• task {r.task_id} ({escape(r.kind.replace('_', ' '))}, {escape(r.email)}) to `{escape(r.channel)}`: "
-             f"*{escape(r.error)}*: {escape(r.fix)}" for r in refusals]
-    return [{"type": "header", "text": plain("Tasks Slack refused to post")},
-            *sections("Tried again every minute until the cause is fixed:\n" + "\n".join(lines))]
-
-
-def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday],
-              refusals: Sequence[Refusal] = ()) -> Block:
-    blocks: list[Block] = [*refusals_section(refusals), {"type": "header", "text": plain("My open tasks")}]
-    if not tasks:
-        blocks.append(section("Nothing waiting for you. :tada:"))
-    for task in tasks[:20]:
-        blocks.append(section(f"• *{escape(task.kind.replace('_', ' '))}* - {_contact(task)}: {task.text}"))
-    blocks += [{"type": "divider"}, {"type": "header", "text": plain("Live journeys today")}]
-    if not journeys:
-        blocks.append(section("No live journeys. Create one with `/journey new`."))
-    for item in journeys[:40]:
-        blocks.append(section(f"*{escape(item.name)}* (`{escape(item.key)}`): entered {item.entered} · "
-                              f"sent {item.sent} · converted {item.converted}"))
-    return {"type": "home", "blocks": blocks}

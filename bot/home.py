@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot import task_blocks
 from bot.context import services_of
 from bot.tasks import task_view, unposted_tasks
 from contacts.models import Contact
@@ -17,12 +17,12 @@ from emails.models import Message, MessageStatus
 from journeys.models import Enrollment, Journey, JourneyStatus, Task, TaskStatus
 
 
-async def journeys_today(since: dt.datetime) -> list[blocks.JourneyToday]:
+async def journeys_today(since: dt.datetime) -> list[task_blocks.JourneyToday]:
     rows = []
     for journey in await Journey.filter(status=JourneyStatus.LIVE).order_by("key"):
         runs = Enrollment.filter(journey=journey, is_test=False)
         ids = await runs.values_list("id", flat=True)
-        rows.append(blocks.JourneyToday(
+        rows.append(task_blocks.JourneyToday(
             journey.key, journey.name,
             entered=await runs.filter(entered_at__gte=since).count(),
             sent=await Message.filter(enrollment_ref__in=list(ids), status=MessageStatus.SENT,
@@ -32,12 +32,12 @@ async def journeys_today(since: dt.datetime) -> list[blocks.JourneyToday]:
     return rows
 
 
-async def refusals() -> list[blocks.Refusal]:
+async def refusals() -> list[task_blocks.Refusal]:
     found = []
     for task in await unposted_tasks():
         error = task.payload["post_error"]
         contact = await Contact.get_or_none(id=task.contact_id)
-        found.append(blocks.Refusal(task.id, task.kind.value, (contact.email if contact else "") or "",
+        found.append(task_blocks.Refusal(task.id, task.kind.value, (contact.email if contact else "") or "",
                                     str(error.get("channel", "")), str(error.get("error", "")),
                                     str(error.get("fix", ""))))
     return found
@@ -48,7 +48,7 @@ async def home_for(services: Services, user: str) -> dict[str, Any]:
     views = [await task_view(services, task) for task in mine]
     start = services.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     problems = await refusals() if user in services.workspace.slack.admins else []
-    return blocks.home_view(views, await journeys_today(start), problems)
+    return task_blocks.home_view(views, await journeys_today(start), problems)
 
 
 async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:

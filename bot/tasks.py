@@ -9,9 +9,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, mrkdwn, slackio
-from bot.blocks import TaskView
+from bot import mrkdwn, slackio, task_blocks
 from bot.business_hours import add_business_hours
+from bot.task_blocks import TaskView
 from contacts.models import Contact, Event
 from contacts.view import contact_view
 from core.services import Services
@@ -100,7 +100,7 @@ async def task_view(services: Services, task: Task) -> TaskView:
 
 
 async def task_content(services: Services, task: Task) -> dict[str, Any]:
-    return blocks.task_message(await task_view(services, task))
+    return task_blocks.task_message(await task_view(services, task))
 
 
 async def destination(services: Services, assignee: str | None) -> str | None:

@@ -8,8 +8,8 @@ import click
 from rich.table import Table
 
 from bot.app import build_bolt_app
-from bot.blocks import Refusal
 from bot.home import refusals
+from bot.task_blocks import Refusal
 from core.settings import Settings
 from nurture.bootstrap import open_services
 from nurture.cli.common import run, settings

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from bot import blocks
-from bot.blocks import TaskView
+from bot import blocks, task_blocks
 from bot.commands import parse
 from bot.jobs import next_rep
+from bot.task_blocks import TaskView
 from bot.views import draft_document, spec_errors, values, wait_changes, wait_fields
 
 
@@ -26,35 +26,36 @@ def _action_ids(message: dict[str, object]) -> list[str]:
 
 
 def test_open_hot_lead_has_three_buttons_with_task_value() -> None:
-    message = blocks.task_message(_view())
+    message = task_blocks.task_message(_view())
     assert _action_ids(message) == ["task_claim", "task_snooze", "task_not_lead"]
     assert "lead score *35*" in json.dumps(message) and "viewed /pricing" in json.dumps(message)
     assert all(e["value"] == "task:7" for b in message["blocks"] if b["type"] == "actions" for e in b["elements"])
 
 
 def test_claimed_hot_lead_shows_who_and_only_the_reassign_button() -> None:
-    message = blocks.task_message(_view(status="claimed", decided_by="UREP1", escalation="escalated to <@UREP2>"))
+    message = task_blocks.task_message(_view(status="claimed", decided_by="UREP1", escalation="escalated to <@UREP2>"))
     assert _action_ids(message) == ["task_reassign"]
-    assert _action_ids(blocks.task_message(_view(status="rejected", decided_by="UREP1"))) == []
+    assert _action_ids(task_blocks.task_message(_view(status="rejected", decided_by="UREP1"))) == []
     text = json.dumps(message)
     assert "Claimed by <@UREP1>" in text and "escalated to <@UREP2>" in text
 
 
 def test_feedback_names_account_manager() -> None:
-    message = blocks.task_message(_view(kind="feedback", nps_score=3, comment="late", owner="UAM"))
+    message = task_blocks.task_message(_view(kind="feedback", nps_score=3, comment="late", owner="UAM"))
     assert "Account manager: <@UAM>" in json.dumps(message)
     assert _action_ids(message) == ["task_assign", "task_done"]
 
 
 def test_approval_shows_email_and_decision() -> None:
     view = _view(kind="quote_approval", assignee="UREP1", quote_subject="Your quote", quote_text="Hi Maria")
-    assert _action_ids(blocks.task_message(view)) == ["quote_approve", "quote_edit", "quote_reject"]
-    rejected = blocks.task_message(_view(kind="quote_approval", status="rejected", decided_by="U1", note="too low"))
+    assert _action_ids(task_blocks.task_message(view)) == ["quote_approve", "quote_edit", "quote_reject"]
+    rejected = task_blocks.task_message(
+        _view(kind="quote_approval", status="rejected", decided_by="U1", note="too low"))
     assert "Rejected by <@U1>: too low" in json.dumps(rejected)
 
 
 def test_long_text_is_clipped_to_slack_limits() -> None:
-    message = blocks.task_message(_view(text="x" * 5000))
+    message = task_blocks.task_message(_view(text="x" * 5000))
     assert all(len(b["text"]["text"]) <= 3000 for b in message["blocks"] if b["type"] == "section")
 
 
@@ -117,7 +118,7 @@ def test_round_robin() -> None:
 
 
 def test_home_view_lists_tasks_and_journeys() -> None:
-    home = blocks.home_view([_view()], [blocks.JourneyToday("cart", "Cart", 3, 2, 1)])
+    home = task_blocks.home_view([_view()], [task_blocks.JourneyToday("cart", "Cart", 3, 2, 1)])
     assert home["type"] == "home"
     assert "entered 3 · sent 2 · converted 1" in json.dumps(home, ensure_ascii=False)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import blocks
+from bot import blocks, task_blocks
 from bot.mrkdwn import escape, escape_all, mailto, person, quote, user
 
 
@@ -33,10 +33,10 @@ def test_links_and_mentions_only_for_what_is_what_it_claims() -> None:
 
 
 def test_builders_escape_every_outside_field() -> None:
-    view = blocks.TaskView(id=1, kind="hot_lead", status="open", contact="<!channel>", email="x<@U1>@e.example",
+    view = task_blocks.TaskView(id=1, kind="hot_lead", status="open", contact="<!channel>", email="x<@U1>@e.example",
                            text="safe *markup*", activity=["viewed <https://evil.example|click>"],
                            links=["https://e.example/<!here>"], owner="<!everyone>")
-    text = str(blocks.task_message(view))
+    text = str(task_blocks.task_message(view))
     assert "<!" not in text and "<https" not in text and "<@U1>" not in text
     assert "safe *markup*" in text  # the marketer's own text is kept as markup
     card = blocks.contact_card({"first_name": "<!here>", "email": "<@U1>", "lifecycle_stage": "lead",
