@@ -59,7 +59,7 @@ def sections(text: str) -> list[Block]:
     kept, rest = packed[: MAX_BLOCKS - 1], packed[MAX_BLOCKS - 1:]
     more = sum(part.count("\n") + 1 for part in rest)
     return [*(section(part) for part in kept),
-            context(f"…and {more} more lines: the whole list is in the CLI (`nurture journeys list`).")]
+            context(f"…and {more} more lines: Slack shows at most {MAX_BLOCKS} blocks in one message.")]
 
 
 def section(text: str, block_id: str | None = None) -> Block:

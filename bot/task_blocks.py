@@ -149,11 +149,11 @@ def quote_edit_modal(task_id: int, subject: str, body: str) -> Block:
         "title": plain("Edit quote email"), "submit": plain("Send"), "close": plain("Cancel"),
         "blocks": [
             input_block("subject", "Subject", {"type": "plain_text_input", "action_id": "subject_input",
-                                          "initial_value": subject[:150]}),
-            input_block("body", "Message", {"type": "plain_text_input", "action_id": "body_input", "multiline": True,
-                                       "initial_value": body[:3000]},
-                   hint="Replaces the email's text. The quoted items, the accept button and your signature "
-                        "follow it: state prices or terms the request lacks here."),
+                                               "initial_value": subject[:150]}),
+            input_block("body", "Message", {"type": "plain_text_input", "action_id": "body_input",
+                                            "multiline": True, "initial_value": body[:3000]},
+                        hint="Replaces the email's text. The quoted items, the accept button and your signature "
+                             "follow it: state prices or terms the request lacks here."),
         ],
     }
 

@@ -6,15 +6,13 @@ import datetime as dt
 import logging
 from typing import Any
 
-from tortoise.exceptions import DBConnectionError
-
 from contacts.intelligence import refresh
 from contacts.models import Contact
 from core.services import Services
+from pipeline.faults import is_transient
 from pipeline.ingest import ingest
 
 BATCH = 500
-TRANSIENT = (OSError, ConnectionError, TimeoutError, DBConnectionError)
 log = logging.getLogger(__name__)
 
 
@@ -37,9 +35,9 @@ async def _refresh_one(services: Services, contact_id: int, now: dt.datetime) ->
     try:
         events = await refresh(services.workspace.intelligence, contact_id, now)
         return len(await ingest(services, events)) if events else 0
-    except TRANSIENT:
-        raise
-    except Exception:
+    except Exception as error:
+        if is_transient(error):
+            raise
         log.exception("intelligence refresh skipped contact %s: its data could not be refreshed", contact_id)
         services.metrics.refresh_failures.inc()
         return 0

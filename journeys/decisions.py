@@ -101,6 +101,12 @@ ACTIONS: dict[str, tuple[frozenset[TaskKind], frozenset[TaskStatus]]] = {
 }
 
 
+async def _owner(task: Task) -> str | None:
+    """The task's contact's owner (the rep the lead belongs to), if any."""
+    contact = await Contact.get_or_none(id=task.contact_id).only("id", "owner")
+    return contact.owner if contact is not None else None
+
+
 async def may_act_on(services: Services, task: Task, user: str, action: str) -> None:
     """Raises unless `user` may press `action` on `task` now.
 
@@ -115,8 +121,7 @@ async def may_act_on(services: Services, task: Task, user: str, action: str) -> 
         holder = f" by {task.decided_by}" if task.decided_by else ""
         raise BadRequest(f"this task is already {task.status.value}{holder}")
     slack = services.workspace.slack
-    contact = await Contact.get_or_none(id=task.contact_id).only("id", "owner")
-    owner = contact.owner if contact is not None else None
+    owner = await _owner(task)
     if user in slack.admins or user in (task.assignee, owner):
         return
     if task.assignee is None and not owner and (not slack.sales_reps or user in slack.sales_reps):
@@ -128,8 +133,7 @@ async def may_reassign(services: Services, task: Task, user: str) -> None:
     """Taking over a lead someone holds is explicit: its owner (or the assignee) or an admin hands it on."""
     if task.kind == TaskKind.QUOTE_APPROVAL or task.status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
         raise BadRequest(f"this task is {task.status.value}: nothing to hand on")
-    contact = await Contact.get_or_none(id=task.contact_id).only("id", "owner")
-    holders = {task.assignee, contact.owner if contact is not None else None} - {None}
+    holders = {task.assignee, await _owner(task)} - {None}
     if user not in services.workspace.slack.admins and user not in holders:
         raise Forbidden("only the lead's owner or an admin can reassign it")
 

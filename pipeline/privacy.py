@@ -183,7 +183,9 @@ async def erase_contact(services: Services, contact: Contact, request: str = "")
         needles.append(str(contact.shopify_customer_id))
     removed = {"slack_messages": await _erase_slack_messages(services, contact),
                "deliveries": await _scrub_inbox(contact, needles)}
-    _remove_exports(services, [n.encode() for n in needles if not n.isdigit()] or [n.encode() for n in needles])
+    # A bare customer id would match unrelated numbers in other exports: only when nothing else names them.
+    named = [n for n in needles if not n.isdigit()] or needles
+    _remove_exports(services, [n.encode() for n in named])
     if contact.email:
         await suppress(services.settings.secret_key, contact.email, SuppressionReason.ERASED)
         digest = email_hash(services.settings.secret_key, contact.email)

@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from webhooks.providers.tracking import user_hash
+
 REPO = Path(__file__).resolve().parents[1]
 # The store's secret for identify calls (NURTURE_TRACKING_IDENTITY_SECRET in tests/conftest.py).
 IDENTITY_SECRET = "identity-test-secret"
@@ -115,5 +117,4 @@ def signed_in(item: dict[str, Any]) -> dict[str, Any]:
     email = item.get("email")
     if not isinstance(email, str) or "user_hash" in item:
         return item
-    digest = hmac.new(IDENTITY_SECRET.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
-    return {**item, "user_hash": digest}
+    return {**item, "user_hash": user_hash(email, IDENTITY_SECRET)}

@@ -17,7 +17,7 @@ from core.errors import (
     PayloadTooLarge,
     UnprocessablePayload,
 )
-from webhooks.processing import is_transient
+from pipeline.faults import is_transient
 
 STATUS_BY_ERROR: dict[type[NurtureError], int] = {
     InvalidSignature: 401,

@@ -10,7 +10,8 @@ from arq import Retry
 from core.services import Services
 from inbox.dispatch import enqueue_processing
 from inbox.models import DeliveryStatus, InboundDelivery
-from webhooks.processing import TRANSIENT, process
+from pipeline.faults import TRANSIENT
+from webhooks.processing import process
 
 SWEEP_AFTER = dt.timedelta(seconds=30)
 

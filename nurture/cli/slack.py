@@ -9,10 +9,9 @@ from rich.table import Table
 
 from bot.app import build_bolt_app
 from bot.home import refusals
-from bot.task_blocks import Refusal
 from core.settings import Settings
 from nurture.bootstrap import open_services
-from nurture.cli.common import run, settings
+from nurture.cli.common import run, settings, with_services
 from nurture.terminal import CliError, console
 
 
@@ -42,15 +41,10 @@ def socket() -> None:
     run(_socket(config))
 
 
-async def _problems(config: Settings) -> list[Refusal]:
-    async with open_services(config):
-        return await refusals()
-
-
 @slack.command()
 def problems() -> None:
     """Tasks Slack refused to post (bot not in the channel, wrong channel, bad token) and the fix."""
-    found = run(_problems(settings()))
+    found = run(with_services(lambda _: refusals()))
     if not found:
         console.print("Slack has posted every task.")
         return
