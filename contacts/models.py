@@ -82,7 +82,7 @@ class Event(Model):
 
     class Meta:
         table = "events"
-        indexes = (("contact_id", "occurred_at"),)
+        indexes = (("contact_id", "occurred_at"), ("contact_id", "type", "occurred_at"))
 
 
 class Order(Model):

@@ -59,15 +59,18 @@ def engagement_update(state: Mapping[str, Any] | None, score: int, added: float,
     The exact value lives in `state`; when the stored score no longer matches it (a journey
     reset or raised it), the stored score wins as the new starting point.
     """
-    value, since = float(score), now
+    value, since, kept = float(score), now, False
     if state and round(float(state.get("value", -1))) == score and state.get("at"):
-        value, since = float(state["value"]), dt.datetime.fromisoformat(str(state["at"]))
+        value, since, kept = float(state["value"]), dt.datetime.fromisoformat(str(state["at"])), True
     if value == 0 and added == 0 and state:
         return 0, dict(state)  # nothing to fade: leave the bookkeeping (and the row) alone
     elapsed = max(0.0, (now - since) / DAY)
-    value = value * 0.5 ** (elapsed / config.half_life_days) + added
-    value = max(0.0, min(float(config.max_score), value))
-    return round(value), {"value": value, "at": max(now, since).isoformat()}
+    faded_value = max(0.0, min(float(config.max_score), value * 0.5 ** (elapsed / config.half_life_days) + added))
+    if kept and added == 0 and round(faded_value) == score:
+        # Halving composes: fading later from the old bookkeeping gives the same value, so a
+        # refresh that changes no visible score leaves the row as it is (a second run writes nothing).
+        return score, dict(state or {})
+    return round(faded_value), {"value": faded_value, "at": max(now, since).isoformat()}
 
 
 def faded(weight: int, at: dt.datetime, now: dt.datetime, config: EngagementConfig) -> float:

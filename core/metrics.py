@@ -26,6 +26,16 @@ class Metrics:
         self.emails = Counter(
             "nurture_emails", "Emails by result", ["result"], registry=self.registry
         )
+        self.cron_runs = Counter(
+            "nurture_cron_runs", "Periodic job runs by job and outcome", ["job", "outcome"], registry=self.registry,
+        )
+        self.cron_seconds = Histogram(
+            "nurture_cron_seconds", "How long each periodic job ran", ["job"], registry=self.registry,
+            buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300),
+        )
+        self.refreshed = Counter(
+            "nurture_intelligence_refreshed", "Contacts the nightly refresh went through", registry=self.registry,
+        )
         self.refresh_failures = Counter(
             "nurture_intelligence_refresh_skipped", "Contacts the nightly refresh skipped (their data broke it)",
             registry=self.registry,

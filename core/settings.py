@@ -45,6 +45,10 @@ class Settings:
     config_file: Path = Path("nurture.yml")
     # A job running longer is cancelled and retried; also how long a killed worker's jobs wait.
     job_timeout: float = 30.0
+    # How long one run of a long periodic job (the nightly refresh) works before it hands over to a
+    # continuation job: well inside job_timeout, so arq never cancels it half-way.
+    cron_budget: float = 10.0  # load_settings: a third of job_timeout unless set
+    refresh_chunk: int = 1000  # contacts per transaction of the nightly refresh
 
     @property
     def outbox_dir(self) -> Path:

@@ -21,6 +21,8 @@ class Message(Model):
     # enrollment:seq for journey sends, test:<uuid> for manual sends: one send per key.
     send_key = fields.CharField(max_length=300, unique=True)
     enrollment_ref = fields.BigIntField(null=True, db_index=True)
+    # The enrollment's journey, copied so a journey's email count is an index lookup, not a join.
+    journey_ref = fields.BigIntField(null=True)
     contact: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "nurture.Contact", related_name="messages", null=True, on_delete=fields.CASCADE
     )
@@ -34,7 +36,7 @@ class Message(Model):
     links: list = fields.JSONField(default=list)
     status = fields.CharEnumField(MessageStatus, default=MessageStatus.QUEUED)
     message_id = fields.CharField(max_length=300, default="", db_index=True)
-    provider_id = fields.CharField(max_length=300, default="")
+    provider_id = fields.CharField(max_length=300, default="", db_index=True)
     attempts = fields.IntField(default=0)
     error = fields.TextField(default="")
     is_test = fields.BooleanField(default=False)
@@ -46,7 +48,7 @@ class Message(Model):
 
     class Meta:
         table = "messages"
-        indexes = (("contact_id", "sent_at"), ("status", "queued_at"))
+        indexes = (("contact_id", "sent_at"), ("status", "queued_at"), ("journey_ref", "is_test"))
 
 
 # A message received by the embedded SMTP sink (the .eml file lives under var/outbox/).

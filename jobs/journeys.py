@@ -26,7 +26,7 @@ async def start_journey(ctx: dict[str, Any], *, key: str, contact_id: int, reaso
 
 async def scan_time_triggers_job(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
-    return await scan_time_triggers(services, services.clock.now())
+    return await scan_time_triggers(services, services.clock.now(), budget=services.settings.cron_budget)
 
 
 __all__ = ["dt", "scan_time_triggers_job", "start_journey"]

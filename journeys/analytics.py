@@ -5,8 +5,12 @@ Test runs (`/journey test`, simulations) are kept out: only is_test=False enroll
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
+
+from tortoise.expressions import Subquery
+from tortoise.functions import Count
 
 from emails.models import Message
 from journeys.models import Enrollment, EnrollmentState, Journey, StepRun
@@ -31,26 +35,34 @@ class Funnel:
 
 
 async def funnel(journey: Journey) -> Funnel:
+    """Counted by the database (GROUP BY over indexed columns, the three queries side by side):
+    time and memory stay flat with the journey's size, no id list ever leaves the database."""
     result = Funnel(journey.key)
-    enrollments = await Enrollment.filter(journey=journey, is_test=False).values_list(
-        "id", "state", "exit_reason", "variant"
+    tests = Subquery(Enrollment.filter(journey_id=journey.id, is_test=True).values("id"))
+    groups, steps, result.emails = await asyncio.gather(
+        Enrollment.filter(journey_id=journey.id, is_test=False).annotate(n=Count("id")).group_by(
+            "state", "exit_reason", "variant").values_list("state", "exit_reason", "variant", "n"),
+        StepRun.filter(journey_ref=journey.id).exclude(kind__in=("end", "goal")).exclude(
+            enrollment_id__in=tests).annotate(n=Count("id")).group_by("step_id").values_list("step_id", "n"),
+        Message.filter(journey_ref=journey.id, is_test=False).count(),
     )
-    ids = [row[0] for row in enrollments]
-    for _, state, reason, variant in enrollments:
-        result.entered += 1
-        if state in (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED):
-            result.active += 1
-        elif state == EnrollmentState.COMPLETED:
-            result.completed += 1
-        elif reason == "converted":
-            result.converted += 1
-            result.arm_conversions[variant] += 1 if variant else 0
-        else:
-            result.exits[reason or str(state)] += 1
-        if variant:
-            result.arms[variant] += 1
-    for step_id, kind in await StepRun.filter(enrollment_id__in=ids).values_list("step_id", "kind"):
-        if kind not in ("end", "goal"):
-            result.steps[step_id] += 1
-    result.emails = await Message.filter(enrollment_ref__in=ids, is_test=False).count() if ids else 0
+    for state, reason, variant, n in groups:
+        _add_enrollments(result, EnrollmentState(state), reason, variant, int(n))
+    result.steps.update({str(step_id): int(n) for step_id, n in steps})
     return result
+
+
+def _add_enrollments(result: Funnel, state: EnrollmentState, reason: str, variant: str, n: int) -> None:
+    result.entered += n
+    if state in (EnrollmentState.ACTIVE, EnrollmentState.WAITING, EnrollmentState.PAUSED):
+        result.active += n
+    elif state == EnrollmentState.COMPLETED:
+        result.completed += n
+    elif reason == "converted":
+        result.converted += n
+        if variant:
+            result.arm_conversions[variant] += n
+    else:
+        result.exits[reason or str(state)] += n
+    if variant:
+        result.arms[variant] += n

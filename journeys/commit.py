@@ -146,7 +146,8 @@ async def _locked_contacts(ids: set[int]) -> dict[int, Contact]:
 
 def _step_run(step: Step, now: dt.datetime) -> StepRun:
     outcome = step.outcome
-    return StepRun(enrollment_id=step.enrollment.id, seq=step.enrollment.seq, step_id=outcome.node or "(end)",
+    return StepRun(enrollment_id=step.enrollment.id, seq=step.enrollment.seq, journey_ref=step.enrollment.journey_id,
+                   step_id=outcome.node or "(end)",
                    kind=outcome.kind, outcome=outcome.status, variant=outcome.variant or "", started_at=now,
                    finished_at=now)
 

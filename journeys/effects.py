@@ -73,7 +73,8 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
         if params.get("body"):
             extra["custom"] = {"intro": params["body"]}  # a rep's edited text, rendered in the sandbox
         existing = await Message.create(
-            send_key=scope.key, enrollment_ref=scope.enrollment.id, contact=scope.contact,
+            send_key=scope.key, enrollment_ref=scope.enrollment.id, journey_ref=scope.enrollment.journey_id,
+            contact=scope.contact,
             to_email=scope.contact.email or "", template=params["template"], subject=params.get("subject", ""),
             marketing=params.get("marketing", True), context=message_context(scope, extra),
             from_name=str(params.get("from_name", "")), reply_to=str(params.get("reply_to", "")),

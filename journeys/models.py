@@ -100,7 +100,9 @@ class Enrollment(Model):
 
     class Meta:
         table = "enrollments"
-        indexes = (("state", "next_run_at"), ("contact_id", "state"), ("wait_event", "state"))
+        # journey_id first: funnels group one journey's rows; the time-trigger scan asks per contact.
+        indexes = (("state", "next_run_at"), ("contact_id", "state"), ("wait_event", "state"),
+                   ("journey_id", "state", "exit_reason", "variant"), ("contact_id", "journey_id", "entered_at"))
 
 
 class StepRun(Model):
@@ -110,6 +112,8 @@ class StepRun(Model):
         "nurture.Enrollment", related_name="step_runs", on_delete=fields.CASCADE
     )
     seq = fields.IntField()
+    # The enrollment's journey, copied so a journey's funnel is one indexed GROUP BY, not a join.
+    journey_ref = fields.BigIntField(null=True)
     step_id = fields.CharField(max_length=200)
     kind = fields.CharField(max_length=32, default="")
     outcome = fields.CharField(max_length=64, default="")
@@ -121,6 +125,7 @@ class StepRun(Model):
     class Meta:
         table = "step_runs"
         unique_together = (("enrollment", "seq"),)
+        indexes = (("journey_ref", "step_id", "kind"),)
 
 
 # Why something did or did not happen to a contact, in words.

@@ -287,7 +287,9 @@ Step = Annotated[
 
 
 class DateTrigger(Strict):
-    attribute: str = Field(description="birthday, anniversary, first_order_at, or any attribute holding a date")
+    # A plain name: the time-trigger scan reads it inside SQL (contacts' attributes JSON).
+    attribute: str = Field(description="birthday, anniversary, first_order_at, or any attribute holding a date",
+                           pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
     offset: Duration = "0s"
     annual: bool = True
 

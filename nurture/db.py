@@ -23,6 +23,7 @@ MODEL_MODULES = [
     "journeys.models",
     "emails.models",
     "inbox.models",
+    "jobs.models",
 ]
 
 

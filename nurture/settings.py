@@ -6,6 +6,7 @@ receives the `Settings` instance (core/settings.py) from the composition root.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -87,6 +88,13 @@ def _shop_domain(value: str) -> str:
     return domain
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError
+    return number
+
+
 def _id_list(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
@@ -132,6 +140,8 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_MAX_BODY_BYTES": ("max_body_bytes", _positive_int, "a number of bytes greater than 0"),
     "NURTURE_CONFIG_FILE": ("config_file", Path, "the path of the workspace YAML file"),
     "NURTURE_JOB_TIMEOUT": ("job_timeout", _positive_float, "a number of seconds greater than 0"),
+    "NURTURE_CRON_BUDGET": ("cron_budget", _non_negative_float, "a number of seconds, under NURTURE_JOB_TIMEOUT"),
+    "NURTURE_REFRESH_CHUNK": ("refresh_chunk", _positive_int, "a number of contacts greater than 0"),
 }
 
 
@@ -183,4 +193,8 @@ def load_settings(
         raise SettingsError(
             "NURTURE_SECRET_KEY is too short: expected a random string of at least 32 characters"
         )
+    values.setdefault("cron_budget", values.get("job_timeout", 30.0) / 3)
+    if values["cron_budget"] >= values.get("job_timeout", 30.0):
+        raise SettingsError("NURTURE_CRON_BUDGET must be smaller than NURTURE_JOB_TIMEOUT (default 30 s): a job that "
+                            "works as long as the timeout is cancelled by the worker before it hands over")
     return Settings(**values)

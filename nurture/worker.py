@@ -18,9 +18,10 @@ from bot import jobs as slack_jobs
 from core.services import Services
 from jobs.checkouts import scan_abandoned_checkouts
 from jobs.emails import send_email, sweep_queued_emails
-from jobs.intelligence import refresh_intelligence
+from jobs.intelligence import continue_refresh, refresh_intelligence
 from jobs.journeys import scan_time_triggers_job, start_journey
 from jobs.outbound import call_webhook
+from jobs.runs import recorded
 from jobs.scheduler import dispatch_due, run_step_job, run_steps_job, sweep_pending_jobs_job
 from webhooks.jobs import process_deliveries, process_delivery, sweep_pending_deliveries
 
@@ -30,19 +31,21 @@ FUNCTIONS: list[Any] = [
     func(run_steps_job, name="run_steps"),
     func(run_step_job, name="run_step"),
     start_journey,
+    continue_refresh,
     call_webhook,
     send_email,
     func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
     slack_jobs.journey_test, slack_jobs.erase_slack_message,
 ]
 CRON_JOBS: list[Any] = [
-    cron(sweep_pending_jobs_job, second={0, 10, 20, 30, 40, 50}, unique=True),
-    cron(refresh_intelligence, hour={3}, minute={10}, second={0}, unique=True),
-    cron(scan_time_triggers_job, minute=None, second={30}, unique=True),
-    cron(sweep_pending_deliveries, second={15, 45}, unique=True),
-    cron(scan_abandoned_checkouts, second={5}, unique=True),
-    cron(sweep_queued_emails, minute=set(range(0, 60, 5)), second={25}, unique=True),
-    *(cron(job, second={10}, unique=True) for job in slack_jobs.CRONS),
+    cron(recorded(sweep_pending_jobs_job), second={0, 10, 20, 30, 40, 50}, unique=True),
+    # Every 5 minutes: it starts the nightly run once past 03:10 and resumes one that lost its continuation.
+    cron(recorded(refresh_intelligence), minute=set(range(0, 60, 5)), second={0}, unique=True),
+    cron(recorded(scan_time_triggers_job), minute=None, second={30}, unique=True),
+    cron(recorded(sweep_pending_deliveries), second={15, 45}, unique=True),
+    cron(recorded(scan_abandoned_checkouts), second={5}, unique=True),
+    cron(recorded(sweep_queued_emails), minute=set(range(0, 60, 5)), second={25}, unique=True),
+    *(cron(recorded(job), second={10}, unique=True) for job in slack_jobs.CRONS),
 ]
 HEARTBEAT_KEY = "nurture:worker:heartbeat"
 log = logging.getLogger(__name__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -157,6 +158,17 @@ def _all_tables() -> list[str]:
     return TABLES + sorted({m._meta.db_table for m in models} - set(TABLES))
 
 
+# What tests write under the var dir: each test starts with these empty, so none reads another's leftovers.
+WRITTEN_DIRS = ("outbox", "exports", "previews", "emails")
+
+
+def _remove_files_of_earlier_tests(var_dir: Path) -> None:
+    for name in WRITTEN_DIRS:
+        directory = var_dir / name
+        for entry in directory.iterdir() if directory.is_dir() else ():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
 @pytest.fixture(autouse=True)
 async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test that touches the backend starts from empty tables and an empty queue."""
@@ -172,6 +184,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     await services.redis.flushdb()
     if RedisClaim.current is not None:  # the flush took this run's claim too
         await services.redis.set(RedisClaim.KEY, RedisClaim.current.token, ex=6 * 3600)
+    _remove_files_of_earlier_tests(services.settings.var_dir)
     clear_caches()
     double: SlackApiDouble = request.getfixturevalue("slack_double")[0]
     double.reset()

@@ -7,7 +7,7 @@ import sys
 import click
 
 from core.settings import SettingsError
-from nurture.cli import contacts, coupons, dev_tools, emails, inbox, journeys, server, simulate
+from nurture.cli import contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
 from nurture.cli import slack as slack_cli
 from nurture.terminal import CliError
 
@@ -26,6 +26,7 @@ server.register(cli)
 server.register_demo(cli)
 contacts.register(cli)
 inbox.register(cli)
+jobs.register(cli)
 emails.register(cli)
 journeys.register(cli)
 simulate.register(cli)
