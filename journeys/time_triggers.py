@@ -114,9 +114,12 @@ def _candidate_query(journey: Journey, plan: Loaded, now: dt.datetime, after_id:
     else:
         assert trigger.inactivity and trigger.inactivity.unopened
         where, values = "c.consecutive_unopened >= ?", [trigger.inactivity.unopened]
+    entry = plan.spec.entry
+    if entry.policy == "once_per" and entry.period:  # inside the re-entry window: not yet again
+        since, since_values = f"{since} OR e.entered_at > ?", [*since_values, now - parse_duration(entry.period)]
     sql = (f"SELECT c.id FROM contacts c WHERE c.email IS NOT NULL AND c.id > ? AND {where}"
            f" AND NOT EXISTS (SELECT 1 FROM enrollments e WHERE e.contact_id = c.id AND e.journey_id = ?"
-           f" AND e.is_test = ? AND e.entered_at >= {since}) ORDER BY c.id LIMIT ?")
+           f" AND e.is_test = ? AND (e.entered_at >= {since})) ORDER BY c.id LIMIT ?")
     values = [after_id, *values, journey.id, False, *since_values, limit]
     if postgres:
         for number in range(1, len(values) + 1):

@@ -16,12 +16,20 @@ from core.services import Services
 from jobs.scheduler import MAX_QUEUED_STEPS, STEPS_PER_JOB, dispatch_due
 from journeys.commit import Step, commit_steps
 from journeys.engine import Action, Outcome
-from journeys.models import Enrollment, EnrollmentState, Journey, StepRun, TraceEntry
+from journeys.models import Enrollment, EnrollmentState, Journey, PendingJob, StepRun, TraceEntry
 from journeys.runner import run_steps
 from journeys.store import import_spec, latest_version, loaded, publish
 from journeys.validation import load_spec
 
 Drive = Callable[[], Awaitable[int]]
+NOTIFY = """
+key: notify-once
+name: Notify once
+trigger: {manual: true}
+entry: {policy: every_time}
+steps:
+  - slack_notify: {to: sales, text: "{{ contact.email }} is here"}
+"""
 SCORE = """
 key: score-twice
 name: Score twice
@@ -72,6 +80,26 @@ async def test_one_broken_step_does_not_hold_up_its_batch(services: Services, cl
     await broken.refresh_from_db()
     assert broken.seq == 0 and broken.state == EnrollmentState.ACTIVE  # left for the lease to retry
     assert await Enrollment.filter(state=EnrollmentState.COMPLETED).count() == 9
+
+
+async def test_after_a_broken_batch_each_step_still_hands_over_its_jobs(services: Services,
+                                                                        clock: ManualClock) -> None:
+    await import_spec(load_spec(NOTIFY))
+    await publish("notify-once")
+    journey = await Journey.get(key="notify-once")
+    version = await latest_version(journey)
+    contacts = [await Contact.create(email=f"n{i}@example.com") for i in range(4)]
+    await Enrollment.bulk_create([
+        Enrollment(contact=c, journey=journey, version=version, entry_key=f"n:{c.id}", state=EnrollmentState.ACTIVE,
+                   cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
+        for c in contacts])
+    enrollments = list(await Enrollment.all().order_by("id"))
+    await StepRun.create(enrollment_id=enrollments[1].id, seq=0, step_id="x", started_at=clock.now())
+    await services.redis.flushdb()
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 3
+    # The three good steps' notifications are queued at once, not left for the sweeper.
+    assert await services.redis.zcard(default_queue_name) == 3
+    assert await PendingJob.all().count() == 0
 
 
 async def test_a_step_never_overwrites_a_concurrent_contact_change(services: Services, clock: ManualClock) -> None:

@@ -10,8 +10,8 @@ from core.clock import ManualClock
 from core.services import Services
 from journeys import library
 from journeys.models import Enrollment, Journey
-from journeys.store import publish
-from journeys.time_triggers import scan_time_triggers
+from journeys.store import Loaded, latest_version, loaded, publish
+from journeys.time_triggers import candidate_ids, scan_time_triggers
 
 DAY = dt.timedelta(days=1)
 
@@ -56,6 +56,23 @@ async def test_a_new_idle_spell_is_a_new_candidate(services: Services, clock: Ma
     clock.advance(400 * DAY)  # past the entry period, and idle again for long
     assert await scan_time_triggers(services, clock.now()) == 1
     assert await Enrollment.filter(contact_id=contact.id).count() == 2
+
+
+async def test_inside_the_re_entry_window_a_contact_is_not_a_candidate(services: Services,
+                                                                        clock: ManualClock) -> None:
+    await _live("win-back")  # once per 365 days
+    contact = await Contact.create(email="back@example.com", last_activity_at=clock.now() - 100 * DAY)
+    assert await scan_time_triggers(services, clock.now()) == 1
+    clock.advance(DAY)
+    await Contact.filter(id=contact.id).update(last_activity_at=clock.now())
+    clock.advance(100 * DAY)  # idle again, but only 101 days after entering
+    plan = await _plan("win-back")
+    assert await candidate_ids(plan[0], plan[1], clock.now()) == []
+
+
+async def _plan(key: str) -> tuple[Journey, Loaded]:
+    journey = await Journey.get(key=key)
+    return journey, loaded(await latest_version(journey))
 
 
 async def test_a_birthday_is_the_contacts_own_day(services: Services, clock: ManualClock) -> None:

@@ -146,3 +146,45 @@ def test_cli_preview_writes_html_and_text(settings: Settings, tmp_path: Path) ->
     unknown = _cli(settings, tmp_path, "preview", "no-such-template")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().count("\n") == 0 and "welcome-1" in unknown.stderr
+
+
+async def test_unsubscribe_records_which_message_it_came_from(
+    services: Services, client: TestClient, outbox: Outbox
+) -> None:
+    message, _, unsubscribe_url = await _sent(services, outbox)
+    await client.post(_path(unsubscribe_url, services), data="List-Unsubscribe=One-Click")
+    event = await Event.get(type="consent.updated")
+    assert event.properties["message_id"] == message.message_id and message.message_id
+    assert (await Suppression.get()).detail == f"unsubscribe link of message {message.id}"
+
+
+async def test_unsubscribe_follows_the_person_after_an_address_change(
+    services: Services, client: TestClient, outbox: Outbox
+) -> None:
+    message, _, unsubscribe_url = await _sent(services, outbox)
+    await Contact.filter(id=message.contact_id).update(email="ravi.new@example.com")
+    page = await (await client.get(_path(unsubscribe_url, services))).text()
+    assert "ravi.new@example.com" in page and "ravi.kumar@example.com" not in page
+    await client.post(_path(unsubscribe_url, services), data="List-Unsubscribe=One-Click")
+    assert (await Suppression.get()).email == "ravi.new@example.com"
+
+
+async def test_unsubscribe_of_an_erased_contact_still_suppresses_the_address_mailed(
+    services: Services, client: TestClient, outbox: Outbox
+) -> None:
+    message, _, unsubscribe_url = await _sent(services, outbox)
+    await Message.filter(id=message.id).update(contact_id=None)
+    await Contact.all().delete()
+    page = await (await client.get(_path(unsubscribe_url, services))).text()
+    assert "ravi.kumar@example.com" in page
+    await client.post(_path(unsubscribe_url, services), data="List-Unsubscribe=One-Click")
+    assert (await Suppression.get()).email == "ravi.kumar@example.com"
+
+
+async def test_unsubscribe_link_of_nobody_left_is_404(services: Services, client: TestClient, outbox: Outbox) -> None:
+    _, _, unsubscribe_url = await _sent(services, outbox)
+    await Message.all().delete()
+    await Contact.all().delete()
+    assert (await client.get(_path(unsubscribe_url, services))).status == 404
+    assert (await client.post(_path(unsubscribe_url, services), data="List-Unsubscribe=One-Click")).status == 404
+    assert await Suppression.all().count() == 0

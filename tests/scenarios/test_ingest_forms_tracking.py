@@ -85,6 +85,14 @@ async def test_lookalike_origins_are_strangers(client: TestClient, header: dict[
     assert await InboundDelivery.all().count() == 0
 
 
+async def test_a_browser_that_sends_only_a_referer_is_recognised(client: TestClient) -> None:
+    # Some browsers and privacy settings leave Origin out and keep Referer (the form page's URL).
+    response = await client.post("/webhooks/forms/newsletter", data=b"email=r%40b.example",
+                                 headers={**URLENCODED, "Referer": "https://acme-audio.example/newsletter?x=1"})
+    assert response.status == 200
+    assert await InboundDelivery.all().count() == 1
+
+
 async def test_unknown_form_is_404_with_reason(client: TestClient) -> None:
     response = await client.post("/webhooks/forms/nope", data=b"email=a%40b.example", headers=URLENCODED)
     assert response.status == 404

@@ -111,7 +111,7 @@ def _page(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def _track(item: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    name = _str(item, "event", 64).lower()
+    name = _str(item, "event").lower()  # whole: a name too long is refused below, never cut short
     if not _EVENT_NAME.match(name) or name.startswith(_RESERVED):
         raise UnprocessablePayload(f"event name {name!r} is not allowed: use letters, digits, . _ -")
     props = item.get("properties")

@@ -399,6 +399,15 @@ def test_mailgun_verify_good_bad_and_missing() -> None:
             email_mailgun.verify({}, bad, MAILGUN_KEY)
 
 
+@pytest.mark.parametrize("field", ["timestamp", "token", "signature"])
+def test_mailgun_lone_surrogates_are_a_bad_signature_not_a_crash(field: str) -> None:
+    # JSON may escape half of a UTF-16 pair ("\\ud800"); encoding it must not raise past verify.
+    data = json.loads(mailgun_body())
+    data["signature"][field] += "\ud800"
+    with pytest.raises(InvalidSignature):
+        email_mailgun.verify({}, json.dumps(data).encode(), MAILGUN_KEY)
+
+
 def test_mailgun_signed_body_parses_and_keys_the_delivery_on_its_token() -> None:
     body = mailgun_body()
     assert email_mailgun.parse({}, body)[0].properties["bounce_type"] == "hard"
@@ -589,6 +598,9 @@ def test_basic_auth_accepts_the_right_credentials(module: ModuleType) -> None:
         (basic("other:hook-pass"), SECRET, InvalidSignature),
         ({"authorization": "Basic !!!not-base64"}, SECRET, InvalidSignature),
         ({"authorization": "Basic ünïcode"}, SECRET, InvalidSignature),
+        # The right credentials with junk around them: strict base64, nothing skipped.
+        ({"authorization": "Basic " + basic()["authorization"][6:] + "!!"}, SECRET, InvalidSignature),
+        ({"authorization": "Basic *" + basic()["authorization"][6:]}, SECRET, InvalidSignature),
         (basic(), "", InvalidSignature),
         (basic("nocolon"), "nocolon", InvalidSignature),
     ],

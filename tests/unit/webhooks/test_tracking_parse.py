@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
@@ -42,3 +44,38 @@ def test_a_batch_is_capped() -> None:
     assert len(_parse(*[page] * tracking.MAX_EVENTS)) == tracking.MAX_EVENTS
     with pytest.raises(UnprocessablePayload, match=f"at most {tracking.MAX_EVENTS}"):
         _parse(*[page] * (tracking.MAX_EVENTS + 1))
+
+
+def test_an_event_name_too_long_is_refused_not_cut() -> None:
+    assert _parse({"type": "track", "anonymous_id": "a1", "event": "n" * 64})[0].type == "n" * 64
+    with pytest.raises(UnprocessablePayload, match="not allowed"):
+        _parse({"type": "track", "anonymous_id": "a1", "event": "n" * 65})
+
+
+@pytest.mark.parametrize("properties", [[1, 2], "text", 7, None])
+def test_properties_that_are_not_an_object_are_dropped(properties: Any) -> None:
+    (event,) = _parse({"type": "track", "anonymous_id": "a1", "event": "video.played", "properties": properties})
+    assert event.properties == {}
+
+
+SECRET = "identity-secret"
+
+
+def _hmac(text: str) -> str:
+    return hmac.new(SECRET.encode(), text.encode(), hashlib.sha256).hexdigest()
+
+
+def test_user_hash_is_the_hmac_of_the_normal_address() -> None:
+    assert tracking.user_hash("  Kenji@Example.COM ", SECRET) == _hmac("kenji@example.com")
+
+
+@pytest.mark.parametrize("signed", ["kenji@example.com", "kenji@example.com."])
+def test_an_identity_is_proven_in_our_normal_form_or_as_the_store_sent_it(signed: str) -> None:
+    # The store's backend may sign the address as it holds it (a trailing dot, capitals).
+    body = json.dumps({"type": "identify", "email": "Kenji@Example.COM.", "user_hash": _hmac(signed).upper()})
+    assert tracking.verified_identities(body.encode(), SECRET) == tracking.identity_digest("kenji@example.com")
+
+
+def test_an_identity_signed_for_another_address_proves_nothing() -> None:
+    body = json.dumps({"type": "identify", "email": "kenji@example.com", "user_hash": _hmac("maria@example.com")})
+    assert tracking.verified_identities(body.encode(), SECRET) == ""
