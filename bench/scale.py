@@ -40,7 +40,7 @@ from jobs.models import JobRun
 from journeys import library
 from journeys.analytics import funnel
 from journeys.models import Journey
-from journeys.store import publish
+from journeys.store import latest_version, publish
 from journeys.time_triggers import scan_time_triggers
 from nurture.bootstrap import open_services
 from nurture.migrate import apply_migrations
@@ -143,13 +143,12 @@ async def seed(services: Services, n: int) -> dict[str, Journey]:
         await library.install(key)
         await publish(key)
         journeys[key] = await Journey.get(key=key)
-    ids = {key: (j.id, (await j.versions.all().order_by("-number").first()).id)  # type: ignore[union-attr]
-           for key, j in journeys.items()}
+    ids = {key: (j.id, (await latest_version(j)).id) for key, j in journeys.items()}
     connection = connections.get("default")
     hot_lead = services.workspace.intelligence.scoring.hot_lead_threshold
     for statement in seed_sql(n, hot_lead) + enrollment_sql(n, ids):
         await connection.execute_script(statement)
-    await connection.execute_script("ANALYZE")
+    await connection.execute_script("VACUUM ANALYZE")  # what autovacuum has done in a store that is live
     return journeys
 
 
@@ -198,15 +197,21 @@ async def refresh_rows(services: Services, n: int) -> list[str]:
 
 
 async def scan_rows(services: Services, n: int) -> list[str]:
-    """The first scan of the day enrolls today's birthdays (a page per journey); later ones find little."""
+    """The first runs of the day enroll today's birthdays, a page of candidates per journey each;
+    then the scan finds nothing new. Both are shown, and how many runs (a minute apart) it took."""
     peer = await sql_seconds("SELECT count(*) FROM contacts WHERE substr(attributes->>'birthday', 6, 5) = $1",
                              f"{NOW:%m-%d}")
-    rows = []
-    for label in ("first run of the day", "second run", "third run"):
-        seconds, entered = await timed(lambda: scan_time_triggers(services, NOW))
-        rows.append(row(f"{n:,}: time-trigger scan of 2 journeys, {label} ({entered:,} entered)", seconds,
-                        "one SELECT counting today's birthdays", peer))
-    return rows
+    first, entered = await timed(lambda: scan_time_triggers(services, NOW))
+    runs, total, seconds, found = 1, entered, 0.0, entered
+    while found and runs < 50:
+        seconds, found = await timed(lambda: scan_time_triggers(services, NOW))
+        runs, total = runs + 1, total + found
+    return [
+        row(f"{n:,}: time-trigger scan of 2 journeys, first run of the day ({entered:,} entered)", first,
+            "one SELECT counting today's birthdays", peer),
+        row(f"{n:,}: the same once caught up (run {runs}; {total:,} entered in all)", seconds,
+            "one SELECT counting today's birthdays", peer),
+    ]
 
 
 async def stats_rows(services: Services, n: int, journey: Journey) -> list[str]:

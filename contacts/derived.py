@@ -124,7 +124,34 @@ async def order_cancelled(_: str, contact: Contact, event: NormalizedEvent) -> N
         return
     order.cancelled_at = event.occurred_at
     await order.save(update_fields=["cancelled_at"])
-    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - order.total_price)
+    # What refunds already took back is not taken twice (Shopify sends both for a refunded cancel).
+    still_counted = max(Decimal(0), order.total_price - Decimal(order.refunded_total))
+    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - still_counted)
+
+
+def refund_share(order: Order, amount: Decimal) -> Decimal:
+    """How much of a refund still comes off what the order counts for: none once the order is
+    cancelled (the cancel took all of it), never more than what is left of its total."""
+    if order.cancelled_at is not None:
+        return Decimal(0)
+    return max(Decimal(0), min(amount, order.total_price - Decimal(order.refunded_total)))
+
+
+async def order_refunded(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    order = await Order.get_or_none(shopify_id=event.properties["order_id"])
+    if order is None:
+        return  # resolved through the order, so it exists: only a deleted order lands here
+    share = refund_share(order, Decimal(str(event.properties.get("amount") or "0")))
+    order.refunded_total = Decimal(order.refunded_total) + share
+    await order.save(update_fields=["refunded_total"])
+    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - share)
+
+
+async def order_fulfilled(_: str, contact: Contact, event: NormalizedEvent) -> None:
+    if not await Order.exists(shopify_id=event.properties["order_id"]):
+        await order_created(_, contact, event)
+    await Order.filter(shopify_id=event.properties["order_id"], fulfilled_at=None).update(
+        fulfilled_at=event.occurred_at)
 
 
 async def checkout_updated(_: str, contact: Contact, event: NormalizedEvent) -> None:
@@ -240,6 +267,8 @@ UPDATERS: dict[str, Updater] = {
     "order.created": order_created,
     "order.paid": order_paid,
     "order.cancelled": order_cancelled,
+    "order.refunded": order_refunded,
+    "order.fulfilled": order_fulfilled,
     "checkout.updated": checkout_updated,
     "checkout.abandoned": checkout_abandoned,
     "survey.answered": survey_answered,

@@ -4,6 +4,8 @@ Event types (properties in brackets; money is a string like "49.90"):
 - order.created / order.paid / order.cancelled [order_id:int, name, total_price, currency,
   line_items:[{product_id, variant_id, title, quantity, price, sku, url, image}], financial_status,
   checkout_token, discount_codes:[str], placed_at:iso, cancelled_at:iso|None]   object_key "order:<id>"
+- order.refunded [order_id, refund_id, amount, currency, note]   by shopify_order_id; object_key "order:<id>"
+- order.fulfilled (the order.* properties of orders/fulfilled)   object_key "order:<id>"
 - checkout.updated [token, line_items, total_price, currency, recovery_url, started_at:iso,
   updated_at:iso, completed_at:iso|None]                 object_key "checkout:<token>"
 - checkout.abandoned (emitted by our cron, same properties as checkout.updated)
@@ -49,6 +51,9 @@ class NormalizedEvent:
     email: str | None = None
     shopify_customer_id: int | None = None
     anonymous_id: str | None = None
+    # For events about an order whose buyer the payload does not name (Shopify refunds): the contact
+    # is whoever placed that order, if we know the order.
+    shopify_order_id: int | None = None
     # Contact fields to set when present: first_name, last_name, phone, locale, timezone.
     profile: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)

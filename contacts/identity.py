@@ -7,7 +7,7 @@ from dataclasses import replace
 from tortoise.expressions import Q
 
 from contacts.events import NormalizedEvent
-from contacts.models import Contact, Event
+from contacts.models import Contact, Event, Order
 
 
 async def _merge(anonymous: Contact, known: Contact) -> None:
@@ -59,9 +59,18 @@ def _claimable(by_anonymous: Contact | None, event: NormalizedEvent) -> Contact 
     return by_anonymous
 
 
+async def _by_order(order_id: int) -> Contact | None:
+    order = await Order.get_or_none(shopify_id=order_id).only("id", "contact_id")
+    if order is None or order.contact_id is None:
+        return None
+    return await Contact.filter(id=order.contact_id).select_for_update().first()
+
+
 async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]:
     """Returns (contact, created); (None, False) when the event names nobody."""
     if not (event.email or event.shopify_customer_id is not None or event.anonymous_id):
+        if event.shopify_order_id is not None:  # about an order: its buyer, never a new contact
+            return await _by_order(event.shopify_order_id), False
         return None, False
     by_email, by_shopify, by_anonymous = await _by_identity(event)
     if not event.verified and (by_email is not None or by_shopify is not None):

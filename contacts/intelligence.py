@@ -25,7 +25,7 @@ from contacts.models import Contact, Event, Order, ProductInterest
 from contacts.view import contact_view
 from core.intelligence_config import IntelligenceConfig
 
-ORDER_EVENTS = {"order.created", "order.paid"}
+ORDER_EVENTS = {"order.created", "order.paid", "order.fulfilled"}
 INTEREST_EVENTS = {"order.created", "order.paid", "page.viewed"}
 
 
@@ -98,11 +98,18 @@ def _engagement(run: Pass, event: Event | None) -> None:
 
 
 async def _cancelled_total(event: Event) -> Decimal | None:
-    """The total of the order this very event cancelled (None when it was cancelled before or is unknown)."""
+    """What the order this very event cancelled still counted for (None when it was cancelled
+    before or is unknown): its total less what refunds already took back."""
     order = await Order.get_or_none(shopify_id=event.properties.get("order_id"))
     if order is None or order.cancelled_at is None or order.cancelled_at != event.occurred_at:
         return None
-    return Decimal(order.total_price)
+    return max(Decimal(0), Decimal(order.total_price) - Decimal(order.refunded_total))
+
+
+async def _refund_counts(event: Event) -> bool:
+    """A refund of an order still standing (a cancelled one gave all its points back already)."""
+    order = await Order.get_or_none(shopify_id=event.properties.get("order_id"))
+    return order is not None and order.cancelled_at is None
 
 
 async def _loyalty(run: Pass, event: Event) -> None:
@@ -111,14 +118,19 @@ async def _loyalty(run: Pass, event: Event) -> None:
         state = c.attributes.get("_loyalty") or {}
         before = int(state.get("orders", c.orders_count - 1))
         if c.orders_count > before:
-            c.loyalty_points += loyalty.points_for(event.properties.get("total_price"), config)
+            c.loyalty_points += loyalty.points_for(event.properties.get("total_price"), config,
+                                                   str(event.properties.get("currency") or ""))
             for count in loyalty.milestones_crossed(before, c.orders_count, config):
                 run.emit("order.milestone", {"count": count}, f"order.milestone:{count}:{c.id}")
         run.set_attribute("_loyalty", {"orders": max(before, c.orders_count)})
     elif event.type == "order.cancelled" and config.deduct_on_cancel:
         total = await _cancelled_total(event)
         if total is not None:
-            c.loyalty_points = max(0, c.loyalty_points - loyalty.points_for(total, config))
+            points = loyalty.points_for(total, config, str(event.properties.get("currency") or ""))
+            c.loyalty_points = max(0, c.loyalty_points - points)
+    elif event.type == "order.refunded" and config.deduct_on_refund and await _refund_counts(event):
+        points = loyalty.points_for(event.properties.get("amount"), config, str(event.properties.get("currency") or ""))
+        c.loyalty_points = max(0, c.loyalty_points - points)
     _retier(run)
 
 
@@ -165,7 +177,7 @@ async def _for_event(run: Pass, event: Event) -> None:
     config = run.config
     if config.scoring.enabled:
         _score(run, event)
-    if config.loyalty.enabled and (event.type in ORDER_EVENTS or event.type == "order.cancelled"):
+    if config.loyalty.enabled and (event.type in ORDER_EVENTS or event.type in ("order.cancelled", "order.refunded")):
         await _loyalty(run, event)
     if config.interests.enabled and event.type in INTEREST_EVENTS:
         await _interests(run)

@@ -17,9 +17,9 @@ def money(value: Any) -> Decimal:
     return amount if amount.is_finite() else Decimal(0)
 
 
-def points_for(total: Any, config: LoyaltyConfig) -> int:
-    """Whole points for an order total (rounded down: 49.90 at 1 point per unit is 49)."""
-    return max(0, math.floor(money(total) * Decimal(str(config.points_per_unit))))
+def points_for(total: Any, config: LoyaltyConfig, currency: str = "") -> int:
+    """Whole points for an amount in `currency` (rounded down: 49.90 at 1 point per unit is 49)."""
+    return max(0, math.floor(money(total) * Decimal(str(config.rate_for(currency)))))
 
 
 def tier_for(points: int, config: LoyaltyConfig) -> str:

@@ -86,6 +86,7 @@ class Event(Model):
 
 
 class Order(Model):
+    contact_id: int | None
     id = fields.BigIntField(primary_key=True)
     shopify_id = fields.BigIntField(unique=True)
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
@@ -101,6 +102,9 @@ class Order(Model):
     placed_at = fields.DatetimeField()
     paid_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
+    # Money refunded so far (never above total_price): what a later cancel still takes back.
+    refunded_total = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    fulfilled_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "orders"

@@ -94,9 +94,12 @@ class EngagementConfig(_Frozen):
 class LoyaltyConfig(_Frozen):
     enabled: bool = True
     points_per_unit: float = Field(default=1.0, ge=0)
+    # Points per unit of a given currency instead (ISO code: rate), e.g. JPY: 0.01 for a yen shop.
+    points_per_currency: dict[str, float] = Field(default_factory=dict)
     tiers: dict[str, int] = Field(default_factory=lambda: {"bronze": 0, "silver": 500, "gold": 2000})
     order_milestones: tuple[int, ...] = (5, 10)
     deduct_on_cancel: bool = True
+    deduct_on_refund: bool = True
     # Emit loyalty.tier_changed also when a contact gets its first tier (from_tier "").
     announce_first_tier: bool = False
 
@@ -106,6 +109,17 @@ class LoyaltyConfig(_Frozen):
         if not value:
             raise ValueError("at least one tier is needed")
         return value
+
+    @field_validator("points_per_currency")
+    @classmethod
+    def _currencies(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [code for code, rate in value.items() if len(code) != 3 or not code.isalpha() or rate < 0]
+        if bad:
+            raise ValueError(f"points_per_currency: {', '.join(bad)}: use ISO codes (JPY) and rates of 0 or more")
+        return {code.upper(): rate for code, rate in value.items()}
+
+    def rate_for(self, currency: str) -> float:
+        return self.points_per_currency.get(currency.strip().upper(), self.points_per_unit)
 
 
 class InterestConfig(_Frozen):

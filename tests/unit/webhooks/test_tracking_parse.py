@@ -79,3 +79,11 @@ def test_an_identity_is_proven_in_our_normal_form_or_as_the_store_sent_it(signed
 def test_an_identity_signed_for_another_address_proves_nothing() -> None:
     body = json.dumps({"type": "identify", "email": "kenji@example.com", "user_hash": _hmac("maria@example.com")})
     assert tracking.verified_identities(body.encode(), SECRET) == ""
+
+
+def test_only_profile_traits_reach_the_contact_and_they_are_bounded() -> None:
+    traits = {"first_name": "K" * 150, "phone": 5551234, "lead_score": 100, "owner": "UADMIN", "_engagement": "x",
+              "email": "other@example.com", "last_name": ["not", "text"], "timezone": "Mars/Olympus",
+              "locale": "ja-JP"}
+    (event,) = _parse({"type": "identify", "anonymous_id": "a1", "traits": traits})
+    assert event.profile == {"first_name": "K" * 100, "phone": "5551234", "locale": "ja-JP"}
