@@ -103,6 +103,7 @@ TOPIC_BY_PREFIX = {
     "customers-redact": "customers/redact",
     "shop-redact": "shop/redact",
     "fulfillments-create": "fulfillments/create",
+    "refunds-create": "refunds/create",
 }
 
 

@@ -254,13 +254,15 @@ def _order_fulfilled(delivery: Delivery) -> list[NormalizedEvent]:
 
 
 def _refunded_amount(data: Mapping[str, Any]) -> tuple[str, str]:
-    """The money that went back: the successful refund transactions, else the refunded lines."""
+    """The money that went back: the successful refund transactions; the refunded lines only when
+    the payload carries no refund transaction at all (a failed one refunded nothing)."""
     total, currency = Decimal(0), ""
     transactions = [t for t in items(data, "transactions") if isinstance(t, dict)
-                    and text(t, "kind").lower() == "refund" and text(t, "status").lower() in ("success", "")]
+                    and text(t, "kind").lower() == "refund"]
     for transaction in transactions:
-        amount, code = shop_money(transaction, "amount")
-        total, currency = total + Decimal(amount), currency or code
+        if text(transaction, "status").lower() in ("success", ""):
+            amount, code = shop_money(transaction, "amount")
+            total, currency = total + Decimal(amount), currency or code
     if not transactions:
         for line in items(data, "refund_line_items"):
             if isinstance(line, dict):

@@ -473,7 +473,7 @@ def test_missing_topic_is_unprocessable() -> None:
 
 
 @pytest.mark.parametrize(
-    "topic", ["fulfillments/create", "refunds/create", "products/update", "app/uninstalled"]
+    "topic", ["fulfillments/create", "products/update", "app/uninstalled"]
 )
 def test_unused_topics_are_ignored_whatever_the_body(topic: str) -> None:
     with pytest.raises(IgnoredTopic):
@@ -599,3 +599,25 @@ def test_fuzz_mutated_samples(sample: tuple[str, dict[str, Any]], key: str, valu
             if isinstance(target, dict):
                 target[key] = value
     check(topic, json.dumps(data).encode())
+
+
+def test_a_refund_is_about_its_order() -> None:
+    body = (OURS / "refunds-create.json").read_bytes()
+    (event,) = shopify.parse({"x-shopify-topic": "refunds/create"}, body)
+    assert (event.type, event.shopify_order_id, event.email, event.shopify_customer_id) == (
+        "order.refunded", 5560193704243, None, None)
+    assert event.properties["amount"] == "4800.00" and event.properties["currency"] == "JPY"
+    assert event.idempotency_key == "shopify:order.refunded:929361463"
+
+
+def test_a_refund_without_transactions_counts_its_lines() -> None:
+    data = {**raw(OURS / "refunds-create.json"), "transactions": []}
+    (event,) = shopify.parse({"x-shopify-topic": "refunds/create"}, json.dumps(data).encode())
+    assert event.properties["amount"] == "4800.00"
+
+
+def test_a_failed_refund_transaction_refunds_nothing() -> None:
+    data = raw(OURS / "refunds-create.json")
+    data["transactions"][0]["status"] = "failure"  # the lines were chosen, the money did not go back
+    (event,) = shopify.parse({"x-shopify-topic": "refunds/create"}, json.dumps(data).encode())
+    assert event.properties["amount"] == "0.00"
