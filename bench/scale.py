@@ -88,8 +88,8 @@ def seed_sql(n: int, hot_lead: int) -> list[str]:
             'seed:' || c.id || ':' || k, '', {now}
         FROM contacts c CROSS JOIN generate_series(1, 5) AS k""",
         f"""INSERT INTO orders (shopify_id, contact_id, name, email, currency, total_price, line_items,
-            financial_status, placed_at)
-        SELECT 100000000 + c.id, c.id, '#' || c.id, c.email, 'EUR', 49.90, '[]'::jsonb, 'paid',
+            financial_status, refunded_total, placed_at)
+        SELECT 100000000 + c.id, c.id, '#' || c.id, c.email, 'EUR', 49.90, '[]'::jsonb, 'paid', NULL,
             {now} - (c.id % 400) * interval '1 day'
         FROM contacts c""",
     ]

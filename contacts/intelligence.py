@@ -103,7 +103,7 @@ async def _cancelled_total(event: Event) -> Decimal | None:
     order = await Order.get_or_none(shopify_id=event.properties.get("order_id"))
     if order is None or order.cancelled_at is None or order.cancelled_at != event.occurred_at:
         return None
-    return max(Decimal(0), Decimal(order.total_price) - Decimal(order.refunded_total))
+    return max(Decimal(0), Decimal(order.total_price) - Decimal(order.refunded_total or 0))
 
 
 async def _refund_counts(event: Event) -> bool:

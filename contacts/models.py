@@ -103,7 +103,8 @@ class Order(Model):
     paid_at = fields.DatetimeField(null=True)
     cancelled_at = fields.DatetimeField(null=True)
     # Money refunded so far (never above total_price): what a later cancel still takes back.
-    refunded_total = fields.DecimalField(max_digits=14, decimal_places=2, default=0)
+    # Nullable so the column can be added to a store's existing orders; None reads as nothing refunded.
+    refunded_total = fields.DecimalField(max_digits=14, decimal_places=2, default=0, null=True)
     fulfilled_at = fields.DatetimeField(null=True)
 
     class Meta:

@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Order',
             name='refunded_total',
-            field=fields.DecimalField(default=0, max_digits=14, decimal_places=2),
+            field=fields.DecimalField(null=True, default=0, max_digits=14, decimal_places=2),
         ),
     ]
