@@ -56,6 +56,8 @@ class NormalizedEvent:
     shopify_order_id: int | None = None
     # Contact fields to set when present: first_name, last_name, phone, locale, timezone.
     profile: dict[str, Any] = field(default_factory=dict)
+    # A time zone inferred (from an address): it fills the gap, never replaces one a source set.
+    timezone_guess: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     consent: Consent | None = None

@@ -59,6 +59,8 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
         value = event.profile.get(name)
         if value and not (untrusted and (name == "owner" or _is_set(contact, name))):
             setattr(contact, name, str(value)[:100])
+    if event.timezone_guess and not _is_set(contact, "timezone"):
+        contact.timezone = event.timezone_guess
     attributes = {k: v for k, v in event.attributes.items() if writable_attribute(str(k))}
     if untrusted:
         attributes = {k: v for k, v in attributes.items() if k not in contact.attributes}

@@ -90,6 +90,24 @@ async def test_an_exclusive_journey_releases_what_it_paused_however_it_ends(
     assert "read" in (await Contact.get(email=EMAIL)).tags  # and it really goes on
 
 
+@pytest.mark.parametrize("end", ["completed", "exited"])
+async def test_an_exclusive_journey_that_runs_to_its_end_releases_what_it_paused(
+    services: Services, clock: ManualClock, drive: Drive, end: str,
+) -> None:
+    await _contact()
+    await _live(_journey("newsletter", "  - wait: 30d\n  - update: {add_tags: [read]}\n", priority="1"))
+    last = "  - update: {add_tags: [back]}\n" if end == "completed" else "  - exit: done\n"
+    await _live(_journey("reengage", "  - wait: 10d\n" + last, priority="5", exclusive="true"))
+    low = await _started(services, "newsletter", drive)
+    high = await _started(services, "reengage", drive)
+    assert (await Enrollment.get(id=low.id)).state == EnrollmentState.PAUSED
+    clock.advance(dt.timedelta(days=11))
+    await drive()  # the exclusive run ends by its own last step
+    assert (await Enrollment.get(id=high.id)).state == EnrollmentState(end)
+    low = await Enrollment.get(id=low.id)
+    assert (low.state, low.paused_by) == (EnrollmentState.WAITING, None)
+
+
 async def test_the_frequency_cap_holds_for_two_emails_due_in_one_batch(services: Services, clock: ManualClock,
                                                                        drive: Drive) -> None:
     await _contact()

@@ -21,7 +21,8 @@ async def test_the_sweeper_enqueues_what_a_crash_left_behind_once(services: Serv
     assert await sweep_pending_jobs(services, OLD) == 2
     queued = sorted(job_id.decode() for job_id in await services.redis.zrange(default_queue_name, 0, -1))
     assert queued == ["email:1", "email:2"]
-    assert [row.job_id for row in await PendingJob.all()] == ["email:3"]
+    assert [(row.job_id, row.name, row.kwargs) for row in await PendingJob.all()] == [
+        ("email:3", "send_email", {"message_id": 3})]
     assert await sweep_pending_jobs(services, OLD) == 0  # handed over: nothing twice
 
 

@@ -5,16 +5,21 @@ never overwrites a concurrent one, and the scheduler hands out steps in jobs of 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
+import pytest
+from arq.connections import ArqRedis
 from arq.constants import default_queue_name
+from redis.exceptions import RedisError
 
-from contacts.models import Contact
+from contacts.models import Consent, Contact
 from core.clock import ManualClock
 from core.services import Services
+from emails.models import Message
 from jobs.scheduler import MAX_QUEUED_STEPS, STEPS_PER_JOB, dispatch_due
-from journeys.commit import Step, commit_steps
+from journeys.commit import Step, commit_steps, sweep_pending_jobs
 from journeys.engine import Action, Outcome
 from journeys.models import Enrollment, EnrollmentState, Journey, PendingJob, StepRun, TraceEntry
 from journeys.runner import run_steps
@@ -100,6 +105,70 @@ async def test_after_a_broken_batch_each_step_still_hands_over_its_jobs(services
     # The three good steps' notifications are queued at once, not left for the sweeper.
     assert await services.redis.zcard(default_queue_name) == 3
     assert await PendingJob.all().count() == 0
+
+
+async def _notify_enrollments(clock: ManualClock, count: int) -> tuple[Journey, list[Enrollment]]:
+    await import_spec(load_spec(NOTIFY))
+    await publish("notify-once")
+    journey = await Journey.get(key="notify-once")
+    version = await latest_version(journey)
+    contacts = [await Contact.create(email=f"m{i}@example.com") for i in range(count)]
+    await Enrollment.bulk_create([
+        Enrollment(contact=c, journey=journey, version=version, entry_key=f"m:{c.id}", state=EnrollmentState.ACTIVE,
+                   cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
+        for c in contacts])
+    return journey, list(await Enrollment.all().order_by("id"))
+
+
+async def test_every_step_of_a_batch_hands_over_its_jobs_and_records_what_it_did(
+    services: Services, clock: ManualClock,
+) -> None:
+    journey, enrollments = await _notify_enrollments(clock, 4)
+    await services.redis.flushdb()
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 4
+    assert await services.redis.zcard(default_queue_name) == 4  # one notification per step, none dropped
+    runs = await StepRun.filter(kind="slack_notify")
+    assert len(runs) == 4 and {(r.journey_ref, r.step_id, r.outcome, r.variant, r.started_at, r.finished_at)
+                               for r in runs} == {(journey.id, "0", "completed", "", clock.now(), clock.now())}
+    traces = await TraceEntry.filter(kind="slack_notify")
+    assert len(traces) == 4 and {(t.journey_key, t.data.get("step")) for t in traces} == {("notify-once", "0")}
+    finished = await Enrollment.all().values_list("state", "finished_at", "next_run_at")
+    assert set(finished) == {(EnrollmentState.COMPLETED, clock.now(), None)}
+
+
+async def test_a_batch_email_knows_its_journey(services: Services, clock: ManualClock) -> None:
+    await import_spec(load_spec(NOTIFY.replace("notify-once", "mail-once").replace(
+        '  - slack_notify: {to: sales, text: "{{ contact.email }} is here"}', "  - email: cart-reminder")))
+    await publish("mail-once")
+    journey = await Journey.get(key="mail-once")
+    version = await latest_version(journey)
+    contacts = [await Contact.create(email=f"e{i}@example.com", consent=Consent.SUBSCRIBED) for i in range(2)]
+    await Enrollment.bulk_create([
+        Enrollment(contact=c, journey=journey, version=version, entry_key=f"e:{c.id}", state=EnrollmentState.ACTIVE,
+                   cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
+        for c in contacts])
+    assert await run_steps(services, [(e.id, e.seq) for e in await Enrollment.all()]) == 2
+    assert {(m.context.get("journey"), m.journey_ref) for m in await Message.all()} == {("mail-once", journey.id)}
+
+
+async def test_a_broken_step_does_not_hold_up_the_one_beside_it(services: Services, clock: ManualClock) -> None:
+    enrollments = await _enrollments(2, clock.now())
+    await StepRun.create(enrollment_id=enrollments[0].id, seq=0, step_id="x", started_at=clock.now())
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 2  # the other one's two steps
+    assert (await Enrollment.get(id=enrollments[1].id)).state == EnrollmentState.COMPLETED
+
+
+async def test_a_batch_records_its_jobs_with_its_commit(services: Services, clock: ManualClock) -> None:
+    """Redis gone right after the commit: the jobs are in the database, and the sweeper hands them over."""
+    _, enrollments = await _notify_enrollments(clock, 3)
+    await services.redis.flushdb()
+    cut_off = dataclasses.replace(services, redis=ArqRedis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
+    with pytest.raises(RedisError):
+        await run_steps(cut_off, [(e.id, e.seq) for e in enrollments])
+    assert await Enrollment.filter(seq=1).count() == 3  # the steps committed
+    assert await PendingJob.all().count() == 3
+    assert await sweep_pending_jobs(services, dt.timedelta(0)) == 3
+    assert await services.redis.zcard(default_queue_name) == 3
 
 
 async def test_a_step_never_overwrites_a_concurrent_contact_change(services: Services, clock: ManualClock) -> None:

@@ -125,3 +125,33 @@ async def test_money_is_counted_in_the_shops_currency(
     contact = await hana()
     assert contact.total_spent == Decimal("14080.00")
     assert (await Order.get(shopify_id=ORDER_ID)).currency == "JPY"
+
+
+async def test_a_customer_gets_the_time_zone_of_their_address(
+    client: TestClient, services: Services, run_worker: Worker,
+) -> None:
+    berlin = {"city": "Berlin", "country_code": "DE", "province_code": "BE"}
+    data = order(email="lena@example.com", contact_email="lena@example.com", billing_address=berlin)
+    data["customer"] = {**data["customer"], "id": 99, "email": "lena@example.com", "default_address": berlin}
+    await post(client, services, data, "orders/create")
+    await run_worker()
+    assert (await Contact.get(email="lena@example.com")).timezone == "Europe/Berlin"
+
+
+async def test_an_address_never_replaces_a_time_zone_a_source_set(
+    client: TestClient, services: Services, run_worker: Worker,
+) -> None:
+    await Contact.create(email=EMAIL, timezone="America/Los_Angeles")  # from the store's own backend, say
+    await post(client, services, order(), "orders/create")  # billed to Tokyo
+    await run_worker()
+    assert (await hana()).timezone == "America/Los_Angeles"
+
+
+async def test_an_address_in_a_country_of_several_zones_is_no_guess(
+    client: TestClient, services: Services, run_worker: Worker,
+) -> None:
+    data = order(billing_address={"country_code": "US"})
+    data["customer"] = {**data["customer"], "default_address": {"country_code": "US"}}
+    await post(client, services, data, "orders/create")
+    await run_worker()
+    assert (await hana()).timezone == "UTC"

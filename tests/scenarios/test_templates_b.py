@@ -156,18 +156,22 @@ async def test_abandoned_cart_reminds_then_discounts_and_an_order_converts(
     await pool("cart10", "10% off your cart", ["CART10-7Q2M"])
     checkout = sample_json("shopify/checkouts-create.json")
     await shopify(client, services, "checkouts/create", checkout)
+    # Leo ships to Portland, Mia to Berlin: each gets the time zone of their address.
+    berlin = {"first_name": "Mia", "last_name": "Schmidt", "city": "Berlin", "province_code": "BE",
+              "country_code": "DE", "zip": "10115"}
     other = {**checkout, "email": "mia.schmidt@example.com", "token": "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
-             "customer": None}
+             "customer": None, "shipping_address": berlin}
     await shopify(client, services, "checkouts/create", other)
     await drive()
     clock.set(dt.datetime(2026, 3, 6, 2, 0, tzinfo=dt.UTC))  # two hours after the last update
     assert await detect_abandoned_checkouts(services) == 2
     await drive()
     assert await outbox() == []  # the first hour is quiet
-    clock.advance(HOUR)
+    clock.advance(HOUR)  # 03:00 UTC: 7 pm in Portland, 4 am in Berlin
     await drive()
-    assert await outbox() == []  # 03:00 UTC is inside the quiet hours: deferred, not dropped
-    clock.set(dt.datetime(2026, 3, 6, 8, 0, tzinfo=dt.UTC))
+    assert len(await mails_to(outbox, "leo.martin@example.com")) == 1
+    assert await mails_to(outbox, "mia.schmidt@example.com") == []  # her quiet hours: deferred, not dropped
+    clock.set(dt.datetime(2026, 3, 6, 7, 0, tzinfo=dt.UTC))  # 8 am in Berlin
     await drive()
     for address in ("leo.martin@example.com", "mia.schmidt@example.com"):
         (reminder,) = await mails_to(outbox, address)

@@ -21,6 +21,7 @@ from typing import Any
 
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
+from contacts.timezones import zone_for_address
 from core.errors import UnprocessablePayload
 from webhooks.providers import IgnoredTopic, common, shopify_privacy
 from webhooks.providers.shopify_fields import NAME as NAME  # the registry reads each provider's NAME
@@ -138,6 +139,16 @@ class _Buyer:
     customer_id: int | None
     profile: dict[str, Any]
     consent: Consent | None
+    timezone: str
+
+
+def _address_zone(*addresses: Mapping[str, Any]) -> str:
+    """The time zone of the first address that tells one (Shopify gives ISO country and province codes)."""
+    for address in addresses:
+        zone = zone_for_address(text(address, "country_code"), text(address, "province_code"))
+        if zone:
+            return zone
+    return ""
 
 
 def _buyer(data: Mapping[str, Any]) -> _Buyer:
@@ -152,6 +163,9 @@ def _buyer(data: Mapping[str, Any]) -> _Buyer:
         customer_id=integer(customer, "id"),
         profile=_profile(names, phone, text(data, "customer_locale")),
         consent=_consent(customer, data.get("buyer_accepts_marketing")),
+        # Where the buyer lives, else where the parcel goes, else where the bill goes.
+        timezone=_address_zone(obj(customer, "default_address"), obj(data, "shipping_address"),
+                               obj(data, "billing_address")),
     )
 
 
@@ -229,6 +243,7 @@ def _order(kind: str, delivery: Delivery, *time_keys: str) -> list[NormalizedEve
             shopify_customer_id=buyer.customer_id,
             profile=buyer.profile,
             consent=buyer.consent,
+            timezone_guess=buyer.timezone,
             properties=properties,
             object_key=f"order:{order_id}",
         )
@@ -315,6 +330,7 @@ def _checkout_updated(delivery: Delivery) -> list[NormalizedEvent]:
             shopify_customer_id=buyer.customer_id,
             profile=buyer.profile,
             consent=buyer.consent,
+            timezone_guess=buyer.timezone,
             properties=properties,
             object_key=f"checkout:{token}",
         )
@@ -342,6 +358,7 @@ def _customer(kind: str, delivery: Delivery) -> list[NormalizedEvent]:
             attributes={"shopify_state": state} if state else {},
             tags=_tags(data.get("tags")),
             consent=_consent(data),
+            timezone_guess=_address_zone(obj(data, "default_address")),
         )
     ]
 
