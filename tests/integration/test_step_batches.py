@@ -89,16 +89,7 @@ async def test_one_broken_step_does_not_hold_up_its_batch(services: Services, cl
 
 async def test_after_a_broken_batch_each_step_still_hands_over_its_jobs(services: Services,
                                                                         clock: ManualClock) -> None:
-    await import_spec(load_spec(NOTIFY))
-    await publish("notify-once")
-    journey = await Journey.get(key="notify-once")
-    version = await latest_version(journey)
-    contacts = [await Contact.create(email=f"n{i}@example.com") for i in range(4)]
-    await Enrollment.bulk_create([
-        Enrollment(contact=c, journey=journey, version=version, entry_key=f"n:{c.id}", state=EnrollmentState.ACTIVE,
-                   cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
-        for c in contacts])
-    enrollments = list(await Enrollment.all().order_by("id"))
+    _, enrollments = await _notify_enrollments(clock, 4)
     await StepRun.create(enrollment_id=enrollments[1].id, seq=0, step_id="x", started_at=clock.now())
     await services.redis.flushdb()
     assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 3
@@ -107,12 +98,14 @@ async def test_after_a_broken_batch_each_step_still_hands_over_its_jobs(services
     assert await PendingJob.all().count() == 0
 
 
-async def _notify_enrollments(clock: ManualClock, count: int) -> tuple[Journey, list[Enrollment]]:
-    await import_spec(load_spec(NOTIFY))
-    await publish("notify-once")
-    journey = await Journey.get(key="notify-once")
+async def _notify_enrollments(clock: ManualClock, count: int, spec: str = NOTIFY,
+                              **contact: object) -> tuple[Journey, list[Enrollment]]:
+    """`count` contacts enrolled in `spec`'s journey, all due now."""
+    await import_spec(load_spec(spec))
+    journey = await Journey.get(key=load_spec(spec).key)
+    await publish(journey.key)
     version = await latest_version(journey)
-    contacts = [await Contact.create(email=f"m{i}@example.com") for i in range(count)]
+    contacts = [await Contact.create(email=f"m{i}@example.com", **contact) for i in range(count)]
     await Enrollment.bulk_create([
         Enrollment(contact=c, journey=journey, version=version, entry_key=f"m:{c.id}", state=EnrollmentState.ACTIVE,
                    cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
@@ -137,17 +130,10 @@ async def test_every_step_of_a_batch_hands_over_its_jobs_and_records_what_it_did
 
 
 async def test_a_batch_email_knows_its_journey(services: Services, clock: ManualClock) -> None:
-    await import_spec(load_spec(NOTIFY.replace("notify-once", "mail-once").replace(
-        '  - slack_notify: {to: sales, text: "{{ contact.email }} is here"}', "  - email: cart-reminder")))
-    await publish("mail-once")
-    journey = await Journey.get(key="mail-once")
-    version = await latest_version(journey)
-    contacts = [await Contact.create(email=f"e{i}@example.com", consent=Consent.SUBSCRIBED) for i in range(2)]
-    await Enrollment.bulk_create([
-        Enrollment(contact=c, journey=journey, version=version, entry_key=f"e:{c.id}", state=EnrollmentState.ACTIVE,
-                   cursor=loaded(version).program.start or "", next_run_at=clock.now(), entered_at=clock.now())
-        for c in contacts])
-    assert await run_steps(services, [(e.id, e.seq) for e in await Enrollment.all()]) == 2
+    mail = NOTIFY.replace("notify-once", "mail-once").replace(
+        '  - slack_notify: {to: sales, text: "{{ contact.email }} is here"}', "  - email: cart-reminder")
+    journey, enrollments = await _notify_enrollments(clock, 2, mail, consent=Consent.SUBSCRIBED)
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 2
     assert {(m.context.get("journey"), m.journey_ref) for m in await Message.all()} == {("mail-once", journey.id)}
 
 
