@@ -125,8 +125,7 @@ async def order_cancelled(_: str, contact: Contact, event: NormalizedEvent) -> N
     order.cancelled_at = event.occurred_at
     await order.save(update_fields=["cancelled_at"])
     # What refunds already took back is not taken twice (Shopify sends both for a refunded cancel).
-    still_counted = max(Decimal(0), order.total_price - Decimal(order.refunded_total or 0))
-    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - still_counted)
+    contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - order.still_counted())
 
 
 def refund_share(order: Order, amount: Decimal) -> Decimal:
@@ -134,7 +133,7 @@ def refund_share(order: Order, amount: Decimal) -> Decimal:
     cancelled (the cancel took all of it), never more than what is left of its total."""
     if order.cancelled_at is not None:
         return Decimal(0)
-    return max(Decimal(0), min(amount, order.total_price - Decimal(order.refunded_total or 0)))
+    return max(Decimal(0), min(amount, order.still_counted()))
 
 
 async def order_refunded(_: str, contact: Contact, event: NormalizedEvent) -> None:

@@ -26,6 +26,7 @@ from contacts.view import contact_view
 from core.intelligence_config import IntelligenceConfig
 
 ORDER_EVENTS = {"order.created", "order.paid", "order.fulfilled"}
+LOYALTY_EVENTS = ORDER_EVENTS | {"order.cancelled", "order.refunded"}
 INTEREST_EVENTS = {"order.created", "order.paid", "page.viewed"}
 
 
@@ -103,7 +104,7 @@ async def _cancelled_total(event: Event) -> Decimal | None:
     order = await Order.get_or_none(shopify_id=event.properties.get("order_id"))
     if order is None or order.cancelled_at is None or order.cancelled_at != event.occurred_at:
         return None
-    return max(Decimal(0), Decimal(order.total_price) - Decimal(order.refunded_total or 0))
+    return order.still_counted()
 
 
 async def _refund_counts(event: Event) -> bool:
@@ -114,23 +115,22 @@ async def _refund_counts(event: Event) -> bool:
 
 async def _loyalty(run: Pass, event: Event) -> None:
     config, c = run.config.loyalty, run.contact
+    currency = str(event.properties.get("currency") or "")
     if event.type in ORDER_EVENTS:
         state = c.attributes.get("_loyalty") or {}
         before = int(state.get("orders", c.orders_count - 1))
         if c.orders_count > before:
-            c.loyalty_points += loyalty.points_for(event.properties.get("total_price"), config,
-                                                   str(event.properties.get("currency") or ""))
+            c.loyalty_points += loyalty.points_for(event.properties.get("total_price"), config, currency)
             for count in loyalty.milestones_crossed(before, c.orders_count, config):
                 run.emit("order.milestone", {"count": count}, f"order.milestone:{count}:{c.id}")
         run.set_attribute("_loyalty", {"orders": max(before, c.orders_count)})
     elif event.type == "order.cancelled" and config.deduct_on_cancel:
         total = await _cancelled_total(event)
         if total is not None:
-            points = loyalty.points_for(total, config, str(event.properties.get("currency") or ""))
-            c.loyalty_points = max(0, c.loyalty_points - points)
+            c.loyalty_points = max(0, c.loyalty_points - loyalty.points_for(total, config, currency))
     elif event.type == "order.refunded" and config.deduct_on_refund and await _refund_counts(event):
-        points = loyalty.points_for(event.properties.get("amount"), config, str(event.properties.get("currency") or ""))
-        c.loyalty_points = max(0, c.loyalty_points - points)
+        c.loyalty_points = max(0, c.loyalty_points - loyalty.points_for(event.properties.get("amount"), config,
+                                                                        currency))
     _retier(run)
 
 
@@ -177,7 +177,7 @@ async def _for_event(run: Pass, event: Event) -> None:
     config = run.config
     if config.scoring.enabled:
         _score(run, event)
-    if config.loyalty.enabled and (event.type in ORDER_EVENTS or event.type in ("order.cancelled", "order.refunded")):
+    if config.loyalty.enabled and event.type in LOYALTY_EVENTS:
         await _loyalty(run, event)
     if config.interests.enabled and event.type in INTEREST_EVENTS:
         await _interests(run)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 from tortoise import fields
@@ -109,6 +110,10 @@ class Order(Model):
 
     class Meta:
         table = "orders"
+
+    def still_counted(self) -> Decimal:
+        """What the order still counts for in total spent and points: its total less what refunds took."""
+        return max(Decimal(0), Decimal(self.total_price) - Decimal(self.refunded_total or 0))
 
 
 class Checkout(Model):

@@ -26,6 +26,8 @@ from pipeline.faults import is_transient
 from pipeline.ingest import ingest
 
 NAME = "refresh_intelligence"
+CONTINUE = "continue_refresh"
+ONCE = "once:"  # the period prefix of whole runs started in-process (never resumed by the cron)
 START = dt.time(3, 10)  # the nightly run starts at this UTC time (or at the first tick after it)
 STALE = dt.timedelta(minutes=5)  # a running run untouched this long lost its continuation
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ async def advance(services: Services, run_id: int, *, chunk_size: int,
 
 async def refresh_contacts(services: Services, now: dt.datetime | None = None) -> int:
     """A whole refresh now, in this process (tests, the demo, the CLI). Returns events emitted."""
-    run = await _run_for(f"once:{uuid.uuid4().hex[:16]}", now or services.clock.now())
+    run = await _run_for(f"{ONCE}{uuid.uuid4().hex[:16]}", now or services.clock.now())
     return (await advance(services, run.id, chunk_size=services.settings.refresh_chunk))[1]
 
 
@@ -99,7 +101,7 @@ async def refresh_intelligence(ctx: dict[str, Any]) -> int:
     services: Services = ctx["services"]
     now = services.clock.now()
     stale = await JobRun.filter(name=NAME, status=RunStatus.RUNNING, updated_at__lt=now - STALE).exclude(
-        period__startswith="once:").order_by("id").first()
+        period__startswith=ONCE).order_by("id").first()
     if stale is not None:
         log.warning("intelligence refresh %s resumes from contact %s", stale.period, stale.cursor)
         return await _work_on(services, stale)
@@ -114,5 +116,3 @@ async def continue_refresh(ctx: dict[str, Any], *, run_id: int) -> int:
     run = await JobRun.get_or_none(id=run_id)
     return await _work_on(services, run) if run is not None and run.status == RunStatus.RUNNING else 0
 
-
-CONTINUE = "continue_refresh"
