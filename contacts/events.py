@@ -10,6 +10,9 @@ Event types (properties in brackets; money is a string like "49.90"):
   updated_at:iso, completed_at:iso|None]                 object_key "checkout:<token>"
 - checkout.abandoned (emitted by our cron, same properties as checkout.updated)
 - customer.created / customer.updated [shopify tags go to `tags`]
+- product.updated [product_id, title, handle, status, vendor, product_type, tags, collections, image,
+  updated_at, variants:[{variant_id, title, sku, price, compare_at_price, available, position, image}]] /
+  product.deleted [product_id]: no identity; they change the catalog (pipeline/products.py), not a contact
 - consent.updated [state, source]                         (consent field carries the new state)
 - privacy.data_requested [request_id, orders_requested:[int]]
 - privacy.redact_requested [orders_to_redact:[int]]
@@ -21,6 +24,7 @@ Event types (properties in brackets; money is a string like "49.90"):
   email.opened / email.clicked [url]  -- all with [message_id, provider, recipient]
 - page.viewed [url, path, title, referrer], identify [], and custom names from tracking [any]
 Emitted by contact intelligence (contacts/intelligence.py, source "nurture"; EMITTED_TYPES):
+- coupon.redeemed [code, pool, order_id, total_price, assigned_to_buyer] (pipeline/coupons.py)
 - loyalty.tier_changed [from_tier, to_tier, points] / order.milestone [count]
 - engagement.tag_changed [from_tag, to_tag] / segment.entered, segment.exited [segment]
 """
@@ -36,7 +40,7 @@ from contacts.models import Consent
 # Derived by us from other events: never activity, never re-scored, never accepted from tracking.
 EMITTED_TYPES = frozenset({
     "loyalty.tier_changed", "order.milestone", "engagement.tag_changed", "segment.entered", "segment.exited",
-    "consent.subscribed", "consent.confirmation_requested",
+    "consent.subscribed", "consent.confirmation_requested", "coupon.redeemed",
 })
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from catalog.shops import shop_timezone
 from contacts.consent import consent_events, update_consent
 from contacts.derived import DERIVED_ATTRIBUTES, PASSIVE_EVENTS, UPDATERS
 from contacts.events import NormalizedEvent
@@ -89,6 +90,9 @@ async def _apply_in_transaction(services: Services, event: NormalizedEvent, deli
             idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
         )
         _update_profile(contact, event)
+        if event.source == "shopify" and not _is_set(contact, "timezone"):
+            # No address told a zone: the shop's own is a better guess for its customers than UTC.
+            contact.timezone = await shop_timezone() or contact.timezone
         consent_before = update_consent(contact, event)
         updater = UPDATERS.get(event.type)
         if updater is not None:

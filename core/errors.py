@@ -29,3 +29,11 @@ class UnprocessablePayload(NurtureError):
 
 class Forbidden(NurtureError):
     """Authenticated, but not allowed to do this."""
+
+
+class ShopUnavailable(NurtureError):
+    """The shop's Admin API did not answer usefully for now (network, 5xx, throttled too long): retry later."""
+
+
+class ShopRefused(NurtureError):
+    """The shop's Admin API refused what we asked (token, missing scope, invalid input): retrying will not help."""

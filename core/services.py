@@ -8,7 +8,7 @@ protocols, so the kernel imports none of them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -65,6 +65,15 @@ class MailSink(Protocol):
     port: int
 
 
+class ShopAdmin(Protocol):
+    """The shop's GraphQL Admin API (shopify.admin.AdminClient). `query` returns the `data` object;
+    it raises core.errors.ShopUnavailable (try later) or ShopRefused (will not work as asked)."""
+
+    async def query(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
 @dataclass
 class RedisEndpoint:
     settings: RedisSettings
@@ -93,4 +102,6 @@ class Services:
     workspace: Workspace = field(default_factory=Workspace)
     metrics: Metrics = field(default_factory=Metrics)
     sink: MailSink | None = None
+    # None when no Admin API token is set: features that need the shop say so instead of guessing.
+    shop: ShopAdmin | None = None
     clock: Clock = field(default_factory=RealClock)

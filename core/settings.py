@@ -25,6 +25,12 @@ class Settings:
     shopify_webhook_secret: str = ""
     # The one shop this workspace serves (acme.myshopify.com); privacy requests naming another are refused.
     shopify_shop_domain: str = ""
+    # The Admin API (GraphQL) token of the store's custom app: `nurture shopify connect|import`, discount codes.
+    shopify_admin_token: str = ""
+    # Pinned: Shopify changes fields between quarterly versions; a newer one is adopted on purpose.
+    shopify_api_version: str = "2025-10"
+    # Where the Admin API answers; empty means https://<shopify_shop_domain> (tests point it at a double).
+    shopify_admin_url: str = ""
     typeform_secret: str = ""
     survey_secret: str = ""
     email_webhook_secret: str = ""
@@ -53,6 +59,11 @@ class Settings:
     @property
     def outbox_dir(self) -> Path:
         return self.var_dir / "outbox"
+
+    @property
+    def shopify_graphql_url(self) -> str:
+        base = self.shopify_admin_url or f"https://{self.shopify_shop_domain}"
+        return f"{base.rstrip('/')}/admin/api/{self.shopify_api_version}/graphql.json"
 
     @property
     def is_postgres(self) -> bool:

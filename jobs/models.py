@@ -29,6 +29,8 @@ class JobRun(Model):
     updated_at = fields.DatetimeField()
     finished_at = fields.DatetimeField(null=True)
     error = fields.TextField(default="")
+    # What else a resumable run needs besides its cursor (the Shopify import: its bulk operation and window).
+    state: dict = fields.JSONField(default=dict, db_default={})
 
     class Meta:
         table = "job_runs"

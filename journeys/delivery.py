@@ -27,6 +27,7 @@ from emails.library import shared_library
 from emails.models import Message, MessageStatus
 from emails.render import TemplateLibrary
 from emails.transport import PermanentSendError, TransientSendError
+from journeys.shop_codes import code_problem
 
 # Transient failures (connection errors, 4xx) are retried until this long after queued_at, as
 # MTAs do (RFC 5321 4.5.4.1 suggests 4-5 days): a relay outage of hours or a weekend delays
@@ -140,6 +141,10 @@ async def deliver(services: Services, message_id: int, *, mailer: Mailer | None 
     reason = await skip_reason(services, message, contact)
     if reason is not None:
         return await _finish(services, message, MessageStatus.SKIPPED, reason)
+    if (problem := await code_problem(services, message.context)) is not None:
+        if problem.transient:
+            return await _transient(services, message, problem.text)
+        return await _finish(services, message, MessageStatus.FAILED, problem.text)
     try:
         mime = await _prepare(services, message, contact, library or shared_library())
     except (TemplateError, ValueError) as error:

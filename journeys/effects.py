@@ -12,6 +12,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalog.products import dress_line_items, related_products
+from catalog.shops import store_url
 from contacts.derived import promote
 from contacts.models import Consent, Contact, LifecycleStage
 from emails.models import Message
@@ -64,6 +66,20 @@ def message_context(scope: StepScope, extra: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+async def with_catalog(context: dict[str, Any], recommend: int) -> dict[str, Any]:
+    """The cart's or order's line items with their pictures, variants and product pages from the
+    catalog, and `recommend` related products when the step asks for them."""
+    base = await store_url()
+    for key in ("cart", "order"):
+        items = context.get(key, {}).get("line_items") if isinstance(context.get(key), dict) else None
+        if items:
+            context[key] = {**context[key], "line_items": await dress_line_items(list(items), base)}
+            if recommend:
+                picks = await related_products(context[key]["line_items"], base, recommend)
+                context["recommendations"] = {"line_items": picks, "currency": context[key].get("currency", "")}
+    return context
+
+
 async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffects) -> None:
     existing = await Message.get_or_none(send_key=scope.key)
     if existing is None:
@@ -76,7 +92,8 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
             send_key=scope.key, enrollment_ref=scope.enrollment.id, journey_ref=scope.enrollment.journey_id,
             contact=scope.contact,
             to_email=scope.contact.email or "", template=params["template"], subject=params.get("subject", ""),
-            marketing=params.get("marketing", True), context=message_context(scope, extra),
+            marketing=params.get("marketing", True),
+            context=await with_catalog(message_context(scope, extra), int(params.get("recommend") or 0)),
             from_name=str(params.get("from_name", "")), reply_to=str(params.get("reply_to", "")),
             is_test=scope.enrollment.is_test, queued_at=scope.now,
         )
@@ -113,15 +130,28 @@ async def assign_coupon(scope: StepScope, params: dict[str, Any], effects: StepE
         return
     coupon = await Coupon.get_or_none(assignment_key=scope.key)
     if coupon is None:
-        coupon = await Coupon.filter(pool=pool, assigned_at=None).order_by("id").select_for_update().first()
-        if coupon is None and pool.generate_prefix:
-            coupon = await Coupon.create(pool=pool, code=f"{pool.generate_prefix}{secrets.token_hex(4).upper()}")
+        coupon = await _free_code(pool)
         if coupon is None:
             effects.notes.append(f"coupon pool {pool.key!r} has no codes left: no coupon assigned")
             return
         coupon.assignment_key, coupon.contact_ref, coupon.assigned_at = scope.key, scope.contact.id, scope.now
         await coupon.save()
-    effects.context_updates["coupon"] = {"code": coupon.code, "pool": pool.key, "description": pool.description}
+    details: dict[str, Any] = {"code": coupon.code, "pool": pool.key, "description": pool.description}
+    if pool.source == "shopify":
+        # Created in the shop after commit; an email showing the code waits until the shop has it.
+        details["shop_coupon_id"] = coupon.id
+        effects.jobs.append(("create_discount_code", {"coupon_id": coupon.id}, f"discount:{coupon.id}"))
+    effects.context_updates["coupon"] = details
+
+
+async def _free_code(pool: CouponPool) -> Coupon | None:
+    if pool.source == "shopify":  # every code is new: made for this customer, created in the shop
+        return await Coupon.create(pool=pool, code=f"{pool.generate_prefix}{secrets.token_hex(5).upper()}",
+                                   shop_state="pending")
+    coupon = await Coupon.filter(pool=pool, assigned_at=None).order_by("id").select_for_update().first()
+    if coupon is None and pool.generate_prefix:
+        coupon = await Coupon.create(pool=pool, code=f"{pool.generate_prefix}{secrets.token_hex(4).upper()}")
+    return coupon
 
 
 async def create_task(scope: StepScope, params: dict[str, Any], effects: StepEffects, kind: TaskKind) -> Task:

@@ -194,7 +194,7 @@ def _cap_frees_at(facts: Facts, now: dt.datetime) -> dt.datetime | None:
 def _email(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.datetime, rand: float) -> Outcome:
     step = node.step
     send = Action("send_email", {"template": step.email, "subject": step.subject or "", "sender": step.sender,
-                                 "marketing": not step.transactional})
+                                 "marketing": not step.transactional, "recommend": step.recommend})
     if step.transactional:
         return _next(node, f"sent {step.email} (transactional)", actions=(send,))
     if not facts.marketable:

@@ -199,6 +199,11 @@ class CouponPool(Model):
     description = fields.CharField(max_length=300, default="")
     # Pools with a prefix generate codes when no uploaded code is left.
     generate_prefix = fields.CharField(max_length=32, default="")
+    # "codes": uploaded or generated strings the store loads into its shop itself; "shopify": each code
+    # is created in the shop (Admin API) for the one customer it is assigned to, as `discount` says.
+    source = fields.CharField(max_length=16, default="codes", db_default="codes")
+    # {"kind": "percentage"|"fixed_amount", "value": "10", "minimum": "50.00", "expires_days": 14}
+    discount: dict = fields.JSONField(default=dict, db_default={})
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -215,11 +220,16 @@ class Coupon(Model):
     assignment_key = fields.CharField(max_length=300, unique=True, null=True)
     contact_ref = fields.BigIntField(null=True)
     assigned_at = fields.DatetimeField(null=True)
+    # Shopify pools: "pending" until the shop has the code, then "created" (or "failed" with shop_error).
+    shop_state = fields.CharField(max_length=16, default="", db_default="")
+    shop_error = fields.CharField(max_length=500, default="", db_default="")
+    redeemed_at = fields.DatetimeField(null=True)
+    redeemed_order = fields.BigIntField(null=True)
 
     class Meta:
         table = "coupons"
         unique_together = (("pool", "code"),)
-        indexes = (("pool_id", "assigned_at"),)
+        indexes = (("pool_id", "assigned_at"), ("code",))  # ("code",): orders name the codes they used
 
 
 # Jobs a committed step still owes the world (send this email, post that task): written in the

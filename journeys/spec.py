@@ -114,6 +114,8 @@ class EmailStep(Strict):
     subject: str | None = Field(None, description="overrides the template's subject; Jinja allowed")
     sender: Literal["brand", "owner"] = "brand"
     transactional: bool = Field(False, description="not marketing: ignores caps, quiet hours and consent")
+    recommend: int = Field(0, ge=0, le=8, description="this many catalog products related to the order or cart "
+                           "(shared collections, then tags; in stock) as `recommendations.line_items`")
 
     @field_validator("subject")
     @classmethod

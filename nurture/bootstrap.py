@@ -24,6 +24,7 @@ from inbox.writer import InboxWriter
 from nurture.db import close_database, open_database
 from nurture.redis import start_redis
 from nurture.slack import build_slack_client
+from shopify.admin import build_admin
 
 
 def inbox_for(redis: ArqRedis) -> InboxWriter:
@@ -64,12 +65,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         inbox=inbox_for(redis),
         workspace=workspace,
         sink=sink,
+        shop=build_admin(settings),
     )
     try:
         yield services
     finally:
         await services.inbox.settle()  # accepted deliveries reach the queue before Redis closes
         await mailer.close()
+        if services.shop is not None:
+            await services.shop.close()
         if sink is not None:
             await sink.stop()
         await redis.aclose()

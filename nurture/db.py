@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "emails.models",
     "inbox.models",
     "jobs.models",
+    "catalog.models",
 ]
 
 

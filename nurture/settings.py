@@ -88,6 +88,13 @@ def _shop_domain(value: str) -> str:
     return domain
 
 
+def _api_version(value: str) -> str:
+    # Shopify names API versions by quarter: 2025-01, 2025-04, 2025-07, 2025-10.
+    if len(value) == 7 and value[:4].isdigit() and value[4] == "-" and value[5:] in {"01", "04", "07", "10"}:
+        return value
+    raise ValueError
+
+
 def _non_negative_float(value: str) -> float:
     number = float(value)
     if not math.isfinite(number) or number < 0:
@@ -118,7 +125,14 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     "NURTURE_PUBLIC_URL": ("public_url", _http_url, "an http(s) URL like https://nurture.example.com"),
     "NURTURE_SECRET_KEY": ("secret_key", _text, "a random string of at least 32 characters"),
     "NURTURE_SHOPIFY_WEBHOOK_SECRET": ("shopify_webhook_secret", _text, "the Shopify app's client secret"),
+    # The older name of NURTURE_SHOPIFY_SHOP (read first, so the new name wins when both are set).
     "NURTURE_SHOPIFY_SHOP_DOMAIN": ("shopify_shop_domain", _shop_domain, "a shop domain like acme.myshopify.com"),
+    "NURTURE_SHOPIFY_SHOP": ("shopify_shop_domain", _shop_domain, "the shop's domain like acme.myshopify.com"),
+    "NURTURE_SHOPIFY_ADMIN_TOKEN": (
+        "shopify_admin_token", _text, "the Admin API access token of the store's custom app (shpat_...)"),
+    "NURTURE_SHOPIFY_API_VERSION": ("shopify_api_version", _api_version, "a Shopify API version like 2025-10"),
+    "NURTURE_SHOPIFY_ADMIN_URL": (
+        "shopify_admin_url", _http_url, "an http(s) URL standing in for https://<shop> (a local double)"),
     "NURTURE_TYPEFORM_SECRET": ("typeform_secret", _text, "the Typeform webhook secret"),
     "NURTURE_SURVEY_SECRET": ("survey_secret", _text, "the shared secret of survey webhooks"),
     "NURTURE_EMAIL_WEBHOOK_SECRET": ("email_webhook_secret", _text, "user:password for email events"),

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 from bot import jobs as slack_jobs
 from core.services import Services
 from jobs.checkouts import scan_abandoned_checkouts
+from jobs.coupons import create_discount_code
 from jobs.emails import send_email, sweep_queued_emails
 from jobs.intelligence import continue_refresh, refresh_intelligence
 from jobs.journeys import scan_time_triggers_job, start_journey
@@ -34,6 +35,7 @@ FUNCTIONS: list[Any] = [
     continue_refresh,
     call_webhook,
     send_email,
+    create_discount_code,
     func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
     slack_jobs.journey_test, slack_jobs.erase_slack_message,
 ]

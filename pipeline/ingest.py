@@ -8,14 +8,16 @@ Privacy requests (export, erasure) touch every domain, so they are handled here,
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from contacts.consent import CONFIRMATION_REQUESTED
 from contacts.events import NormalizedEvent
 from contacts.ingest import Applied, apply, storable
 from core.services import Services
 from journeys.triggers import on_event
-from pipeline import privacy
+from pipeline import privacy, products
 from pipeline.consent import request_confirmation
+from pipeline.coupons import redemptions
 
 
 async def apply_all(services: Services, events: Iterable[NormalizedEvent],
@@ -25,8 +27,11 @@ async def apply_all(services: Services, events: Iterable[NormalizedEvent],
     for event in events:
         if event.type in privacy.HANDLERS:
             await privacy.HANDLERS[event.type](services, storable(event))
+        elif event.type in products.HANDLERS:
+            await products.HANDLERS[event.type](services, storable(event))
         elif (result := await apply(services, event, delivery_id)) is not None:
-            applied.append(result)
+            redeemed = await redemptions(result)
+            applied.append(replace(result, emitted=result.emitted + tuple(redeemed)) if redeemed else result)
     return applied
 
 

@@ -98,7 +98,7 @@ def _check_shop(services: Services, event: NormalizedEvent) -> None:
     if ours and named != ours:
         raise UnprocessablePayload(
             f"privacy request for shop {named!r}, but this workspace serves {ours!r} "
-            "(NURTURE_SHOPIFY_SHOP_DOMAIN): refused, nothing erased")
+            "(NURTURE_SHOPIFY_SHOP): refused, nothing erased")
 
 
 async def data_requested(services: Services, event: NormalizedEvent) -> None:

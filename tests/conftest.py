@@ -28,6 +28,7 @@ from nurture.scratch_db import create_database, drop_database
 from nurture.settings import load_settings
 from nurture.web import build_app
 from nurture.worker import drain, run_burst
+from tests.doubles.shopify_admin import ShopifyAdminDouble
 from tests.doubles.slack_api import SlackApiDouble
 from tests.support import IDENTITY_SECRET
 
@@ -72,8 +73,19 @@ async def slack_double() -> AsyncIterator[tuple[SlackApiDouble, str]]:
 
 
 @pytest.fixture(scope="session")
+async def shopify_double() -> AsyncIterator[tuple[ShopifyAdminDouble, str]]:
+    double = ShopifyAdminDouble()
+    server = TestServer(double.app())
+    await server.start_server()
+    double.base_url = str(server.make_url("/"))
+    yield double, double.base_url
+    await server.close()
+
+
+@pytest.fixture(scope="session")
 async def settings(
-    tmp_path_factory: pytest.TempPathFactory, slack_double: tuple[SlackApiDouble, str]
+    tmp_path_factory: pytest.TempPathFactory, slack_double: tuple[SlackApiDouble, str],
+    shopify_double: tuple[ShopifyAdminDouble, str],
 ) -> AsyncIterator[Settings]:
     var_dir: Path = tmp_path_factory.mktemp("var")
     config_file = var_dir / "nurture.yml"
@@ -81,7 +93,8 @@ async def settings(
     base = load_settings(dotenv_path=None, overrides={**SECRETS, "NURTURE_VAR_DIR": str(var_dir)})
     overrides = {
         **SECRETS, "NURTURE_VAR_DIR": str(var_dir), "NURTURE_SLACK_API_URL": slack_double[1],
-        "NURTURE_CONFIG_FILE": str(config_file),
+        "NURTURE_CONFIG_FILE": str(config_file), "NURTURE_SHOPIFY_SHOP": "acme-audio.myshopify.com",
+        "NURTURE_SHOPIFY_ADMIN_TOKEN": shopify_double[0].token, "NURTURE_SHOPIFY_ADMIN_URL": shopify_double[1],
     }
     created: str | None = None
     if base.is_postgres:
@@ -188,6 +201,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     clear_caches()
     double: SlackApiDouble = request.getfixturevalue("slack_double")[0]
     double.reset()
+    request.getfixturevalue("shopify_double")[0].reset()
     yield
 
 
@@ -198,6 +212,11 @@ async def client(services: Services) -> AsyncIterator[TestClient]:
     await test_client.start_server()
     yield test_client
     await test_client.close()
+
+
+@pytest.fixture
+def shop(shopify_double: tuple[ShopifyAdminDouble, str]) -> ShopifyAdminDouble:
+    return shopify_double[0]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import click
 
 from core.settings import SettingsError
 from nurture.cli import contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
+from nurture.cli import shopify as shopify_cli
 from nurture.cli import slack as slack_cli
 from nurture.terminal import CliError
 
@@ -34,6 +35,7 @@ coupons.register(cli)
 dev_tools.register(cli)
 dev_tools.register_docs(cli)
 slack_cli.register(cli)
+shopify_cli.register(cli)
 
 
 def main() -> None:

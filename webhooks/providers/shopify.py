@@ -23,7 +23,7 @@ from contacts.events import NormalizedEvent
 from contacts.models import Consent
 from contacts.timezones import zone_for_address
 from core.errors import UnprocessablePayload
-from webhooks.providers import IgnoredTopic, common, shopify_privacy
+from webhooks.providers import IgnoredTopic, common, shopify_privacy, shopify_products
 from webhooks.providers.shopify_fields import NAME as NAME  # the registry reads each provider's NAME
 from webhooks.providers.shopify_fields import (
     Delivery,
@@ -85,6 +85,12 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[NormalizedEvent]:
         shopify_privacy.check_body(name, data, headers)
     delivery = Delivery(data, fallback_time(headers), common.body_digest(body)[:32])
     return handler(delivery)
+
+
+def parse_object(topic_name: str, data: dict[str, Any], received_at: Any, digest: str) -> list[NormalizedEvent]:
+    """Events from a payload that did not come as a webhook (the Admin API import), by the topic whose
+    body it is shaped like: the same rules and idempotency keys as that topic's webhooks."""
+    return _TOPICS[topic_name](Delivery(data, received_at, digest))
 
 
 def _load(body: bytes) -> dict[str, Any]:
@@ -194,6 +200,8 @@ def _line_item(item: Any) -> dict[str, Any]:
         "quantity": integer(item, "quantity") or 0,
         "price": money(item, "price"),
         "sku": text(item, "sku"),
+        # "Matte Black"; Shopify's "Default Title" of a product without options says nothing.
+        "variant": "" if text(item, "variant_title") == "Default Title" else text(item, "variant_title"),
         # Order webhooks carry neither; kept in the shape so templates need no special case.
         "url": text(item, "url"),
         "image": text(image, "src") if isinstance(image, dict) else text(item, "image"),
@@ -403,6 +411,9 @@ _TOPICS: dict[str, Callable[[Delivery], list[NormalizedEvent]]] = {
     "customers/create": _customer_created,
     "customers/update": _customer_updated,
     "customers_email_marketing_consent/update": _consent_updated,
+    "products/create": shopify_products.product_updated,
+    "products/update": shopify_products.product_updated,
+    "products/delete": shopify_products.product_deleted,
     "customers/data_request": shopify_privacy.data_requested,
     "customers/redact": shopify_privacy.redact_requested,
     "shop/redact": shopify_privacy.shop_redact,

@@ -35,7 +35,7 @@ NAME = "tracking"
 MAX_EVENTS = 100
 _EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _RESERVED = ("email.", "order.", "checkout.", "privacy.", "consent.", "customer.", "survey.", "form.",
-             "segment.", "loyalty.", "engagement.")
+             "segment.", "loyalty.", "engagement.", "coupon.", "product.")
 TRAITS = {"first_name", "last_name", "phone", "locale", "timezone"}
 VERIFIED_HEADER = "x-nurture-verified-identities"
 # A browser clock may run a little ahead; anything later is clamped to the time of receipt plus this.

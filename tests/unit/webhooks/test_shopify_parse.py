@@ -122,6 +122,7 @@ def test_order_from_our_sample() -> None:
         "quantity": 2,
         "price": "4800.00",
         "sku": "DCL-30-300",
+        "variant": "-3.00",  # the lens power: the variant title Shopify sends
         "url": "",
         "image": "",
     }
@@ -473,7 +474,7 @@ def test_missing_topic_is_unprocessable() -> None:
 
 
 @pytest.mark.parametrize(
-    "topic", ["fulfillments/create", "products/update", "app/uninstalled"]
+    "topic", ["fulfillments/create", "inventory_levels/update", "app/uninstalled"]
 )
 def test_unused_topics_are_ignored_whatever_the_body(topic: str) -> None:
     with pytest.raises(IgnoredTopic):

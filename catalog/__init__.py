@@ -1,0 +1,1 @@
+"""The store itself: its shop settings (name, currency, time zone, domain) and its product catalog."""

@@ -1,0 +1,1 @@
+"""Shopify Admin API: the client, connecting a store, importing its history."""
