@@ -32,10 +32,12 @@ async def add_codes(pool: CouponPool, codes: Iterable[str]) -> int:
     return len(fresh)
 
 
-async def pool_summary() -> list[tuple[str, str, int, int, str]]:
+async def pool_summary() -> list[tuple[str, str, int, int, str, str, int]]:
+    """(key, description, codes, unassigned, prefix, source, redeemed) per pool."""
     rows = []
     for pool in await CouponPool.all().order_by("key"):
         total = await Coupon.filter(pool=pool).count()
         free = await Coupon.filter(pool=pool, assigned_at=None).count()
-        rows.append((pool.key, pool.description, total, free, pool.generate_prefix))
+        redeemed = await Coupon.filter(pool=pool, redeemed_at__isnull=False).count()
+        rows.append((pool.key, pool.description, total, free, pool.generate_prefix, pool.source, redeemed))
     return rows

@@ -14,7 +14,7 @@ from core.services import Services
 from core.settings import Settings
 from inbox.models import DeliveryStatus, InboundDelivery
 from journeys.coupons import upsert_pool
-from journeys.models import Coupon, Enrollment, TraceEntry
+from journeys.models import Coupon, CouponPool, Enrollment, TraceEntry
 from tests.support import sample, shopify_headers
 
 NURTURE = [sys.executable, "-m", "nurture"]
@@ -78,3 +78,26 @@ async def test_journeys_templates_import_and_start(services: Services, settings:
     await Contact.create(email="leo.martin@example.com", consent=Consent.SUBSCRIBED)
     _cli(settings, tmp_path, "journeys", "start", "vip-thanks", "leo.martin@example.com")
     assert await Enrollment.filter(journey__key="vip-thanks", contact__email="leo.martin@example.com").exists()
+
+
+async def test_coupons_add_a_shopify_pool(services: Services, settings: Settings, tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+    base.update(NURTURE_VAR_DIR=str(tmp_path / "var"), NURTURE_SECRET_KEY=settings.secret_key,
+                NURTURE_DATABASE_URL=settings.database_url, NURTURE_REDIS_URL=settings.redis_url, COLUMNS="200")
+
+    def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*NURTURE, "coupons", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    unset = cli(base, "add", "shop10", "--shopify", "--percent", "10")
+    assert unset.returncode == 2 and "NURTURE_SHOPIFY_ADMIN_TOKEN" in unset.stderr
+    shop_env = {**base, "NURTURE_SHOPIFY_SHOP": "acme-audio.myshopify.com", "NURTURE_SHOPIFY_ADMIN_TOKEN": "shpat_x"}
+    vague = cli(shop_env, "add", "shop10", "--shopify")
+    assert vague.returncode == 2 and "--percent 10 or --amount 5" in vague.stderr
+    made = cli(shop_env, "add", "shop10", "--shopify", "--amount", "5", "--minimum", "40", "--expires-days", "14",
+               "--description", "5 off your next order")
+    assert made.returncode == 0, made.stderr
+    assert "5.00 off, one use, minimum 40.00, valid 14 days" in made.stdout
+    pool = await CouponPool.get(key="shop10")
+    assert (pool.source, pool.discount, pool.generate_prefix) == (
+        "shopify", {"kind": "fixed_amount", "value": "5.00", "minimum": "40.00", "expires_days": 14}, "SHOP10-")
+    assert "Shopify (made per customer)" in cli(shop_env, "list").stdout

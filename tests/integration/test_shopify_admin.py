@@ -71,7 +71,7 @@ async def test_a_shop_that_keeps_failing_is_unavailable_not_refused(services: Se
 async def test_a_wrong_token_is_refused_with_what_to_fix(services: Services, shop: ShopifyAdminDouble) -> None:
     client = client_for(services, shopify_admin_token="shpat_wrong")
     try:
-        with pytest.raises(ShopRefused, match="HTTP 401.*NURTURE_SHOPIFY_ADMIN_TOKEN"):
+        with pytest.raises(ShopRefused, match=r"HTTP 401.*NURTURE_SHOPIFY_ADMIN_TOKEN"):
             await client.query(SHOP_QUERY)
     finally:
         await client.close()

@@ -137,7 +137,7 @@ async def test_a_killed_import_resumes_where_it_stopped_without_duplicates(
         if process.poll() is None:
             process.kill()
     stopped = await JobRun.get(name="shopify-import:orders")
-    assert stopped.status == RunStatus.RUNNING and 0 < stopped.cursor, "killed before or after the orders"
+    assert stopped.status == RunStatus.RUNNING and stopped.cursor > 0, "killed before or after the orders"
     held = await Order.all().count()
     assert 0 < held < len(in_window(shop)), "the kill came too late to test anything"
 
@@ -187,7 +187,7 @@ async def test_the_cli_connects_imports_with_progress_and_says_what_is_wrong(
     for resource in ("products", "customers", "orders"):
         assert resource in imported.stdout
     for resource in ("products", "customers", "orders"):  # a bar per resource, each run to its end
-        assert re.search(rf"{resource}\s+━+\s+(\d+)/\1 lines", imported.stdout), imported.stdout
+        assert re.search(rf"{resource}\s+━+\s+(\d+)/\1\s+lines", imported.stdout), imported.stdout
     assert await Order.all().count() == 40
     status = await cli("status")
     assert "every topic is subscribed" in status.stdout
