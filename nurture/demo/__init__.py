@@ -25,6 +25,7 @@ from journeys.coupons import upsert_pool
 from journeys.library import install
 from journeys.store import publish
 from nurture.bootstrap import open_services
+from nurture.demo import images
 from nurture.demo.month import STEPS, play_month
 from nurture.demo.report import email_table, export_emails, funnel_table, funnels, print_email_paths, slack_table
 from nurture.demo.store import FORM_SECRET, SHOP, DemoStore
@@ -88,7 +89,9 @@ async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_co
         clock = ManualClock()
         services.clock = clock
         await install_templates()
-        runner = web.AppRunner(build_app(services), access_log=None)
+        app = build_app(services)
+        images.add_routes(app)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         async with aiohttp.ClientSession() as session:

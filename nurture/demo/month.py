@@ -23,7 +23,7 @@ from emails.models import OutboxMessage
 from jobs.checkouts import detect_abandoned_checkouts
 from journeys.models import Task, TaskKind
 from journeys.time_triggers import scan_time_triggers
-from nurture.demo.store import SHOP, DemoStore, checkout, customer, order
+from nurture.demo.store import SHOP, DemoStore, checkout, customer, order, product
 from nurture.worker import drain
 from pipeline.ingest import ingest
 
@@ -76,13 +76,15 @@ async def week_one(services: Services, store: DemoStore, clock: ManualClock, ste
         await store.newsletter(email, name)
     step("6 newsletter signups")
     await drain(services)
+    for title, price in HEADPHONES + EARBUDS:  # the shop's catalog: pictures, variants, product pages
+        await store.shopify("products/create", product(title, price, f"{store.base_url}/demo/images", clock.now()))
     for n, email, first, last in ACCOUNTS:  # Hana's account is the customer on her order below
         await store.shopify("customers/create", customer(n, email, first, last, clock.now()))
     await store.shopify("orders/create", order(1, "hana.sato@example.com", "Hana", "Sato", clock.now(), HEADPHONES))
     for token, email in (("demo-cart-1", "jonas.berg@example.com"), ("demo-cart-2", "li.wei@example.com"),
                          ("demo-cart-3", "ana.souza@example.com")):
         await store.shopify("checkouts/create", checkout(token, email, clock.now(), EARBUDS))
-    step("3 shop accounts opened, 1 order, 3 checkouts started")
+    step("3 products in the catalog, 3 shop accounts opened, 1 order, 3 checkouts started")
     await pass_time(services, clock, clock.now() + dt.timedelta(minutes=30), dt.timedelta(minutes=30))
     await store.shopify("orders/create", order(2, "ana.souza@example.com", "Ana", "Souza", clock.now(), EARBUDS,
                                                checkout_token="demo-cart-3"))

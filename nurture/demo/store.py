@@ -121,9 +121,37 @@ def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: lis
         "updated_at": at.isoformat(), "financial_status": "paid", "checkout_token": checkout_token,
         "buyer_accepts_marketing": True,
         "customer": {"id": customer_id(n), "email": email, "first_name": first, "last_name": last},
-        "line_items": [{"product_id": 8_000 + i, "title": title, "quantity": 1, "price": price, "sku": f"SKU-{i}"}
-                       for i, (title, price) in enumerate(items)],
+        "line_items": [_line(title, price) for title, price in items],
     }
+
+
+# The shop's catalog: title -> (product id, handle, variant id, variant title).
+CATALOG = {
+    "Wireless Earbuds": (9_001, "wireless-earbuds", 19_001, "Pearl White"),
+    "Charging Case": (9_002, "charging-case", 19_002, "Default Title"),
+    "Studio Headphones Pro": (9_003, "studio-headphones-pro", 19_003, "Matte Black"),
+}
+
+
+def product(title: str, price: str, image_base: str, at: dt.datetime) -> dict[str, Any]:
+    """A products/create payload; its picture is served by the demo's own server (image_base)."""
+    product_id, handle, variant_id, variant = CATALOG[title]
+    image_id = product_id * 10
+    return {
+        "id": product_id, "title": title, "handle": handle, "vendor": "Acme Audio", "status": "active",
+        "product_type": "Audio", "tags": "audio, bestseller", "created_at": at.isoformat(),
+        "updated_at": at.isoformat(),
+        "variants": [{"id": variant_id, "product_id": product_id, "title": variant, "price": price, "sku": handle,
+                      "position": 1, "inventory_management": None, "image_id": image_id}],
+        "images": [{"id": image_id, "src": f"{image_base}/{handle}.png", "variant_ids": [variant_id]}],
+        "image": {"id": image_id, "src": f"{image_base}/{handle}.png"},
+    }
+
+
+def _line(title: str, price: str) -> dict[str, Any]:
+    product_id, _, variant_id, variant = CATALOG.get(title, (0, "", 0, ""))
+    return {"product_id": product_id or None, "variant_id": variant_id or None, "title": title,
+            "variant_title": variant, "quantity": 1, "price": price, "sku": title.lower().replace(" ", "-")}
 
 
 def checkout(token: str, email: str, at: dt.datetime, items: list[tuple[str, str]]) -> dict[str, Any]:
@@ -133,6 +161,5 @@ def checkout(token: str, email: str, at: dt.datetime, items: list[tuple[str, str
         "total_price": f"{total:.2f}", "created_at": at.isoformat(), "updated_at": at.isoformat(),
         "completed_at": None, "abandoned_checkout_url": f"{SHOP}/checkouts/{token}/recover",
         "buyer_accepts_marketing": True,
-        "line_items": [{"product_id": 9_000 + i, "title": title, "quantity": 1, "price": price}
-                       for i, (title, price) in enumerate(items)],
+        "line_items": [_line(title, price) for title, price in items],
     }

@@ -57,6 +57,9 @@ def test_demo_plays_a_month_and_shows_the_outcome(tmp_path: Path) -> None:
     reminder = next(line for line in out.splitlines() if "2/timeout/1" in line)
     # The abandoned cart's coupon reminder: Jonas got it; Li had clicked the first one, so she did not.
     assert [cell.strip() for cell in reminder.split("│")][2:5] == ["2/timeout/1", "email", "1"]
+    # The cart reminder shows the catalog's picture (drawn and served by the demo) and the variant.
+    html = next(p for p in html_files if "left-something-in-your-cart" in p.name).read_text()
+    assert "/demo/images/wireless-earbuds.png" in html and "Pearl White" in html
     created = database.execute("SELECT COUNT(*) FROM events WHERE type = 'customer.created'").fetchone()[0]
     assert created == 3  # Shopify customers/create webhooks were played too
     second = _run_demo(tmp_path)  # a second run starts over and works too
