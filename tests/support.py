@@ -104,6 +104,8 @@ TOPIC_BY_PREFIX = {
     "shop-redact": "shop/redact",
     "fulfillments-create": "fulfillments/create",
     "refunds-create": "refunds/create",
+    "products-create": "products/create",
+    "products-delete": "products/delete",
 }
 
 

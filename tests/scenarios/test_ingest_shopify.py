@@ -96,8 +96,8 @@ async def test_oversized_body_is_413(client: TestClient, services: Services) -> 
 async def test_unknown_topic_is_stored_ignored(
     client: TestClient, services: Services, run_worker: Worker
 ) -> None:
-    body = b'{"id": 1, "title": "A product"}'
-    assert await post_shopify(client, services, body, "products/update") == 200
+    body = b'{"inventory_item_id": 1, "location_id": 2, "available": 5}'
+    assert await post_shopify(client, services, body, "inventory_levels/update") == 200
     await run_worker()
     delivery = await InboundDelivery.get(provider="shopify")
     assert delivery.status == DeliveryStatus.IGNORED
