@@ -144,6 +144,7 @@ async def test_a_killed_import_resumes_where_it_stopped_without_duplicates(
     outcomes = await import_store(services, days=365, poll_every=0.01)
     orders = outcomes[-1]
     assert orders.resumed_at == stopped.cursor  # read on from the committed cursor, same bulk operation
+    assert orders.objects == len(in_window(shop)) - stopped.processed  # nothing before it was read again
     assert len(shop.called("NurtureBulkRun")) == 5  # three before the kill; customers and products again now
     assert await Order.all().count() == len(in_window(shop))
     assert await Product.all().count() == 200
@@ -154,9 +155,14 @@ async def test_a_killed_import_resumes_where_it_stopped_without_duplicates(
 async def test_orders_outside_the_window_stay_out(services: Services, shop: ShopifyAdminDouble) -> None:
     days = 30
     shop.populate(customers=20, orders=60, products=4, now=NOW)
+    # Placed after the import started (in a real shop: while it runs): it comes as a webhook, a new event.
+    later = {**shop.orders[0], "legacyResourceId": "9999999", "id": "gid://shopify/Order/9999999",
+             "createdAt": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    shop.orders.append(later)
     await connect(services)
     await import_store(services, days=days, resources=("orders",), poll_every=0.01)
-    assert await Order.all().count() == len(in_window(shop, days))
+    assert await Order.all().count() == len(in_window(shop, days)) - 1
+    assert not await Order.exists(shopify_id=9999999)
     query = shop.called("NurtureBulkRun")[0].variables["query"]
     assert "created_at:>=" in query and "created_at:<" in query
 
