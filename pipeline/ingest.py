@@ -35,14 +35,24 @@ async def apply_all(services: Services, events: Iterable[NormalizedEvent],
     return applied
 
 
-async def ingest(services: Services, events: Iterable[NormalizedEvent], *,
-                 delivery_id: int | None = None) -> list[Applied]:
-    """`delivery_id`: the stored delivery the events were parsed from (erasure finds it by them)."""
-    applied = await apply_all(services, events, delivery_id)
+async def react(services: Services, applied: list[Applied]) -> None:
+    """After the changes committed: confirmation emails, journeys, and what the events derived."""
     for item in applied:
         if item.event.type == CONFIRMATION_REQUESTED:
             await request_confirmation(services, item.contact, item.event.idempotency_key)
         await on_event(services, item.contact, item.event)
         if item.emitted:  # tier changes, milestones, segments: they derive nothing further, so no loops
             await ingest(services, item.emitted)
+
+
+def needs_its_own_transaction(event: NormalizedEvent) -> bool:
+    """Privacy requests erase and export across every domain: never inside another delivery's batch."""
+    return event.type in privacy.HANDLERS
+
+
+async def ingest(services: Services, events: Iterable[NormalizedEvent], *,
+                 delivery_id: int | None = None) -> list[Applied]:
+    """`delivery_id`: the stored delivery the events were parsed from (erasure finds it by them)."""
+    applied = await apply_all(services, events, delivery_id)
+    await react(services, applied)
     return applied
