@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from contacts.events import NormalizedEvent
@@ -113,8 +114,14 @@ async def _apply_together(services: Services, run: list[Planned]) -> list[Applie
         for item in run:
             if item.status == DeliveryStatus.PROCESSED:
                 applied += await apply_all(services, item.events, item.delivery.id)
-            await InboundDelivery.filter(id=item.delivery.id).update(
-                status=item.status, error=item.error, attempts=item.delivery.attempts + 1, processed_at=now)
+        # One statement per outcome for the whole run (ignored and failed ones keep their own words).
+        processed = [item.delivery.id for item in run if item.status == DeliveryStatus.PROCESSED]
+        await InboundDelivery.filter(id__in=processed).update(status=DeliveryStatus.PROCESSED, error="",
+                                                               attempts=F("attempts") + 1, processed_at=now)
+        for item in run:
+            if item.status != DeliveryStatus.PROCESSED:
+                await InboundDelivery.filter(id=item.delivery.id).update(
+                    status=item.status, error=item.error, attempts=F("attempts") + 1, processed_at=now)
     for item in run:  # committed: the rows say so, now the objects do too
         delivery = item.delivery
         delivery.status, delivery.error, delivery.attempts, delivery.processed_at = (
