@@ -23,7 +23,7 @@ from core.errors import UnprocessablePayload
 from core.services import Services
 from inbox.models import DeliveryStatus, InboundDelivery
 from pipeline.faults import TRANSIENT, is_transient
-from pipeline.ingest import apply_all, ingest, needs_its_own_transaction, react
+from pipeline.ingest import apply_all, ingest, needs_its_own_transaction, react, unseen_keys
 from webhooks.providers import IgnoredTopic, provider_for
 
 log = logging.getLogger(__name__)
@@ -111,9 +111,10 @@ async def _apply_together(services: Services, run: list[Planned]) -> list[Applie
     applied: list[Applied] = []
     now = dt.datetime.now(dt.UTC)
     async with in_transaction():
+        unseen = await unseen_keys([event for item in run for event in item.events])
         for item in run:
             if item.status == DeliveryStatus.PROCESSED:
-                applied += await apply_all(services, item.events, item.delivery.id)
+                applied += await apply_all(services, item.events, item.delivery.id, unseen)
         # One statement per outcome for the whole run (ignored and failed ones keep their own words).
         processed = [item.delivery.id for item in run if item.status == DeliveryStatus.PROCESSED]
         await InboundDelivery.filter(id__in=processed).update(status=DeliveryStatus.PROCESSED, error="",

@@ -105,3 +105,17 @@ async def test_a_failing_delivery_rolls_the_batch_back_and_only_it_fails(
     # Everyone else applied exactly once, the rolled-back attempt left nothing behind.
     assert await Order.all().count() == 4 and await Event.filter(type="order.created").count() == 4
     assert [c.total_spent for c in await Contact.all().order_by("email")] == [Decimal("14080.00")] * 4
+
+
+async def test_the_same_happening_twice_in_a_batch_or_again_later_applies_once(services: Services) -> None:
+    twice = order(7, "twice@example.com")
+    ids = [await store(services, "orders/create", twice, "w-1"), await store(services, "orders/create", twice, "w-2"),
+           await store(services, "orders/create", order(8, "other@example.com"), "w-3")]
+    assert await run_batch(services, ids) == 3
+    again = [await store(services, "orders/create", twice, "w-4"),
+             await store(services, "orders/create", order(9, "third@example.com"), "w-5")]
+    assert await run_batch(services, again) == 2
+    assert set(await InboundDelivery.all().values_list("status", flat=True)) == {"processed"}
+    assert await Event.filter(type="order.created").count() == 3
+    buyer = await Contact.get(email="twice@example.com")
+    assert (buyer.orders_count, buyer.total_spent) == (1, Decimal("14080.00"))
