@@ -69,10 +69,11 @@ def message_context(scope: StepScope, extra: dict[str, Any]) -> dict[str, Any]:
 async def with_catalog(context: dict[str, Any], recommend: int) -> dict[str, Any]:
     """The cart's or order's line items with their pictures, variants and product pages from the
     catalog, and `recommend` related products when the step asks for them."""
-    base = await store_url()
+    base: str | None = None  # read only when there are items to dress: most emails have none
     for key in ("cart", "order"):
         items = context.get(key, {}).get("line_items") if isinstance(context.get(key), dict) else None
         if items:
+            base = await store_url() if base is None else base
             context[key] = {**context[key], "line_items": await dress_line_items(list(items), base)}
             if recommend:
                 picks = await related_products(context[key]["line_items"], base, recommend)

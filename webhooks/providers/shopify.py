@@ -37,6 +37,7 @@ from webhooks.providers.shopify_fields import (
     obj,
     required_id,
     shop_money,
+    tags,
     text,
     when,
 )
@@ -173,17 +174,6 @@ def _buyer(data: Mapping[str, Any]) -> _Buyer:
         timezone=_address_zone(obj(customer, "default_address"), obj(data, "shipping_address"),
                                obj(data, "billing_address")),
     )
-
-
-def _tags(value: Any) -> tuple[str, ...]:
-    """Shopify sends "tag, VIP"; a list is accepted too. Trimmed, non-empty, first occurrence kept."""
-    parts = value.split(",") if isinstance(value, str) else value
-    if parts is None:
-        return ()
-    if not isinstance(parts, list):
-        raise UnprocessablePayload("tags must be text")
-    cleaned = (as_text(part, "tags").strip() for part in parts)
-    return tuple(dict.fromkeys(tag for tag in cleaned if tag))
 
 
 # ---------------------------------------------------------------- shared shapes
@@ -364,7 +354,7 @@ def _customer(kind: str, delivery: Delivery) -> list[NormalizedEvent]:
             shopify_customer_id=customer_id,
             profile=profile,
             attributes={"shopify_state": state} if state else {},
-            tags=_tags(data.get("tags")),
+            tags=tags(data.get("tags")),
             consent=_consent(data),
             timezone_guess=_address_zone(obj(data, "default_address")),
         )

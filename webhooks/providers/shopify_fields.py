@@ -88,6 +88,17 @@ def items(container: Mapping[str, Any], key: str) -> list[Any]:
     return value
 
 
+def tags(value: Any) -> tuple[str, ...]:
+    """Shopify sends "tag, VIP"; a list is accepted too. Trimmed, non-empty, first occurrence kept."""
+    parts = value.split(",") if isinstance(value, str) else value
+    if parts is None:
+        return ()
+    if not isinstance(parts, list):
+        raise UnprocessablePayload("tags must be text")
+    cleaned = (as_text(part, "tags").strip() for part in parts)
+    return tuple(dict.fromkeys(tag for tag in cleaned if tag))
+
+
 def money(container: Mapping[str, Any], key: str) -> str:
     try:
         return common.money(container.get(key))

@@ -20,14 +20,10 @@ from webhooks.providers.shopify_fields import (
     money,
     obj,
     required_id,
+    tags,
     text,
     when,
 )
-
-
-def _tags(value: Any) -> list[str]:
-    parts = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else []
-    return list(dict.fromkeys(t for t in (as_text(p, "tags").strip() for p in parts) if t))
 
 
 def _available(variant: Mapping[str, Any]) -> bool:
@@ -58,7 +54,7 @@ def product_shape(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "product_id": required_id(data, "id"), "title": text(data, "title"), "handle": text(data, "handle"),
         "status": text(data, "status") or "active", "vendor": text(data, "vendor"),
-        "product_type": text(data, "product_type"), "tags": _tags(data.get("tags")),
+        "product_type": text(data, "product_type"), "tags": list(tags(data.get("tags"))),
         "collections": [as_text(c, "collections") for c in items(data, "collections")],
         "image": image, "updated_at": iso(when(data, "updated_at")),
         "variants": [_variant(v, images) for v in items(data, "variants")],
