@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis, RedisSettings
@@ -22,13 +21,28 @@ from core.settings import Settings
 from core.workspace import Workspace
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A message ready for the relay: its envelope and its RFC 5322 bytes (CRLF line ends)."""
+
+    message_id: str
+    mail_from: str  # envelope sender, an addr-spec
+    recipients: tuple[str, ...]
+    data: bytes
+
+    @property
+    def needs_smtputf8(self) -> bool:
+        """An address outside ASCII can only travel to a relay that speaks SMTPUTF8 (RFC 6531)."""
+        return not all(addr.isascii() for addr in (self.mail_from, *self.recipients))
+
+
 class Mailer(Protocol):
-    """Sends MIME messages over SMTP (emails.transport.SmtpTransport)."""
+    """Sends messages over SMTP (emails.transport.SmtpTransport)."""
 
     # Answers whether a Message-ID already reached the relay (the embedded sink can tell).
     receipts: Callable[[str], Awaitable[bool]] | None
 
-    async def send(self, message: EmailMessage) -> str: ...
+    async def send(self, message: OutgoingEmail) -> str: ...
 
     async def close(self) -> None: ...
 

@@ -8,21 +8,18 @@ addresses) are stripped of line breaks: a CR/LF in a first name must never start
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import email.policy
 import email.utils
 import functools
 import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
-from email.policy import EmailPolicy
 from typing import Any
 
+from core.services import OutgoingEmail
+from emails import mime
 from emails.links import open_pixel, rewrite_links
 from emails.render import RenderedEmail, TemplateLibrary, render
 from emails.tokens import sign
@@ -77,32 +74,18 @@ def _parseaddr(text: str) -> tuple[str, str]:
     return email.utils.parseaddr(one_line(text))
 
 
-class VerbatimHeader(str):
-    """A header value the generator writes as is.
-
-    The stock policy refolds long unstructured headers into RFC 2047 encoded words, which
-    turns the URL inside List-Unsubscribe into `=?utf-8?q?...?=` that no mailbox provider
-    can use. Values here are ASCII we built ourselves, so writing them verbatim is safe.
-    """
-
-    name: str
-
-    def __new__(cls, name: str, value: str, *, built: bool = False) -> VerbatimHeader:
-        # `built`: encoded and checked by our own formatter (format_address), kept as it is.
-        made = super().__new__(cls, value if built else one_line(value))
-        made.name = name
-        return made
-
-    def fold(self, *, policy: Any) -> str:
-        # One line: our values stay far below RFC 5322's 998-character limit.
-        return f"{self.name}: {self}{policy.linesep}"
-
-
 def _list_unsubscribe(url: str, mailto: str | None) -> str:
     items = [f"<{one_line(url)}>"]
     if mailto:
         items.append(f"<mailto:{one_line(mailto)}>")
     return ", ".join(items)
+
+
+def _address_line(name: str, value: Address) -> str:
+    # Written by us, not by a generic folder: one that folds a long display name holding commas or
+    # `<...>` without quoting it makes the header hold several addresses (a mail client, and a
+    # relay picking recipients, would read `Rossi, Maria <boss@evil.example>, ...` as such).
+    return mime.address_header(name, one_line(value.display_name), value.addr_spec)
 
 
 def compose(
@@ -116,105 +99,30 @@ def compose(
     unsubscribe_post_url: str | None = None,
     unsubscribe_mailto: str | None = None,
     date: dt.datetime | None = None,
-) -> EmailMessage:
-    """multipart/alternative (text, then html) with the headers a bulk sender needs.
+) -> OutgoingEmail:
+    """multipart/alternative (text, then html) with the headers a bulk sender needs, as bytes.
 
     `unsubscribe_url` (or the one-click `unsubscribe_post_url`, which wins) goes into
     List-Unsubscribe; with `unsubscribe_post_url` the message also carries RFC 8058's
     List-Unsubscribe-Post. Transactional mail passes neither.
     """
-    message = EmailMessage(policy=POLICY)
-    message["Message-ID"] = VerbatimHeader("Message-ID", message_id)
-    message["Date"] = VerbatimHeader("Date", email.utils.format_datetime(date or dt.datetime.now(dt.UTC)))
-    message["From"] = _address_header("From", from_addr)
-    message["To"] = _address_header("To", to if isinstance(to, Address) else parse_address(to))
+    recipient = to if isinstance(to, Address) else parse_address(to)
+    headers = [
+        mime.verbatim("Message-ID", one_line(message_id)),
+        mime.verbatim("Date", email.utils.format_datetime(date or dt.datetime.now(dt.UTC))),
+        _address_line("From", from_addr),
+        _address_line("To", recipient),
+    ]
     if reply_to is not None:
-        message["Reply-To"] = _address_header("Reply-To", reply_to)
-    message["Subject"] = one_line(rendered.subject)
+        headers.append(_address_line("Reply-To", reply_to))
+    headers.append(mime.unstructured("Subject", one_line(rendered.subject)))
     header_url = unsubscribe_post_url or unsubscribe_url
     if header_url:
-        message["List-Unsubscribe"] = VerbatimHeader(
-            "List-Unsubscribe", _list_unsubscribe(header_url, unsubscribe_mailto))
+        headers.append(mime.verbatim("List-Unsubscribe", _list_unsubscribe(header_url, unsubscribe_mailto)))
     if unsubscribe_post_url:
-        message["List-Unsubscribe-Post"] = VerbatimHeader("List-Unsubscribe-Post", ONE_CLICK)
-    _alternative(message, rendered.text, rendered.html)
-    return message
-
-
-# The stdlib content manager (set_content/add_alternative) parses every header it writes and
-# quoted-printable-encodes in Python: ~1.3 ms a message, more than rendering. The MIME
-# structure here is fixed, so the structural headers are written verbatim and the bodies
-# encoded by binascii (C); address and subject headers still go through the header registry.
-class _ComposePolicy(EmailPolicy):
-    """The default policy with a memoised header_max_count.
-
-    The stock one builds a new header class on every lookup, and EmailMessage.__setitem__
-    asks for each header it stores: ~10 us a header, a tenth of a whole message.
-    """
-
-    def header_max_count(self, name: str) -> int | None:
-        return _max_count(name.lower())
-
-
-@functools.lru_cache(maxsize=128)
-def _max_count(name: str) -> int | None:
-    return email.policy.default.header_max_count(name)
-
-
-POLICY = _ComposePolicy()
-
-
-def _alternative(message: EmailMessage, text: str, html: str) -> None:
-    boundary = f"==============={secrets.token_hex(12)}=="  # "=" never occurs in QP output unescaped
-    message["MIME-Version"] = VerbatimHeader("MIME-Version", "1.0")
-    message["Content-Type"] = VerbatimHeader(
-        "Content-Type", f'multipart/alternative; boundary="{boundary}"')
-    message.set_payload([_text_part(text, "plain"), _text_part(html, "html")])
-
-
-def _text_part(body: str, subtype: str) -> MIMEPart:
-    part = MIMEPart(policy=POLICY)
-    part["Content-Type"] = VerbatimHeader("Content-Type", f'text/{subtype}; charset="utf-8"')
-    part["Content-Transfer-Encoding"] = VerbatimHeader("Content-Transfer-Encoding", "quoted-printable")
-    part.set_payload(binascii.b2a_qp(body.encode("utf-8"), istext=True).decode("ascii"))
-    return part
-
-
-def _address_header(name: str, value: Address) -> VerbatimHeader:
-    # Written by us, not by the stock folder: it folds a long display name with commas or `<...>`
-    # without quoting it, and the header then holds several addresses (a mail client, and
-    # aiosmtplib picking recipients, would read `Rossi, Maria <boss@evil.example>, ...` as such).
-    return VerbatimHeader(name, format_address(value), built=True)
-
-
-MAX_DISPLAY_NAME = 200
-
-
-def format_address(value: Address) -> str:
-    """`"Display Name" <user@host>`: one address, whatever the name holds (quoted-string for ASCII
-    names, RFC 2047 encoded words otherwise)."""
-    name = one_line(value.display_name)[:MAX_DISPLAY_NAME]
-    spec = value.addr_spec
-    if not name:
-        return spec
-    if name.isascii():
-        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{quoted}" <{spec}>'
-    return f"{_encoded_words(name)} <{spec}>"
-
-
-def _encoded_words(text: str, chunk: int = 45) -> str:
-    """Base64 encoded words of at most `chunk` UTF-8 bytes each, never splitting a character."""
-    words: list[str] = []
-    current = b""
-    for char in text:
-        encoded = char.encode("utf-8")
-        if len(current) + len(encoded) > chunk:
-            words.append(current.decode("utf-8"))
-            current = b""
-        current += encoded
-    words.append(current.decode("utf-8"))
-    return " ".join(f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?=" for w in words)
+        headers.append(mime.verbatim("List-Unsubscribe-Post", ONE_CLICK))
+    return mime.alternative("".join(headers), rendered.text, rendered.html, message_id=one_line(message_id),
+                            mail_from=from_addr.addr_spec, recipients=(recipient.addr_spec,))
 
 
 @dataclass(frozen=True)
@@ -319,7 +227,7 @@ def sender_address(draft: Draft, sender: Sender) -> Address:
     return address(name, default.addr_spec)
 
 
-def personalise(library: TemplateLibrary, draft: Draft, sender: Sender) -> tuple[EmailMessage, list[str]]:
+def personalise(library: TemplateLibrary, draft: Draft, sender: Sender) -> tuple[OutgoingEmail, list[str]]:
     """Render, track and compose one recipient's message; returns it and the link targets
     (index i of the list is what the click token {m, i} redirects to)."""
     tracking = tracking_urls(draft, sender)

@@ -1,8 +1,11 @@
 """Compact, URL-safe, purpose-bound signed tokens for click, open, unsubscribe and confirmation links.
 
 Format: ``<payload>.<signature>``, both unpadded base64url. The payload is compact JSON;
-the signature is HMAC-SHA256 over ``purpose NUL payload``, so a token minted for "open"
-never verifies as "click" or "unsub" even though the payload bytes are identical.
+the signature is keyed BLAKE2b-128 over ``purpose NUL payload``, so a token minted for "open"
+never verifies as "click" or "unsub" even though the payload bytes are identical. Keyed
+BLAKE2b is a MAC by design (no HMAC construction needed) and one C call: a message signs a
+dozen links, so this is on the sending hot path. Tokens signed earlier with HMAC-SHA256 (a
+43-character signature) still verify: links in emails already sent keep working.
 The key is passed in: this module never reads settings.
 """
 
@@ -46,16 +49,32 @@ def _check_purpose(purpose: str) -> None:
         raise ValueError(f"unknown token purpose {purpose!r}; expected one of {sorted(PURPOSES)}")
 
 
+LEGACY_SIGNATURE_LENGTH = 43  # base64url of a 32-byte HMAC-SHA256
+
+
 def _signature(key: bytes, purpose: str, payload: str) -> str:
     message = purpose.encode("ascii") + b"\x00" + payload.encode("ascii")
+    # BLAKE2b keys are at most 64 bytes: a longer secret is hashed down first (as HMAC does).
+    mac_key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
+    return _b64encode(hashlib.blake2b(message, key=mac_key, digest_size=16).digest())
+
+
+def _legacy_signature(key: bytes, purpose: str, payload: str) -> str:
+    message = purpose.encode("ascii") + b"\x00" + payload.encode("ascii")
     return _b64encode(hmac.new(key, message, hashlib.sha256).digest())
+
+
+def _body(data: dict[str, Any]) -> str:
+    # Click and open tokens carry small integers only: written directly, as json.dumps would.
+    if all(type(value) is int for value in data.values()) and all(key.isalnum() for key in data):
+        return "{" + ",".join(f'"{key}":{data[key]}' for key in sorted(data)) + "}"
+    return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
 def sign(key: str | bytes, purpose: str, data: dict[str, Any]) -> str:
     """Return a token carrying `data` (JSON-serialisable) for `purpose`."""
     _check_purpose(purpose)
-    body = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    payload = _b64encode(body.encode("utf-8"))
+    payload = _b64encode(_body(data).encode("utf-8"))
     return f"{payload}.{_signature(_key_bytes(key), purpose, payload)}"
 
 
@@ -67,7 +86,8 @@ def verify(key: str | bytes, purpose: str, token: str) -> dict[str, Any]:
     payload, signature = token.split(".")
     if not payload.isascii() or not signature.isascii():
         raise TokenError("token must be ASCII")
-    expected = _signature(_key_bytes(key), purpose, payload)
+    made = _legacy_signature if len(signature) == LEGACY_SIGNATURE_LENGTH else _signature
+    expected = made(_key_bytes(key), purpose, payload)
     # Constant-time: the comparison must not leak how many leading characters matched.
     if not hmac.compare_digest(expected, signature):
         raise TokenError("bad signature")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
+
+from core.services import OutgoingEmail
 
 
 class TransientSendError(Exception):
@@ -91,13 +92,16 @@ class SmtpTransport:
                 return client
         return await self._connect()
 
-    async def send(self, message: EmailMessage) -> str:
-        """Send one message; returns the relay's answer. Raises Transient/PermanentSendError."""
+    async def send(self, message: OutgoingEmail) -> str:
+        """Send one message's bytes as they are; returns the relay's answer. Raises
+        Transient/PermanentSendError."""
         async with self._slots:
             client: aiosmtplib.SMTP | None = None
             try:
                 client = await self._checkout()
-                _, answer = await client.send_message(message)
+                options = ["SMTPUTF8"] if message.needs_smtputf8 else None
+                _, answer = await client.sendmail(message.mail_from, list(message.recipients), message.data,
+                                                  mail_options=options)
             except aiosmtplib.SMTPResponseException as exc:
                 self._discard(client)
                 raise self._classify(exc) from exc

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -20,7 +19,7 @@ from contacts.consent import why_not_marketable
 from contacts.models import Contact, SuppressionReason
 from contacts.suppression import is_suppressed, suppress
 from core.queue import enqueue_many
-from core.services import Mailer, Services
+from core.services import Mailer, OutgoingEmail, Services
 from emails.compose import Draft, Sender, parse_address, personalise
 from emails.errors import TemplateError
 from emails.library import shared_library
@@ -114,7 +113,7 @@ async def _finish(services: Services, message: Message, status: MessageStatus, e
 
 
 async def _prepare(services: Services, message: Message, contact: Contact | None,
-                   library: TemplateLibrary) -> EmailMessage:
+                   library: TemplateLibrary) -> OutgoingEmail:
     """Personalise, and store the Message-ID and link targets before anything is sent."""
     if not message.message_id:
         message.message_id = new_message_id(services.settings.mail_from)  # reused by every retry
@@ -152,7 +151,7 @@ async def deliver(services: Services, message_id: int, *, mailer: Mailer | None 
     return await _send(services, message, mime, transport)
 
 
-async def _send(services: Services, message: Message, mime: EmailMessage, mailer: Mailer) -> Outcome:
+async def _send(services: Services, message: Message, mime: OutgoingEmail, mailer: Mailer) -> Outcome:
     try:
         answer = await mailer.send(mime)
     except TransientSendError as error:

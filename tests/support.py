@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import hashlib
 import hmac
 import json
 import time
 import uuid
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from core.services import OutgoingEmail
 from webhooks.providers.tracking import user_hash
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,3 +125,22 @@ def signed_in(item: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(email, str) or "user_hash" in item:
         return item
     return {**item, "user_hash": user_hash(email, IDENTITY_SECRET)}
+
+
+def parse_strictly(message: OutgoingEmail) -> EmailMessage:
+    """An outgoing message's bytes as a relay receives them, parsed back with the standard library's
+    strict policy (any defect raises); checks the wire rules a relay enforces on the way."""
+    lines = message.data.split(b"\r\n")
+    assert message.data.endswith(b"\r\n") and all(b"\n" not in line and b"\r" not in line for line in lines), \
+        "every line ends in CRLF, no bare CR or LF"
+    assert max(map(len, lines)) <= 998, "RFC 5322 line limit"
+    head = message.data.split(b"\r\n\r\n", 1)[0]
+    assert head.isascii() or message.needs_smtputf8, "headers are ASCII (encoded words) for a plain relay"
+    parsed = email.message_from_bytes(message.data, policy=email.policy.strict)
+    assert isinstance(parsed, EmailMessage) and not parsed.defects
+    for part in parsed.walk():
+        assert not part.defects, part.defects
+    assert parsed["Message-ID"] == message.message_id
+    assert [a.addr_spec for a in parsed["To"].addresses] == list(message.recipients)
+    assert parsed["From"].addresses[0].addr_spec == message.mail_from
+    return parsed
