@@ -36,6 +36,9 @@ def tortoise_url(database_url: str) -> str:
     return database_url
 
 
+SQLITE_ENGINE = "tortoise.backends.sqlite"
+# Tortoise's SQLite client with transactions that give the connection back when cancelled.
+SAFE_SQLITE_ENGINE = "nurture.sqlite_backend"
 SQLITE_WAL_KEEP = 64 * 1024 * 1024
 # SQLite checkpoints in the connection that commits, every 1,000 pages by default: under a busy
 # inbox that stalled one commit (and every request waiting on it) several times a second. The
@@ -60,7 +63,8 @@ def connection_config(database_url: str) -> dict[str, Any]:
     config: dict[str, Any] = expand_db_url(tortoise_url(database_url))
     if config["engine"] == "tortoise.backends.asyncpg":
         config["credentials"]["connection_class"] = UnresetConnection
-    if config["engine"] == "tortoise.backends.sqlite":
+    if config["engine"] == SQLITE_ENGINE:
+        config["engine"] = SAFE_SQLITE_ENGINE
         # Tortoise truncates the WAL back to 16 KB after every checkpoint, so a busy inbox keeps
         # re-growing the file; keep up to 64 MB of it between checkpoints instead.
         config["credentials"]["journal_size_limit"] = SQLITE_WAL_KEEP
@@ -92,7 +96,7 @@ def create_sqlite_file(settings: Settings) -> None:
 def sqlite_file(settings: Settings) -> Path | None:
     """The SQLite database file, as Tortoise reads it from the URL (relative paths included)."""
     config = connection_config(settings.database_url)
-    path = config["credentials"].get("file_path", "") if config["engine"] == "tortoise.backends.sqlite" else ""
+    path = config["credentials"].get("file_path", "") if config["engine"] == SAFE_SQLITE_ENGINE else ""
     return Path(path) if path and path != ":memory:" else None
 
 
