@@ -75,9 +75,10 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
         contact.last_activity_at = event.occurred_at
 
 
-async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None) -> Applied | None:
+async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None,
+                                known_new: bool) -> Applied | None:
     async with in_transaction():
-        if await Event.exists(idempotency_key=event.idempotency_key):
+        if not known_new and await Event.exists(idempotency_key=event.idempotency_key):
             return None
         found, created = await resolve_contact(event)
         if found is None:
@@ -123,13 +124,15 @@ def storable(event: NormalizedEvent) -> NormalizedEvent:
     )
 
 
-async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None) -> Applied | None:
+async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None,
+                known_new: bool = False) -> Applied | None:
     """Apply one event (from inbound delivery `delivery_id`, when it came in one); None when it was a
-    duplicate or names nobody."""
+    duplicate or names nobody. `known_new`: the caller looked its key up in this transaction and
+    found none (a copy arriving meanwhile still fails the unique key, and is then a duplicate)."""
     event = storable(event)
     for attempt in range(ATTEMPTS):
         try:
-            return await _apply_in_transaction(services, event, delivery_id)
+            return await _apply_in_transaction(services, event, delivery_id, known_new and attempt == 0)
         except IntegrityError:
             # A concurrent copy of this event committed first: exactly one effect.
             if await Event.exists(idempotency_key=event.idempotency_key):

@@ -140,14 +140,16 @@ def _facts(data: dict[str, Any]) -> Any:
     return Facts(data=data)
 
 
-async def on_event(services: Services, contact: Contact, event: Event) -> None:
-    """Goals, wait_for and triggers: every applied event passes through here once."""
+async def on_event(services: Services, contact: Contact, event: Event,
+                   plans: list[tuple[Journey, JourneyVersion, Loaded]] | None = None) -> None:
+    """Goals, wait_for and triggers: every applied event passes through here once. `plans`: the live
+    journeys when the caller read them already (one read for a whole batch of events)."""
     now = services.clock.now()
     data = event_dict(event)
     for enrollment in await Enrollment.filter(contact=contact, state__in=IN_FLIGHT):
         await _react(services, enrollment, contact, data, now)  # hands the committed contact back
     view = contact_view(contact)  # triggers look at the contact only: no send history needed
-    for journey, version, plan in await live_plans():
+    for journey, version, plan in plans if plans is not None else await live_plans():
         reason = _enters(plan, data, view)
         if reason:
             await enroll(services, journey, version, contact, reason=reason, event=data)

@@ -2,9 +2,9 @@
 
 Each resource is one bulk operation (`bulkOperationRunQuery`): Shopify writes every object to a
 JSONL file, which we read line by line. Progress is a job run per resource (jobs.models.JobRun)
-whose cursor is the number of JSONL lines applied, committed every CHUNK objects: a killed import
-started again resumes the same operation's file where it stopped (Shopify keeps it a week), and
-everything it re-reads is a duplicate by its idempotency key. Orders are those created in the
+whose cursor is the number of JSONL lines applied, committed in the same transaction as each
+CHUNK of objects: a killed import started again resumes the same operation's file right after the
+last chunk that landed (Shopify keeps the file a week). Orders are those created in the
 last `days` days and before the import started: later ones arrive as webhooks, as new events.
 Nothing imported reaches a journey (pipeline/history.py).
 """
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
+from tortoise.transactions import in_transaction
 
 from catalog.products import upsert_product
 from contacts.events import NormalizedEvent
@@ -185,12 +186,17 @@ async def import_resource(services: Services, resource: str, days: int, report: 
 
 async def _commit(services: Services, run: JobRun, outcome: Outcome,
                   batch: list[tuple[dict[str, Any], list[dict[str, Any]]]], consumed: int) -> None:
-    changed = await _apply(services, run.name.split(":", 1)[1], batch)
+    # One transaction: the chunk's changes and the cursor past them commit together (one commit per
+    # chunk, not per event), so a kill resumes exactly after the last chunk that landed.
+    async with in_transaction():
+        changed = await _apply(services, run.name.split(":", 1)[1], batch)
+        await JobRun.filter(id=run.id).update(cursor=consumed, processed=run.processed + len(batch),
+                                              changed=run.changed + changed, chunks=run.chunks + 1,
+                                              updated_at=services.clock.now())
     outcome.objects += len(batch)
     outcome.applied += changed
     run.cursor, run.processed, run.changed = consumed, run.processed + len(batch), run.changed + changed
     run.chunks, run.updated_at = run.chunks + 1, services.clock.now()
-    await run.save(update_fields=["cursor", "processed", "changed", "chunks", "updated_at"])
 
 
 async def import_store(services: Services, *, days: int, resources: tuple[str, ...] = RESOURCES,

@@ -11,7 +11,7 @@ from core.services import Services
 from inbox.dispatch import enqueue_processing
 from inbox.models import DeliveryStatus, InboundDelivery
 from pipeline.faults import TRANSIENT
-from webhooks.processing import process
+from webhooks.processing import process, process_batch
 
 SWEEP_AFTER = dt.timedelta(seconds=30)
 
@@ -30,16 +30,12 @@ async def process_delivery(ctx: dict[str, Any], *, delivery_id: int) -> str:
 
 
 async def process_deliveries(ctx: dict[str, Any], *, delivery_ids: list[int]) -> int:
-    """A group-committed batch; each delivery is processed (and recorded) on its own."""
+    """A group-committed batch: applied in one transaction (webhooks/processing.py)."""
     services: Services = ctx["services"]
-    processed = 0
-    for delivery in await InboundDelivery.filter(id__in=delivery_ids).order_by("id"):
-        try:
-            await process(services, delivery)
-        except TRANSIENT as error:
-            raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
-        processed += 1
-    return processed
+    try:
+        return await process_batch(services, await InboundDelivery.filter(id__in=delivery_ids).order_by("id"))
+    except TRANSIENT as error:
+        raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
 
 
 async def sweep_pending_deliveries(ctx: dict[str, Any]) -> int:

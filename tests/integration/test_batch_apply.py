@@ -1,0 +1,121 @@
+"""A group-committed batch of deliveries is applied in one transaction: in order, each once, and a
+delivery that fails rolls the batch back so each is applied alone and only the bad one fails."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from tortoise.connection import get_connection
+
+from contacts.models import Contact, Event, Order
+from core.services import Services
+from inbox.models import InboundDelivery
+from journeys.library import install
+from journeys.models import Enrollment
+from journeys.store import publish
+from tests.support import sample_json, shopify_headers
+from webhooks.jobs import process_deliveries
+
+POISONED_ORDER = 5560193700003
+
+
+def order(n: int, email: str) -> dict[str, Any]:
+    data = copy.deepcopy(sample_json("shopify/orders-create.json"))
+    data.update(id=5560193700000 + n, email=email, name=f"#{2000 + n}", customer=None, checkout_token=None)
+    return data
+
+
+async def store(services: Services, topic: str, data: dict[str, Any] | bytes, key: str) -> int:
+    body = data if isinstance(data, bytes) else json.dumps(data).encode()
+    headers = {k.lower(): v for k, v in shopify_headers(body, services.settings.shopify_webhook_secret, topic,
+                                                         key).items()}
+    row = await InboundDelivery.create(provider="shopify", external_id=key, topic=topic, headers=headers, body=body,
+                                       received_at=dt.datetime.now(dt.UTC))
+    return row.id
+
+
+async def run_batch(services: Services, ids: list[int]) -> int:
+    return int(await process_deliveries({"services": services}, delivery_ids=ids))
+
+
+async def test_a_batch_applies_every_delivery_in_order_and_records_each(services: Services) -> None:
+    await publish((await install("new-customer-onboarding")).key)
+    ids = [await store(services, "customers/create", sample_json("shopify/customers-create.json"), "c-1")]
+    email = sample_json("shopify/customers-create.json")["email"].lower()
+    ids += [await store(services, "orders/create", order(n, email), f"o-{n}") for n in range(1, 4)]
+    ids.append(await store(services, "inventory_levels/update", b"{}", "ignored-1"))
+    ids.append(await store(services, "orders/create", b'{"id": "not a number"}', "bad-1"))
+    ids.append(await store(services, "orders/create", order(4, "someone.else@example.com"), "o-4"))
+    assert await run_batch(services, ids) == 7
+    statuses = dict(await InboundDelivery.all().values_list("external_id", "status"))
+    assert statuses == {"c-1": "processed", "o-1": "processed", "o-2": "processed", "o-3": "processed",
+                        "ignored-1": "ignored", "bad-1": "failed", "o-4": "processed"}
+    assert set(await InboundDelivery.all().values_list("attempts", flat=True)) == {1}
+    contact = await Contact.get(email=email)
+    assert contact.orders_count == 3 and contact.first_name  # the account came first, then its orders
+    events = await Event.filter(contact=contact, type__in=["customer.created", "order.created"]).order_by(
+        "id").values_list("type", flat=True)
+    assert events == ["customer.created", "order.created", "order.created", "order.created"]
+    # Journeys heard of the batch after its commit: one onboarding run per buyer.
+    assert await Enrollment.all().count() == 2
+    # A retried job applies nothing twice; only the failed delivery is tried again (and fails again).
+    assert await run_batch(services, ids) == 1
+    assert await Event.filter(type="order.created").count() == 4
+    assert (await InboundDelivery.get(external_id="bad-1")).attempts == 2
+
+
+@pytest.fixture
+async def poison(services: Services) -> Any:
+    """A database trigger refusing one order's event: a real failure inside the batch's transaction."""
+    connection = get_connection("default")
+    key = f"shopify:order.created:{POISONED_ORDER}"
+    if services.settings.is_postgres:
+        await connection.execute_script(
+            "CREATE OR REPLACE FUNCTION nurture_poison() RETURNS trigger AS $$ BEGIN "
+            f"IF NEW.idempotency_key = '{key}' THEN RAISE EXCEPTION 'poisoned event'; END IF; RETURN NEW; END; "
+            "$$ LANGUAGE plpgsql; CREATE TRIGGER nurture_poison BEFORE INSERT ON events "
+            "FOR EACH ROW EXECUTE FUNCTION nurture_poison();")
+        yield
+        await connection.execute_script("DROP TRIGGER nurture_poison ON events; DROP FUNCTION nurture_poison();")
+    else:
+        await connection.execute_script(
+            f"CREATE TRIGGER nurture_poison BEFORE INSERT ON events WHEN NEW.idempotency_key = '{key}' "
+            "BEGIN SELECT RAISE(ABORT, 'poisoned event'); END;")
+        yield
+        await connection.execute_script("DROP TRIGGER nurture_poison;")
+
+
+async def test_a_failing_delivery_rolls_the_batch_back_and_only_it_fails(
+        services: Services, poison: Any, caplog: pytest.LogCaptureFixture) -> None:
+    ids = [await store(services, "orders/create", order(n, f"buyer{n}@example.com"), f"o-{n}") for n in range(1, 6)]
+    with caplog.at_level(logging.INFO, logger="webhooks.processing"):
+        assert await run_batch(services, ids) == 5
+    assert "rolled back" in caplog.text  # tried together first
+    statuses = dict(await InboundDelivery.all().values_list("external_id", "status"))
+    assert statuses == {"o-1": "processed", "o-2": "processed", "o-3": "failed", "o-4": "processed",
+                        "o-5": "processed"}
+    failed = await InboundDelivery.get(external_id="o-3")
+    assert "poisoned event" in failed.error and failed.attempts == 1
+    # Everyone else applied exactly once, the rolled-back attempt left nothing behind.
+    assert await Order.all().count() == 4 and await Event.filter(type="order.created").count() == 4
+    assert [c.total_spent for c in await Contact.all().order_by("email")] == [Decimal("14080.00")] * 4
+
+
+async def test_the_same_happening_twice_in_a_batch_or_again_later_applies_once(services: Services) -> None:
+    twice = order(7, "twice@example.com")
+    ids = [await store(services, "orders/create", twice, "w-1"), await store(services, "orders/create", twice, "w-2"),
+           await store(services, "orders/create", order(8, "other@example.com"), "w-3")]
+    assert await run_batch(services, ids) == 3
+    again = [await store(services, "orders/create", twice, "w-4"),
+             await store(services, "orders/create", order(9, "third@example.com"), "w-5")]
+    assert await run_batch(services, again) == 2
+    assert set(await InboundDelivery.all().values_list("status", flat=True)) == {"processed"}
+    assert await Event.filter(type="order.created").count() == 3
+    buyer = await Contact.get(email="twice@example.com")
+    assert (buyer.orders_count, buyer.total_spent) == (1, Decimal("14080.00"))
