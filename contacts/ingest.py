@@ -78,29 +78,35 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
 async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None,
                                 known_new: bool) -> Applied | None:
     async with in_transaction():
-        if not known_new and await Event.exists(idempotency_key=event.idempotency_key):
-            return None
-        found, created = await resolve_contact(event)
-        if found is None:
-            log.info("event %s names nobody; dropped", event.idempotency_key)
-            return None
-        contact = found  # locked by resolve_contact: concurrent events for this contact wait here
-        row = await Event.create(
-            contact=contact, type=event.type, properties=event.properties,
-            occurred_at=event.occurred_at, source=event.source,
-            idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
-        )
-        _update_profile(contact, event)
-        if event.source == "shopify" and not _is_set(contact, "timezone"):
-            # No address told a zone: the shop's own is a better guess for its customers than UTC.
-            contact.timezone = await shop_timezone() or contact.timezone
-        consent_before = update_consent(contact, event)
-        updater = UPDATERS.get(event.type)
-        if updater is not None:
-            await updater(services.settings.secret_key, contact, event)
-        emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now())
-        emitted += consent_events(contact, event, consent_before)
-        await contact.save()
+        return await _apply_here(services, event, delivery_id, known_new)
+
+
+async def _apply_here(services: Services, event: NormalizedEvent, delivery_id: int | None,
+                      known_new: bool) -> Applied | None:
+    """Apply the event in the caller's transaction."""
+    if not known_new and await Event.exists(idempotency_key=event.idempotency_key):
+        return None
+    found, created = await resolve_contact(event)
+    if found is None:
+        log.info("event %s names nobody; dropped", event.idempotency_key)
+        return None
+    contact = found  # locked by resolve_contact: concurrent events for this contact wait here
+    row = await Event.create(
+        contact=contact, type=event.type, properties=event.properties,
+        occurred_at=event.occurred_at, source=event.source,
+        idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
+    )
+    _update_profile(contact, event)
+    if event.source == "shopify" and not _is_set(contact, "timezone"):
+        # No address told a zone: the shop's own is a better guess for its customers than UTC.
+        contact.timezone = await shop_timezone() or contact.timezone
+    consent_before = update_consent(contact, event)
+    updater = UPDATERS.get(event.type)
+    if updater is not None:
+        await updater(services.settings.secret_key, contact, event)
+    emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now())
+    emitted += consent_events(contact, event, consent_before)
+    await contact.save()
     return Applied(row, contact, created, tuple(emitted))
 
 
@@ -127,12 +133,18 @@ def storable(event: NormalizedEvent) -> NormalizedEvent:
 async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None,
                 known_new: bool = False) -> Applied | None:
     """Apply one event (from inbound delivery `delivery_id`, when it came in one); None when it was a
-    duplicate or names nobody. `known_new`: the caller looked its key up in this transaction and
-    found none (a copy arriving meanwhile still fails the unique key, and is then a duplicate)."""
+    duplicate or names nobody.
+
+    `known_new`: a batch (webhooks.processing) looked the key up in its own transaction and found
+    none; the event is applied in that transaction without a savepoint of its own (two statements
+    fewer an event), and any failure, a copy arriving meanwhile included, rolls the whole batch
+    back to be applied one delivery at a time, each in a transaction of its own, as below."""
     event = storable(event)
+    if known_new:
+        return await _apply_here(services, event, delivery_id, known_new=True)
     for attempt in range(ATTEMPTS):
         try:
-            return await _apply_in_transaction(services, event, delivery_id, known_new and attempt == 0)
+            return await _apply_in_transaction(services, event, delivery_id, known_new=False)
         except IntegrityError:
             # A concurrent copy of this event committed first: exactly one effect.
             if await Event.exists(idempotency_key=event.idempotency_key):

@@ -44,9 +44,11 @@ async def apply_all(services: Services, events: Iterable[NormalizedEvent],
         elif event.type in products.HANDLERS:
             await products.HANDLERS[event.type](services, storable(event))
         elif unseen is not None and stored_key(event) not in unseen:
-            continue  # stored before this batch: a duplicate
+            continue  # stored before this batch, or earlier in it: a duplicate
         elif (result := await apply(services, event, delivery_id,
                                     known_new=unseen is not None)) is not None:
+            if unseen is not None:
+                unseen.discard(stored_key(event))
             redeemed = await redemptions(result)
             applied.append(replace(result, emitted=result.emitted + tuple(redeemed)) if redeemed else result)
     return applied
