@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg lint bench migrate dev clean mutate
+.PHONY: demo test test-pg lint bench bench-spread migrate dev clean mutate
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ mutate: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The four throughput rows, three times each next to their peers, with the day's spread, into
+# bench/RESULTS.md (about 40 minutes; one `make bench` is one sample).
+bench-spread: $(STAMP)
+	$(BIN)/python -m bench.spread --runs 3
 
 migrate: $(STAMP)
 	$(BIN)/nurture migrate

@@ -153,7 +153,7 @@ async def offer(base: str, rate: float, seconds: float, double_url: str, seed: i
     return tally, sent
 
 
-async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -> dict[str, int]:
+async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -> dict[str, float]:
     """Wait for the worker to apply everything stored, then count what the database holds."""
     from contacts.models import Event
     from inbox.models import DeliveryStatus, InboundDelivery
@@ -169,7 +169,9 @@ async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -
             if time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
+        lags = await _lags()
         return {
+            "lag p50": _percentile(lags, 0.50), "lag p99": _percentile(lags, 0.99),
             "drain seconds": round(time.monotonic() - started),
             "pending": await InboundDelivery.filter(status=DeliveryStatus.PENDING).count(),
             "shopify stored": await InboundDelivery.filter(provider="shopify", external_id__startswith="load-")
@@ -183,6 +185,18 @@ async def drained(env: dict[str, str], expected: Counter[str], seconds: float) -
         }
     finally:
         await close_database()
+
+
+async def _lags() -> list[float]:
+    """Seconds from each delivery's storing to its applying (the worker's lag), applied ones only."""
+    from inbox.models import InboundDelivery
+
+    rows = await InboundDelivery.filter(processed_at__not_isnull=True).values_list("received_at", "processed_at")
+    return sorted((done - received).total_seconds() for received, done in rows)
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(share * len(values)))] if values else float("nan")
 
 
 def environment(var_dir: Path, port: int, double_url: str) -> dict[str, str]:
@@ -232,7 +246,7 @@ async def main(rate: float = 300, seconds: float = 60, drain_seconds: float = 18
     return report(rate, seconds, tally, sent, counts)
 
 
-def report(rate: float, seconds: float, tally: Tally, sent: Counter[str], counts: dict[str, int]) -> list[str]:
+def report(rate: float, seconds: float, tally: Tally, sent: Counter[str], counts: dict[str, float]) -> list[str]:
     fives = sum(c for (_, status), c in tally.statuses.items() if status >= 500)
     unexpected = sum(c for (kind, status), c in tally.statuses.items() if status != MIX[kind][1])
     answered = sum(tally.statuses.values())
@@ -250,6 +264,8 @@ def report(rate: float, seconds: float, tally: Tally, sent: Counter[str], counts
         lines.append(f"| load: valid {kind} deliveries stored / applied | {counts[stored_key]} / "
                      f"{counts[event_type]} of {sent[kind]} | every one | "
                      f"{'ok' if counts[stored_key] == counts[event_type] == sent[kind] else 'LOST'} | |")
+    lines.append(f"| load: worker lag, stored to applied, p50 / p99 | {counts['lag p50']:.1f} s / "
+                 f"{counts['lag p99']:.1f} s | p99 under 5 s | {'held' if counts['lag p99'] < 5 else 'NOT HELD'} | |")
     lines.append(f"| load: worker drained after the load stopped | {counts['drain seconds']} s, "
                  f"{counts['pending']} still pending | 0 pending | | |")
     lines.append(f"| load: invalid but signed (garbage) stored as failed | {counts['shopify failed']} of "
