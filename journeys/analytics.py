@@ -43,7 +43,9 @@ async def funnel(journey: Journey) -> Funnel:
         Enrollment.filter(journey_id=journey.id, is_test=False).annotate(n=Count("id")).group_by(
             "state", "exit_reason", "variant").values_list("state", "exit_reason", "variant", "n"),
         StepRun.filter(journey_ref=journey.id).exclude(kind__in=("end", "goal")).exclude(
-            enrollment_id__in=tests).annotate(n=Count("id")).group_by("step_id").values_list("step_id", "n"),
+            # People, not runs: a step deferred (quiet hours, the cap) and run again counts once.
+            enrollment_id__in=tests).annotate(n=Count("enrollment_id", distinct=True)).group_by(
+            "step_id").values_list("step_id", "n"),
         Message.filter(journey_ref=journey.id, is_test=False).count(),
     )
     for state, reason, variant, n in groups:
