@@ -134,7 +134,9 @@ def parse_strictly(message: OutgoingEmail) -> EmailMessage:
     assert message.data.endswith(b"\r\n") and all(b"\n" not in line and b"\r" not in line for line in lines), \
         "every line ends in CRLF, no bare CR or LF"
     assert max(map(len, lines)) <= 998, "RFC 5322 line limit"
-    head = message.data.split(b"\r\n\r\n", 1)[0]
+    assert not any(line.endswith((b" ", b"\t")) for line in lines), "relays strip blanks at a line's end"
+    head, body = message.data.split(b"\r\n\r\n", 1)
+    assert not body.translate(None, bytes(range(32, 127)) + b"\t\r\n"), "bodies hold printable ASCII only"
     assert head.isascii() or message.needs_smtputf8, "headers are ASCII (encoded words) for a plain relay"
     parsed = email.message_from_bytes(message.data, policy=email.policy.strict)
     assert isinstance(parsed, EmailMessage) and not parsed.defects
