@@ -76,6 +76,7 @@ class WaitUntil(Strict):
 class WaitStep(Strict):
     kind: Literal["wait"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     wait: Duration | WaitUntil = Field(description="a duration (3d), or until a date / time / best hour")
 
     @field_validator("wait")
@@ -108,6 +109,7 @@ def _known_template(name: str) -> str:
 class EmailStep(Strict):
     kind: Literal["email"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     email: str = Field(description="template name under emails/templates (without .mjml.j2)")
 
     _e = field_validator("email")(lambda v: _known_template(v))
@@ -142,6 +144,7 @@ class BranchSpec(Strict):
 class BranchStep(Strict):
     kind: Literal["branch"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     branch: BranchSpec
 
 
@@ -166,6 +169,7 @@ class SplitSpec(Strict):
 class SplitStep(Strict):
     kind: Literal["split"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     split: SplitSpec
 
 
@@ -184,6 +188,7 @@ class UpdateSpec(Strict):
 class UpdateStep(Strict):
     kind: Literal["update"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     update: UpdateSpec
 
 
@@ -195,6 +200,7 @@ class NotifySpec(Strict):
 class SlackNotifyStep(Strict):
     kind: Literal["slack_notify"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     slack_notify: NotifySpec
 
 
@@ -207,6 +213,7 @@ class TaskSpec(Strict):
 class SlackTaskStep(Strict):
     kind: Literal["slack_task"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     slack_task: TaskSpec
 
 
@@ -225,6 +232,7 @@ class ApprovalSpec(Strict):
 class ApprovalStep(Strict):
     kind: Literal["approval"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     approval: ApprovalSpec
     on_reject: list[Step] = Field(default_factory=list)
     on_timeout: list[Step] = Field(default_factory=list)
@@ -233,6 +241,7 @@ class ApprovalStep(Strict):
 class CouponStep(Strict):
     kind: Literal["coupon"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     coupon: str = Field(description="coupon pool key; the code lands in `coupon.code` for later emails")
 
 
@@ -244,30 +253,35 @@ class WebhookSpec(Strict):
 class WebhookStep(Strict):
     kind: Literal["webhook"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     webhook: WebhookSpec
 
 
 class StartJourneyStep(Strict):
     kind: Literal["start_journey"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     start_journey: str
 
 
 class StopJourneysStep(Strict):
     kind: Literal["stop_journeys"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     stop_journeys: list[str] = Field(description="journey keys, or [all] for every other journey")
 
 
 class ExitStep(Strict):
     kind: Literal["exit"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     exit: str = "exited"
 
 
 class WaitForStep(Strict):
     kind: Literal["wait_for"]
     id: str | None = None
+    name: str | None = Field(None, max_length=80, description="a label for reports, e.g. \"Cart reminder\"")
     wait_for: WaitForSpec
     then: list[Step] = Field(default_factory=list)
     on_timeout: list[Step] = Field(default_factory=list)

@@ -12,11 +12,12 @@ from core.errors import NurtureError
 from core.expressions import ExpressionError, validate_expression
 from core.services import Services
 from journeys.analytics import Funnel, funnel
+from journeys.labels import in_flow_order, step_label
 from journeys.library import install, templates
 from journeys.manual import start_for_contact, start_for_segment
 from journeys.models import InFlightPolicy, Journey, JourneyStatus
-from journeys.program import Node
-from journeys.store import get_journey, import_spec, latest_version, loaded, publish, set_status
+from journeys.program import Node, Program
+from journeys.store import get_journey, import_spec, latest_version, live_version, loaded, publish, set_status
 from journeys.validation import SpecError, load_spec
 from nurture.cli.common import run, with_services
 from nurture.terminal import CliError, console
@@ -92,16 +93,17 @@ def list_() -> None:
 def show(key: str) -> None:
     """The newest version's steps, as the engine sees them."""
 
-    async def work(services: Services) -> tuple[Journey, int, list[tuple[str, str, str, str]]]:
+    async def work(services: Services) -> tuple[Journey, int, list[tuple[str, str, str, str, str]]]:
         journey = await get_journey(key)
         version = await latest_version(journey)
         program = loaded(version).program
-        return journey, version.number, [(n.id, n.kind, describe_node(n), _exits(n)) for n in program.nodes.values()]
+        return journey, version.number, [(step_label(n), n.id, n.kind, describe_node(n), _exits(n))
+                                         for n in in_flow_order(program)]
 
     journey, number, nodes = run(with_services(_guard(work)))
     console.print(f"[bold]{journey.name}[/] ({journey.key}) — {journey.status.value}, newest version {number}")
-    table = Table("step", "kind", "what", "then")
-    for row in sorted(nodes, key=lambda n: [int(p) if p.isdigit() else p for p in n[0].split("/")]):
+    table = Table("step", "id", "kind", "what", "then")
+    for row in nodes:  # in flow order: each step, then the steps hanging off its exits
         table.add_row(*row)
     console.print(table)
 
@@ -115,7 +117,7 @@ def describe_node(node: Node) -> str:
         value = None
     shown = [str(value)] if value is not None else []
     shown += [f"{name.rstrip('_')}={setting}" for name, setting in settings.items()
-              if name not in ("kind", "id", node.kind) and not _is_steps(setting)]
+              if name not in ("kind", "id", "name", node.kind) and not _is_steps(setting)]
     text = " ".join(shown)
     return text if len(text) <= 70 else text[:69] + "…"
 
@@ -157,7 +159,7 @@ def _status_command(name: str, status: JourneyStatus, help_text: str) -> click.C
     return command
 
 
-def print_funnel(result: Funnel) -> None:
+def print_funnel(result: Funnel, program: Program | None = None) -> None:
     table = Table("", "count", title=f"{result.key}: funnel")
     for label, value in (("entered", result.entered), ("in flight", result.active),
                          ("completed", result.completed), ("converted (goal)", result.converted),
@@ -167,9 +169,9 @@ def print_funnel(result: Funnel) -> None:
     for reason, count in result.exits.most_common():
         table.add_row(f"exited: {reason}", str(count))
     console.print(table)
-    steps = Table("step", "reached", title="per step")
-    for step_id, count in sorted(result.steps.items()):
-        steps.add_row(step_id, str(count))
+    steps = Table("step", "id", "reached (people)", title="per step, in flow order")
+    for label, step_id in step_rows(result, program):
+        steps.add_row(label, step_id, str(result.steps.get(step_id, 0)))
     for arm, count in sorted(result.arms.items()):
         steps.add_row(f"arm {arm}", f"{count} ({result.arm_conversions[arm]} converted)")
     console.print(steps)
@@ -180,10 +182,21 @@ def print_funnel(result: Funnel) -> None:
 def stats(key: str) -> None:
     """Funnel of live runs: entered, per step and arm, goal rate, exits by reason."""
 
-    async def work(services: Services) -> Funnel:
-        return await funnel(await get_journey(key))
+    async def work(services: Services) -> tuple[Funnel, Program]:
+        journey = await get_journey(key)
+        version = await live_version(journey) or await latest_version(journey)
+        return await funnel(journey), loaded(version).program
 
-    print_funnel(run(with_services(_guard(work))))
+    print_funnel(*run(with_services(_guard(work))))
+
+
+def step_rows(result: Funnel, program: Program | None) -> list[tuple[str, str]]:
+    """(label, id) of every step in flow order, then any step id runs recorded that the version
+    shown no longer has (an older version's)."""
+    rows = [(step_label(node), node.id) for node in in_flow_order(program)] if program else []
+    known = {step_id for _, step_id in rows}
+    return rows + [(f"(not in this version) {step_id}", step_id) for step_id in sorted(result.steps)
+                   if step_id not in known]
 
 
 for _name, _status, _help in (

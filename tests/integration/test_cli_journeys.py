@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,11 +46,16 @@ def test_a_journey_through_its_life_from_the_command_line(nurture) -> None:  # t
     listed = nurture("journeys", "list")
     assert "my-welcome" in listed.stdout and "live" in listed.stdout
     shown = nurture("journeys", "show", "my-welcome").stdout
-    assert "welcome-1" in shown and "then → 2/then/0, else → 2/else/0" in shown
+    assert "welcome-1" in shown and "then → 2/then/0," in shown and "Email: welcome 1" in shown
+    # Flow order: the branch's then-steps, then its else-steps, then the step after the branch.
+    rows = [re.search(rf"│ {step_id} +│ {kind} ", shown) for step_id, kind in
+            (("2/then/1", "email"), ("2/else/0", "email"), ("3", "wait"))]
+    assert all(rows) and rows[0].start() < rows[1].start() < rows[2].start()  # type: ignore[union-attr]
+    assert "Wait 2 days" in shown
     assert "is now paused" in nurture("journeys", "pause", "my-welcome").stdout
     assert "is now live" in nurture("journeys", "resume", "my-welcome").stdout
     stats = nurture("journeys", "stats", "my-welcome")
-    assert stats.returncode == 0 and "entered" in stats.stdout
+    assert stats.returncode == 0 and "entered" in stats.stdout and "Wait 2 days" in stats.stdout
     assert "is now archived" in nurture("journeys", "archive", "my-welcome").stdout
     again = nurture("journeys", "resume", "my-welcome")
     assert again.returncode == 2 and "cannot resume 'my-welcome': it is archived" in again.stderr

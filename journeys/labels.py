@@ -1,0 +1,97 @@
+"""Readable step labels: the step's `name` from the YAML, else one derived from what it does.
+
+Node ids are document paths (`0/else/0/else/2`) that say where a step sits, not what it is;
+reports, Slack and diagrams show these labels instead ("Email: cart reminder", "Wait 1 day",
+"If contact.lead_score >= 50"). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from journeys.program import Node, Program
+
+MAX_LABEL = 60
+
+
+def _words(key: str) -> str:
+    return key.replace("-", " ").replace("_", " ")
+
+
+def _count(number: int, unit: str) -> str:
+    return f"{number} {unit}" + ("" if number == 1 else "s")
+
+
+def span(text: str) -> str:
+    """`3d` -> "3 days", `12h` -> "12 hours", `2w` -> "2 weeks"; anything else as written."""
+    units = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"}
+    number, unit = text[:-1], text[-1:]
+    return _count(int(number), units[unit]) if number.isdigit() and unit in units else text
+
+
+def _wait(step: Any) -> str:
+    wait = step.wait
+    if isinstance(wait, str):
+        return f"Wait {span(wait)}"
+    if wait.best_hour:
+        return "Wait for the best send hour"
+    if wait.until:
+        return f"Wait until {wait.until}" + (f" ({wait.offset})" if wait.offset not in ("0s", "0") else "")
+    return f"Wait until {wait.at}" if wait.at else "Wait"
+
+
+def _split(step: Any) -> str:
+    return "Split: " + " / ".join(arm.name for arm in step.split.arms)
+
+
+def _update(step: Any) -> str:
+    update = step.update
+    if update.add_tags:
+        return "Tag: " + ", ".join(update.add_tags)
+    if update.unsubscribe:
+        return "Unsubscribe"
+    return "Update contact"
+
+
+DERIVED: dict[str, Callable[[Any], str]] = {
+    "wait": _wait,
+    "wait_for": lambda s: f"Wait for {s.wait_for.event} (up to {span(s.wait_for.timeout)})",
+    "email": lambda s: f"Email: {_words(s.email)}",
+    "branch": lambda s: f"If {s.branch.if_}",
+    "split": _split,
+    "update": _update,
+    "slack_notify": lambda s: f"Slack message to {s.slack_notify.to}",
+    "slack_task": lambda s: f"Slack task: {_words(s.slack_task.kind)}",
+    "approval": lambda s: f"Approval: {_words(s.approval.email)}",
+    "coupon": lambda s: f"Coupon: {_words(s.coupon)}",
+    "webhook": lambda s: "Webhook",
+    "start_journey": lambda s: f"Start journey {s.start_journey}",
+    "stop_journeys": lambda s: "Stop journeys: " + ", ".join(s.stop_journeys),
+    "exit": lambda s: f"Exit ({s.exit})",
+}
+
+
+def step_label(node: Node) -> str:
+    if getattr(node.step, "name", None):
+        return str(node.step.name)
+    label = DERIVED.get(node.kind, lambda s: node.kind)(node.step)
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+
+
+def in_flow_order(program: Program) -> Iterator[Node]:
+    """Every node once, as a reader follows the flow: each step, then what hangs off its exits."""
+    seen: set[str] = set()
+
+    def walk(node_id: str | None, stop: str | None) -> Iterator[Node]:
+        # A branch's arms run on into the step after the branch: that one is the parent's to show.
+        while node_id is not None and node_id != stop and node_id not in seen:
+            seen.add(node_id)
+            node = program.node(node_id)
+            yield node
+            for exit_id in node.exits.values():
+                yield from walk(exit_id, node.next)
+            node_id = node.next
+
+    yield from walk(program.start, None)
+    yield from (node for node_id, node in program.nodes.items() if node_id not in seen)  # unreachable
