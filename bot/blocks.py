@@ -237,7 +237,7 @@ def funnel_message(view: FunnelView) -> dict[str, Any]:
     lines = [f"*Funnel of `{view.key}`*",
              f"Entered {view.entered} · active {view.active} · completed {view.completed} · "
              f"converted {view.converted} ({rate}) · emails {view.emails}"]
-    lines += [f"• step {step}: {count}" for step, count in view.steps]
+    lines += [f"• {escape(step)}: {count}" for step, count in view.steps]
     lines += [f"• exit _{reason}_: {count}" for reason, count in view.exits]
     return message("\n".join(lines))
 

@@ -19,10 +19,11 @@ from core.services import Services
 from emails.models import Message
 from journeys.analytics import funnel
 from journeys.durations import parse_duration
+from journeys.labels import labelled_counts
 from journeys.manual import start_for_contact
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
 from journeys.runner import run_step
-from journeys.store import get_journey
+from journeys.store import get_journey, latest_version, live_version, loaded
 
 NOTIFIED_TTL = 30 * 24 * 3600
 MAX_TEST_STEPS = 200
@@ -92,12 +93,15 @@ async def _answer(services: Services, response_url: str, channel: str, user: str
 async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: str, response_url: str = "") -> str:
     services: Services = ctx["services"]
     try:
-        result = await funnel(await get_journey(key))
+        journey = await get_journey(key)
+        result = await funnel(journey)
+        version = await live_version(journey) or await latest_version(journey)
     except NurtureError as error:
         await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
+    steps = [(label, count) for label, _, count in labelled_counts(result.steps, loaded(version).program)]
     view = blocks.FunnelView(key, result.entered, result.active, result.completed, result.converted, result.emails,
-                             sorted(result.steps.items()), result.exits.most_common())
+                             steps, result.exits.most_common())
     await _answer(services, response_url, channel, user, blocks.funnel_message(view))
     return "answered"
 

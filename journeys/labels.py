@@ -7,7 +7,7 @@ reports, Slack and diagrams show these labels instead ("Email: cart reminder", "
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from journeys.program import Node, Program
@@ -95,3 +95,13 @@ def in_flow_order(program: Program) -> Iterator[Node]:
 
     yield from walk(program.start, None)
     yield from (node for node_id, node in program.nodes.items() if node_id not in seen)  # unreachable
+
+
+def labelled_counts(counts: Mapping[str, int], program: Program | None) -> list[tuple[str, str, int]]:
+    """(label, id, count) for every step in flow order, then the step ids runs recorded that this
+    version no longer has (an older version's), as "(not in this version) ID"."""
+    rows = [(step_label(node), node.id, counts.get(node.id, 0)) for node in in_flow_order(program)] \
+        if program else []
+    known = {step_id for _, step_id, _ in rows}
+    return rows + [(f"(not in this version) {step_id}", step_id, counts[step_id]) for step_id in sorted(counts)
+                   if step_id not in known]

@@ -12,7 +12,7 @@ from core.errors import NurtureError
 from core.expressions import ExpressionError, validate_expression
 from core.services import Services
 from journeys.analytics import Funnel, funnel
-from journeys.labels import in_flow_order, step_label
+from journeys.labels import in_flow_order, labelled_counts, step_label
 from journeys.library import install, templates
 from journeys.manual import start_for_contact, start_for_segment
 from journeys.models import InFlightPolicy, Journey, JourneyStatus
@@ -170,8 +170,8 @@ def print_funnel(result: Funnel, program: Program | None = None) -> None:
         table.add_row(f"exited: {reason}", str(count))
     console.print(table)
     steps = Table("step", "id", "reached (people)", title="per step, in flow order")
-    for label, step_id in step_rows(result, program):
-        steps.add_row(label, step_id, str(result.steps.get(step_id, 0)))
+    for label, step_id, count in labelled_counts(result.steps, program):
+        steps.add_row(label, step_id, str(count))
     for arm, count in sorted(result.arms.items()):
         steps.add_row(f"arm {arm}", f"{count} ({result.arm_conversions[arm]} converted)")
     console.print(steps)
@@ -189,14 +189,6 @@ def stats(key: str) -> None:
 
     print_funnel(*run(with_services(_guard(work))))
 
-
-def step_rows(result: Funnel, program: Program | None) -> list[tuple[str, str]]:
-    """(label, id) of every step in flow order, then any step id runs recorded that the version
-    shown no longer has (an older version's)."""
-    rows = [(step_label(node), node.id) for node in in_flow_order(program)] if program else []
-    known = {step_id for _, step_id in rows}
-    return rows + [(f"(not in this version) {step_id}", step_id) for step_id in sorted(result.steps)
-                   if step_id not in known]
 
 
 for _name, _status, _help in (

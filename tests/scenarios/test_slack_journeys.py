@@ -148,7 +148,9 @@ async def test_stats_and_contact(client: TestClient, services: Services, slack: 
     assert "entered" in await started.text()
     await command(client, services, "/journey", f"stats {spec.key}")
     await drive()
-    assert "Entered 1" in slack.called("response_url")[-1].params["text"]
+    text = slack.called("response_url")[-1].params["text"]
+    assert "Entered 1" in text
+    assert text.index("• Email: welcome 1:") < text.index("• Wait 2 days:")  # labelled, in flow order
     card = await (await command(client, services, "/contact", "leo.martin@example.com")).text()
     assert "42" in card and "vip" in card and spec.key in card
 
