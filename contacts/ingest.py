@@ -75,10 +75,10 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
         contact.last_activity_at = event.occurred_at
 
 
-async def _apply_in_transaction(services: Services, event: NormalizedEvent, delivery_id: int | None,
-                                known_new: bool) -> Applied | None:
+async def _apply_in_transaction(services: Services, event: NormalizedEvent,
+                                delivery_id: int | None) -> Applied | None:
     async with in_transaction():
-        return await _apply_here(services, event, delivery_id, known_new)
+        return await _apply_here(services, event, delivery_id, known_new=False)
 
 
 async def _apply_here(services: Services, event: NormalizedEvent, delivery_id: int | None,
@@ -144,7 +144,7 @@ async def apply(services: Services, event: NormalizedEvent, delivery_id: int | N
         return await _apply_here(services, event, delivery_id, known_new=True)
     for attempt in range(ATTEMPTS):
         try:
-            return await _apply_in_transaction(services, event, delivery_id, known_new=False)
+            return await _apply_in_transaction(services, event, delivery_id)
         except IntegrityError:
             # A concurrent copy of this event committed first: exactly one effect.
             if await Event.exists(idempotency_key=event.idempotency_key):

@@ -52,16 +52,19 @@ def _check_purpose(purpose: str) -> None:
 LEGACY_SIGNATURE_LENGTH = 43  # base64url of a 32-byte HMAC-SHA256
 
 
+def _signed_bytes(purpose: str, payload: str) -> bytes:
+    return purpose.encode("ascii") + b"\x00" + payload.encode("ascii")
+
+
 def _signature(key: bytes, purpose: str, payload: str) -> str:
-    message = purpose.encode("ascii") + b"\x00" + payload.encode("ascii")
+    message = _signed_bytes(purpose, payload)
     # BLAKE2b keys are at most 64 bytes: a longer secret is hashed down first (as HMAC does).
     mac_key = key if len(key) <= 64 else hashlib.blake2b(key).digest()
     return _b64encode(hashlib.blake2b(message, key=mac_key, digest_size=16).digest())
 
 
 def _legacy_signature(key: bytes, purpose: str, payload: str) -> str:
-    message = purpose.encode("ascii") + b"\x00" + payload.encode("ascii")
-    return _b64encode(hmac.new(key, message, hashlib.sha256).digest())
+    return _b64encode(hmac.new(key, _signed_bytes(purpose, payload), hashlib.sha256).digest())
 
 
 def _body(data: dict[str, Any]) -> str:
