@@ -33,7 +33,10 @@ ORDER = json.loads((REPO / "bench" / "fixtures" / "orders-create.json").read_tex
 
 
 def signed_order(n: int) -> tuple[bytes, dict[str, str]]:
-    order = dict(ORDER, id=10_000_000 + n, email=f"buyer{n % 500}@bench.example")
+    buyer = n % 500  # 500 buyers, as the peer's contacts are keyed by these emails
+    email = f"buyer{buyer}@bench.example"
+    order = dict(ORDER, id=10_000_000 + n, email=email, customer=dict(ORDER["customer"], id=9_000_000 + buyer,
+                                                                      email=email))
     body = json.dumps(order).encode()
     digest = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
     return body, {

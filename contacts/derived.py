@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
+from contacts.batch import Batch
 from contacts.events import EMITTED_TYPES, NormalizedEvent
 from contacts.models import (
     Checkout,
@@ -19,13 +21,21 @@ from contacts.models import (
     Contact,
     LifecycleStage,
     Order,
-    ProductInterest,
     SuppressionReason,
 )
 from contacts.suppression import lift, suppress
 from emails.models import Message, MessageStatus
 
-Updater = Callable[[str, Contact, NormalizedEvent], Awaitable[None]]
+
+@dataclass(frozen=True)
+class Applying:
+    """What an updater may need besides the contact and the event."""
+
+    secret_key: str
+    batch: Batch  # what the batch read (orders, product interests) and the writes it shares
+
+
+Updater = Callable[[Applying, Contact, NormalizedEvent], Awaitable[None]]
 
 # Events that are not the person doing something (no effect on last_activity_at).
 PASSIVE_EVENTS = {
@@ -48,28 +58,13 @@ def promote(contact: Contact, stage: LifecycleStage) -> None:
         contact.lifecycle_stage = stage
 
 
-async def _record_purchases(contact: Contact, items: list[dict[str, Any]], at: dt.datetime) -> None:
-    bought: dict[str, tuple[str, int]] = {}
+def _record_purchases(batch: Batch, contact: Contact, items: list[dict[str, Any]], at: dt.datetime) -> None:
     for item in items:
         key = str(item.get("product_id") or item.get("sku") or item.get("title") or "")[:200]
         if key:
-            title, quantity = bought.get(key, (str(item.get("title", ""))[:300], 0))
-            bought[key] = (title, quantity + int(item.get("quantity") or 1))
-    if not bought:
-        return
-    known = {i.product_key: i for i in await ProductInterest.filter(contact=contact, product_key__in=list(bought))}
-    new = []
-    for key, (title, quantity) in bought.items():
-        interest = known.get(key)
-        if interest is None:
-            new.append(ProductInterest(contact=contact, product_key=key, title=title, last_seen_at=at,
-                                       purchases=quantity))
-            continue
-        interest.purchases += quantity
-        interest.last_seen_at = max(interest.last_seen_at, at)
-        await interest.save(update_fields=["purchases", "last_seen_at"])
-    if new:
-        await ProductInterest.bulk_create(new)  # one statement for a first order's lines
+            interest = batch.interest(contact, key, str(item.get("title", ""))[:300], at)
+            interest.purchases += int(item.get("quantity") or 1)
+            interest.last_seen_at = max(interest.last_seen_at, at)
 
 
 def _order_values(contact: Contact, event: NormalizedEvent, cancelled_at: dt.datetime | None) -> dict[str, Any]:
@@ -86,7 +81,8 @@ def _order_values(contact: Contact, event: NormalizedEvent, cancelled_at: dt.dat
     }
 
 
-async def _record_order(contact: Contact, event: NormalizedEvent, cancelled_at: dt.datetime | None) -> None:
+async def _record_order(batch: Batch, contact: Contact, event: NormalizedEvent,
+                        cancelled_at: dt.datetime | None) -> None:
     """The first event about an order creates it and counts it, whichever topic that is.
 
     Counted like an order cancelled after creation (see order_cancelled): it was placed, so it
@@ -95,38 +91,38 @@ async def _record_order(contact: Contact, event: NormalizedEvent, cancelled_at: 
     # Not get_or_create: its savepoint costs two more statements on every order. The contact row is
     # locked, and a copy of this order created meanwhile by another event fails the unique key:
     # the caller's transaction then rolls back and applies the event again (contacts.ingest.apply).
-    if await Order.exists(shopify_id=event.properties["order_id"]):
+    if batch.order_exists(event.properties["order_id"]):
         return
     order = await Order.create(shopify_id=event.properties["order_id"], **_order_values(contact, event, cancelled_at))
+    batch.order_created(order.shopify_id)
     contact.orders_count += 1
     if order.cancelled_at is None:
         contact.total_spent = Decimal(contact.total_spent) + order.total_price
     contact.first_order_at = min(filter(None, [contact.first_order_at, order.placed_at]))
     contact.last_order_at = max(filter(None, [contact.last_order_at, order.placed_at]))
     promote(contact, LifecycleStage.CUSTOMER)
-    await _record_purchases(contact, event.properties.get("line_items", []), order.placed_at)
+    _record_purchases(batch, contact, event.properties.get("line_items", []), order.placed_at)
     if order.checkout_token:
-        await Checkout.filter(token=order.checkout_token, completed_at=None).update(completed_at=order.placed_at)
+        batch.complete_checkout(order.checkout_token, order.placed_at)
 
 
-async def order_created(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def order_created(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     # Shopify sends orders/create for orders already cancelled (imports, voided drafts).
-    await _record_order(contact, event, _time(event.properties.get("cancelled_at")))
+    await _record_order(applying.batch, contact, event, _time(event.properties.get("cancelled_at")))
 
 
-async def order_paid(_: str, contact: Contact, event: NormalizedEvent) -> None:
-    if not await Order.exists(shopify_id=event.properties["order_id"]):
-        await order_created(_, contact, event)
+async def order_paid(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    await order_created(applying, contact, event)  # a no-op for an order already recorded
     await Order.filter(shopify_id=event.properties["order_id"]).update(
         paid_at=event.occurred_at, financial_status=event.properties.get("financial_status", "paid")
     )
 
 
-async def order_cancelled(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def order_cancelled(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     order = await Order.get_or_none(shopify_id=event.properties["order_id"])
     if order is None:
         # Delivered before orders/create: record the order as cancelled, so the late create is a no-op.
-        await _record_order(contact, event, event.occurred_at)
+        await _record_order(applying.batch, contact, event, event.occurred_at)
         return
     if order.cancelled_at is not None:
         return
@@ -144,7 +140,7 @@ def refund_share(order: Order, amount: Decimal) -> Decimal:
     return max(Decimal(0), min(amount, order.still_counted()))
 
 
-async def order_refunded(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def order_refunded(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     order = await Order.get_or_none(shopify_id=event.properties["order_id"])
     if order is None:
         return  # resolved through the order, so it exists: only a deleted order lands here
@@ -154,14 +150,13 @@ async def order_refunded(_: str, contact: Contact, event: NormalizedEvent) -> No
     contact.total_spent = max(Decimal(0), Decimal(contact.total_spent) - share)
 
 
-async def order_fulfilled(_: str, contact: Contact, event: NormalizedEvent) -> None:
-    if not await Order.exists(shopify_id=event.properties["order_id"]):
-        await order_created(_, contact, event)
+async def order_fulfilled(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    await order_created(applying, contact, event)  # a no-op for an order already recorded
     await Order.filter(shopify_id=event.properties["order_id"], fulfilled_at=None).update(
         fulfilled_at=event.occurred_at)
 
 
-async def checkout_updated(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def checkout_updated(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     props = event.properties
     values = {
         "contact": contact, "email": contact.email or "", "currency": props.get("currency", ""),
@@ -188,7 +183,7 @@ async def _ordered_at(token: str) -> dt.datetime | None:
     return order.placed_at if order is not None else None
 
 
-async def checkout_abandoned(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def checkout_abandoned(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     await Checkout.filter(token=event.properties["token"], abandoned_at=None).update(
         abandoned_at=event.occurred_at
     )
@@ -198,7 +193,7 @@ async def checkout_abandoned(_: str, contact: Contact, event: NormalizedEvent) -
 DERIVED_ATTRIBUTES = frozenset({"segments", "nps_score", "nps_category", "nps_answered_at"})
 
 
-async def survey_answered(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def survey_answered(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     contact.attributes = {
         **contact.attributes,
         "nps_score": event.properties.get("score"),
@@ -216,31 +211,31 @@ async def _message_for(event: NormalizedEvent) -> Message | None:
     )
 
 
-async def email_bounced(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+async def email_bounced(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     message = await _message_for(event)
     if message is not None:
         message.status = MessageStatus.BOUNCED
         await message.save(update_fields=["status"])
     if event.properties.get("bounce_type") == "hard" and contact.email:
-        await suppress(secret_key, contact.email, SuppressionReason.HARD_BOUNCE,
+        await suppress(applying.secret_key, contact.email, SuppressionReason.HARD_BOUNCE,
                        str(event.properties.get("description", "")))
 
 
-async def email_complained(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+async def email_complained(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     if contact.email:
-        await suppress(secret_key, contact.email, SuppressionReason.COMPLAINT, "spam complaint")
+        await suppress(applying.secret_key, contact.email, SuppressionReason.COMPLAINT, "spam complaint")
     contact.consent = Consent.UNSUBSCRIBED
     contact.consent_source = f"complaint:{event.source}"
     contact.consent_at = event.occurred_at
 
 
-async def consent_confirmed(secret_key: str, contact: Contact, event: NormalizedEvent) -> None:
+async def consent_confirmed(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     """The double opt-in link was followed: the unsubscribe no longer holds."""
     if contact.email:
-        await lift(secret_key, contact.email, SuppressionReason.UNSUBSCRIBE)
+        await lift(applying.secret_key, contact.email, SuppressionReason.UNSUBSCRIBE)
 
 
-async def email_opened(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def email_opened(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     contact.consecutive_unopened = 0
     message = await _message_for(event)
     if message is not None and message.opened_at is None:
@@ -248,7 +243,7 @@ async def email_opened(_: str, contact: Contact, event: NormalizedEvent) -> None
         await message.save(update_fields=["opened_at"])
 
 
-async def email_clicked(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def email_clicked(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     contact.consecutive_unopened = 0
     message = await _message_for(event)
     if message is not None and message.clicked_at is None:
@@ -257,17 +252,14 @@ async def email_clicked(_: str, contact: Contact, event: NormalizedEvent) -> Non
         await message.save(update_fields=["clicked_at", "opened_at"])
 
 
-async def page_viewed(_: str, contact: Contact, event: NormalizedEvent) -> None:
+async def page_viewed(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     path = urlparse(str(event.properties.get("url", ""))).path
     parts = [p for p in path.split("/") if p]
     if len(parts) >= 2 and parts[-2] == "products":
-        interest, _created = await ProductInterest.get_or_create(
-            contact=contact, product_key=parts[-1][:200],
-            defaults={"title": str(event.properties.get("title", ""))[:300], "last_seen_at": event.occurred_at},
-        )
+        interest = applying.batch.interest(contact, parts[-1][:200], str(event.properties.get("title", ""))[:300],
+                                           event.occurred_at)
         interest.views += 1
         interest.last_seen_at = max(interest.last_seen_at, event.occurred_at)
-        await interest.save()
 
 
 UPDATERS: dict[str, Updater] = {

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tortoise.expressions import Q
-
+from contacts.batch import Batch
 from contacts.events import NormalizedEvent
 from contacts.models import Contact, Event, Order
 
 
-async def _merge(anonymous: Contact, known: Contact) -> None:
+async def _merge(batch: Batch, anonymous: Contact, known: Contact) -> None:
     """Move an anonymous visitor's history onto the identified contact."""
     await Event.filter(contact_id=anonymous.id).update(contact_id=known.id)
     known.tags = sorted(set(known.tags) | set(anonymous.tags))
@@ -20,27 +19,16 @@ async def _merge(anonymous: Contact, known: Contact) -> None:
     ):
         known.last_activity_at = anonymous.last_activity_at
     anonymous_id = anonymous.anonymous_id
+    batch.forget(anonymous)
     await anonymous.delete()
     known.anonymous_id = known.anonymous_id or anonymous_id
 
 
-async def _by_identity(event: NormalizedEvent) -> tuple[Contact | None, Contact | None, Contact | None]:
-    """The contacts holding the event's email, Shopify customer id and anonymous id: one query."""
-    wanted = []
-    if event.email:
-        wanted.append(Q(email=event.email))
-    if event.shopify_customer_id is not None:
-        wanted.append(Q(shopify_customer_id=event.shopify_customer_id))
-    if event.anonymous_id:
-        wanted.append(Q(anonymous_id=event.anonymous_id))
-    # Locked here (in id order, as every locker of contacts does) for the caller's transaction.
-    found = await Contact.filter(Q(*wanted, join_type="OR")).order_by("id").select_for_update() if wanted else []
-
-    def holding(name: str, value: object) -> Contact | None:
-        return next((c for c in found if value is not None and value != "" and getattr(c, name) == value), None)
-
-    return (holding("email", event.email), holding("shopify_customer_id", event.shopify_customer_id),
-            holding("anonymous_id", event.anonymous_id))
+def _by_identity(batch: Batch, event: NormalizedEvent) -> tuple[Contact | None, Contact | None, Contact | None]:
+    """The contacts holding the event's email, Shopify customer id and anonymous id (the batch read
+    and locked them all)."""
+    return (batch.holder("email", event.email), batch.holder("shopify_customer_id", event.shopify_customer_id),
+            batch.holder("anonymous_id", event.anonymous_id))
 
 
 def _is_anonymous(contact: Contact) -> bool:
@@ -59,20 +47,23 @@ def _claimable(by_anonymous: Contact | None, event: NormalizedEvent) -> Contact 
     return by_anonymous
 
 
-async def _by_order(order_id: int) -> Contact | None:
+async def _by_order(batch: Batch, order_id: int) -> Contact | None:
     order = await Order.get_or_none(shopify_id=order_id).only("id", "contact_id")
     if order is None or order.contact_id is None:
         return None
-    return await Contact.filter(id=order.contact_id).select_for_update().first()
+    if order.contact_id in batch.contacts:
+        return batch.contacts[order.contact_id]
+    return await batch.adopt(await Contact.filter(id=order.contact_id).select_for_update().first())
 
 
-async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]:
-    """Returns (contact, created); (None, False) when the event names nobody."""
+async def resolve_contact(batch: Batch, event: NormalizedEvent) -> tuple[Contact | None, bool]:
+    """Returns (contact, created); (None, False) when the event names nobody. The contact is the
+    batch's own object (its row locked); changes to it are written when the batch ends."""
     if not (event.email or event.shopify_customer_id is not None or event.anonymous_id):
         if event.shopify_order_id is not None:  # about an order: its buyer, never a new contact
-            return await _by_order(event.shopify_order_id), False
+            return await _by_order(batch, event.shopify_order_id), False
         return None, False
-    by_email, by_shopify, by_anonymous = await _by_identity(event)
+    by_email, by_shopify, by_anonymous = _by_identity(batch, event)
     if not event.verified and (by_email is not None or by_shopify is not None):
         # Only claimed (site tracking, no identity hash): the address belongs to a known person, so
         # the activity stays with the anonymous browser that sent it and changes nothing of theirs.
@@ -80,12 +71,9 @@ async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]
             return None, False
         event, by_email, by_shopify = replace(event, email=None, shopify_customer_id=None), None, None
     known = by_email or by_shopify
-    # Only the fields changed here are written: the caller saves the whole row once, at the end.
-    changed: list[str] = []
     if known is not None and by_anonymous is not None and by_anonymous.id != known.id \
             and _is_anonymous(by_anonymous):
-        await _merge(by_anonymous, known)
-        changed += ["tags", "attributes", "last_activity_at", "anonymous_id"]
+        await _merge(batch, by_anonymous, known)
     contact = known or _claimable(by_anonymous, event)
     created = contact is None
     if contact is None:
@@ -93,15 +81,13 @@ async def resolve_contact(event: NormalizedEvent) -> tuple[Contact | None, bool]
         contact = Contact(email=event.email, anonymous_id=event.anonymous_id if by_anonymous is None else None)
     if event.email and contact.email is None and by_email is None:
         contact.email = event.email
-        changed.append("email")
     if event.shopify_customer_id is not None and contact.shopify_customer_id is None and by_shopify is None:
         contact.shopify_customer_id = event.shopify_customer_id
-        changed.append("shopify_customer_id")
     if event.anonymous_id and contact.anonymous_id is None and by_anonymous is None:
         contact.anonymous_id = event.anonymous_id
-        changed.append("anonymous_id")
     if created:
-        await contact.save()
-    elif changed:
-        await contact.save(update_fields=sorted(set(changed)))
+        await contact.save()  # now: the event row refers to it
+        batch.created(contact)
+    else:
+        batch.remember(contact)  # an identity it gained finds it for the batch's next events
     return contact, created

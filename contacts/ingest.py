@@ -7,6 +7,7 @@ was applied so the caller can hand it to the journey triggers.
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,8 +16,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from catalog.shops import shop_timezone
+from contacts.batch import Batch, stored_key
 from contacts.consent import consent_events, update_consent
-from contacts.derived import DERIVED_ATTRIBUTES, PASSIVE_EVENTS, UPDATERS
+from contacts.derived import DERIVED_ATTRIBUTES, PASSIVE_EVENTS, UPDATERS, Applying
 from contacts.events import NormalizedEvent
 from contacts.identity import resolve_contact
 from contacts.intelligence import update_for_event
@@ -78,19 +80,33 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
 async def _apply_in_transaction(services: Services, event: NormalizedEvent,
                                 delivery_id: int | None) -> Applied | None:
     async with in_transaction():
-        return await _apply_here(services, event, delivery_id, known_new=False)
+        batch = await Batch.load([event])
+        applied = await apply_in_batch(services, batch, event, delivery_id)
+        await batch.flush()
+        return applied
 
 
-async def _apply_here(services: Services, event: NormalizedEvent, delivery_id: int | None,
-                      known_new: bool) -> Applied | None:
-    """Apply the event in the caller's transaction."""
-    if not known_new and await Event.exists(idempotency_key=event.idempotency_key):
-        return None
-    found, created = await resolve_contact(event)
+def _as_of_now(contact: Contact) -> Contact:
+    """The contact as this event left it (the batch's object goes on changing with its next events):
+    journeys evaluate each event against the contact of its own moment."""
+    moment = copy.copy(contact)  # a saved row's copy: saving it would update that row
+    moment.attributes, moment.tags = dict(contact.attributes), list(contact.tags)
+    return moment
+
+
+async def apply_in_batch(services: Services, batch: Batch, event: NormalizedEvent,
+                         delivery_id: int | None) -> Applied | None:
+    """Apply the event in the caller's transaction through the batch that loaded what it reads (the
+    caller flushes the batch before committing); None when it was a duplicate or names nobody."""
+    event = storable(event)
+    if not batch.claim(event):
+        return None  # stored before the batch, or earlier in it
+    found, created = await resolve_contact(batch, event)
     if found is None:
         log.info("event %s names nobody; dropped", event.idempotency_key)
         return None
-    contact = found  # locked by resolve_contact: concurrent events for this contact wait here
+    contact = found  # locked by the batch: concurrent events for this contact wait here
+    batch.touch(contact)  # written when the batch ends
     row = await Event.create(
         contact=contact, type=event.type, properties=event.properties,
         occurred_at=event.occurred_at, source=event.source,
@@ -103,11 +119,11 @@ async def _apply_here(services: Services, event: NormalizedEvent, delivery_id: i
     consent_before = update_consent(contact, event)
     updater = UPDATERS.get(event.type)
     if updater is not None:
-        await updater(services.settings.secret_key, contact, event)
-    emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now())
+        await updater(Applying(services.settings.secret_key, batch), contact, event)
+    emitted = await update_for_event(services.workspace.intelligence, contact, row, services.clock.now(),
+                                     batch.interest_counts)
     emitted += consent_events(contact, event, consent_before)
-    await contact.save()
-    return Applied(row, contact, created, tuple(emitted))
+    return Applied(row, _as_of_now(contact), created, tuple(emitted))
 
 
 def _without_nul(value: Any) -> Any:
@@ -130,24 +146,16 @@ def storable(event: NormalizedEvent) -> NormalizedEvent:
     )
 
 
-async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None,
-                known_new: bool = False) -> Applied | None:
-    """Apply one event (from inbound delivery `delivery_id`, when it came in one); None when it was a
-    duplicate or names nobody.
-
-    `known_new`: a batch (webhooks.processing) looked the key up in its own transaction and found
-    none; the event is applied in that transaction without a savepoint of its own (two statements
-    fewer an event), and any failure, a copy arriving meanwhile included, rolls the whole batch
-    back to be applied one delivery at a time, each in a transaction of its own, as below."""
-    event = storable(event)
-    if known_new:
-        return await _apply_here(services, event, delivery_id, known_new=True)
+async def apply(services: Services, event: NormalizedEvent, delivery_id: int | None = None) -> Applied | None:
+    """Apply one event (from inbound delivery `delivery_id`, when it came in one) in a transaction
+    of its own; None when it was a duplicate or names nobody. (A batch of deliveries goes through
+    `apply_in_batch`, see webhooks.processing.)"""
     for attempt in range(ATTEMPTS):
         try:
             return await _apply_in_transaction(services, event, delivery_id)
         except IntegrityError:
             # A concurrent copy of this event committed first: exactly one effect.
-            if await Event.exists(idempotency_key=event.idempotency_key):
+            if await Event.exists(idempotency_key=stored_key(event)):
                 return None
             # Otherwise another event created the same contact (or order) first: the
             # transaction rolled back, and the next attempt finds the row.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,13 +22,14 @@ from tortoise import connections
 
 from contacts import loyalty, preferences, scoring, segments
 from contacts.events import EMITTED_TYPES, NormalizedEvent
-from contacts.models import Contact, Event, Order, ProductInterest
+from contacts.models import Contact, Event, Order
 from contacts.view import contact_view
 from core.intelligence_config import IntelligenceConfig
 
 ORDER_EVENTS = {"order.created", "order.paid", "order.fulfilled"}
 LOYALTY_EVENTS = ORDER_EVENTS | {"order.cancelled", "order.refunded"}
 INTEREST_EVENTS = {"order.created", "order.paid", "page.viewed"}
+InterestCounts = Callable[[int], list[tuple[str, int, int]]]
 
 
 @dataclass
@@ -145,9 +147,8 @@ def _retier(run: Pass) -> None:
                  f"loyalty.tier_changed:{tier}:{c.id}:{run.cause}")
 
 
-async def _interests(run: Pass) -> None:
-    rows = await ProductInterest.filter(contact_id=run.contact.id).values_list("product_key", "views", "purchases")
-    tags = preferences.interest_tags([(str(k), int(v), int(p)) for k, v, p in rows], run.config.interests)
+def _interests(run: Pass, interests: InterestCounts) -> None:
+    tags = preferences.interest_tags(interests(run.contact.id), run.config.interests)
     if not tags <= set(run.contact.tags):
         run.contact.tags = sorted(set(run.contact.tags) | tags)
 
@@ -173,14 +174,14 @@ def _segments(run: Pass) -> None:
             run.emit(kind, {"segment": name}, f"{kind}:{name}:{c.id}:{run.cause}")
 
 
-async def _for_event(run: Pass, event: Event) -> None:
+async def _for_event(run: Pass, event: Event, interests: InterestCounts) -> None:
     config = run.config
     if config.scoring.enabled:
         _score(run, event)
     if config.loyalty.enabled and event.type in LOYALTY_EVENTS:
         await _loyalty(run, event)
     if config.interests.enabled and event.type in INTEREST_EVENTS:
-        await _interests(run)
+        _interests(run, interests)
     if config.send_time.enabled and event.type in config.send_time.events:
         _send_hour(run, event)
     if config.engagement.enabled:
@@ -189,12 +190,13 @@ async def _for_event(run: Pass, event: Event) -> None:
 
 
 async def update_for_event(config: IntelligenceConfig, contact: Contact, event: Event,
-                           now: dt.datetime) -> list[NormalizedEvent]:
-    """Update the (locked, about to be saved) contact for one applied event; returns the events to emit."""
+                           now: dt.datetime, interests: InterestCounts) -> list[NormalizedEvent]:
+    """Update the (locked, about to be saved) contact for one applied event; returns the events to emit.
+    `interests`: a contact's (product, views, purchases), as the event left them."""
     if event.type in EMITTED_TYPES:
         return []
     run = Pass(contact, config, now, cause=str(event.id), at=event.occurred_at)
-    await _for_event(run, event)
+    await _for_event(run, event, interests)
     return run.emitted
 
 

@@ -140,13 +140,25 @@ def _facts(data: dict[str, Any]) -> Any:
     return Facts(data=data)
 
 
+async def in_flight_by_contact(contact_ids: list[int]) -> dict[int, list[Enrollment]]:
+    """The enrollments in flight of each contact, in one query."""
+    found: dict[int, list[Enrollment]] = {contact_id: [] for contact_id in contact_ids}
+    for enrollment in await Enrollment.filter(contact_id__in=contact_ids, state__in=IN_FLIGHT).order_by("id"):
+        found[enrollment.contact_id].append(enrollment)
+    return found
+
+
 async def on_event(services: Services, contact: Contact, event: Event,
-                   plans: list[tuple[Journey, JourneyVersion, Loaded]] | None = None) -> None:
+                   plans: list[tuple[Journey, JourneyVersion, Loaded]] | None = None,
+                   in_flight: list[Enrollment] | None = None) -> None:
     """Goals, wait_for and triggers: every applied event passes through here once. `plans`: the live
-    journeys when the caller read them already (one read for a whole batch of events)."""
+    journeys, `in_flight`: the contact's enrollments in flight, when the caller read them already
+    (one read for a whole batch of events)."""
     now = services.clock.now()
     data = event_dict(event)
-    for enrollment in await Enrollment.filter(contact=contact, state__in=IN_FLIGHT):
+    if in_flight is None:
+        in_flight = await Enrollment.filter(contact=contact, state__in=IN_FLIGHT).order_by("id")
+    for enrollment in in_flight:
         await _react(services, enrollment, contact, data, now)  # hands the committed contact back
     view = contact_view(contact)  # triggers look at the contact only: no send history needed
     for journey, version, plan in plans if plans is not None else await live_plans():

@@ -7,62 +7,75 @@ Privacy requests (export, erasure) touch every domain, so they are handled here,
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from contacts.batch import Batch
 from contacts.consent import CONFIRMATION_REQUESTED
 from contacts.events import NormalizedEvent
-from contacts.ingest import Applied, apply, storable
-from contacts.models import Event
+from contacts.ingest import Applied, apply, apply_in_batch, storable
 from core.services import Services
 from journeys.store import live_plans
-from journeys.triggers import on_event
+from journeys.triggers import in_flight_by_contact, on_event
 from pipeline import privacy, products
 from pipeline.consent import request_confirmation
 from pipeline.coupons import redemptions
 
 
-def stored_key(event: NormalizedEvent) -> str:
-    """The idempotency key as the events table holds it (storable() drops NUL; the column is 200 long)."""
-    return event.idempotency_key.replace("\x00", "")[:200]
-
-
-async def unseen_keys(events: Iterable[NormalizedEvent]) -> set[str]:
-    """The idempotency keys among `events` that no stored event has: one query for a whole batch."""
-    keys = {stored_key(event) for event in events}
-    return keys - set(await Event.filter(idempotency_key__in=list(keys)).values_list("idempotency_key", flat=True))
-
-
-async def apply_all(services: Services, events: Iterable[NormalizedEvent],
-                    delivery_id: int | None = None, unseen: set[str] | None = None) -> list[Applied]:
+async def apply_all(services: Services, events: Iterable[NormalizedEvent], delivery_id: int | None = None,
+                    batch: Batch | None = None) -> list[Applied]:
     """Apply each event in order; duplicates, events naming nobody and privacy requests apply nothing.
-    `unseen`: keys looked up in this transaction and not found (unseen_keys), so not looked up again."""
+    `batch`: apply in the caller's transaction through it (the caller loaded it for these events and
+    flushes it); else each event in a transaction of its own."""
     applied = []
     for event in events:
         if event.type in privacy.HANDLERS:
             await privacy.HANDLERS[event.type](services, storable(event))
         elif event.type in products.HANDLERS:
             await products.HANDLERS[event.type](services, storable(event))
-        elif unseen is not None and stored_key(event) not in unseen:
-            continue  # stored before this batch, or earlier in it: a duplicate
-        elif (result := await apply(services, event, delivery_id,
-                                    known_new=unseen is not None)) is not None:
-            if unseen is not None:
-                unseen.discard(stored_key(event))
+        elif (result := await apply(services, event, delivery_id) if batch is None
+              else await apply_in_batch(services, batch, event, delivery_id)) is not None:
             redeemed = await redemptions(result)
             applied.append(replace(result, emitted=result.emitted + tuple(redeemed)) if redeemed else result)
     return applied
 
 
 async def react(services: Services, applied: list[Applied]) -> None:
-    """After the changes committed: confirmation emails, journeys, and what the events derived."""
-    plans = await live_plans() if applied else []  # the same live journeys for the whole batch
+    """After the changes committed: confirmation emails, journeys, then what the events derived.
+
+    Read once for the batch: the live journeys, and the enrollments of each contact with one event
+    in it (a contact's second event must see what its first one started or ended, so those read
+    their own)."""
+    if not applied:
+        return
+    plans = await live_plans()
+    events_of = Counter(item.contact.id for item in applied)
+    in_flight = await in_flight_by_contact(sorted(c for c, n in events_of.items() if n == 1))
     for item in applied:
         if item.event.type == CONFIRMATION_REQUESTED:
             await request_confirmation(services, item.contact, item.event.idempotency_key)
-        await on_event(services, item.contact, item.event, plans)
-        if item.emitted:  # tier changes, milestones, segments: they derive nothing further, so no loops
-            await ingest(services, item.emitted)
+        await on_event(services, item.contact, item.event, plans, in_flight.get(item.contact.id))
+    # Tier changes, milestones, segments (after the journeys saw their causes): they derive nothing
+    # further, so no loops.
+    await ingest_derived(services, [event for item in applied for event in item.emitted])
+
+
+async def ingest_derived(services: Services, events: list[NormalizedEvent]) -> None:
+    """Events the batch derived, applied as one batch (one by one when a concurrent copy collides)."""
+    if not events:
+        return
+    try:
+        async with in_transaction():
+            batch = await Batch.load(events)
+            applied = await apply_all(services, events, batch=batch)
+            await batch.flush()
+    except IntegrityError:
+        applied = await apply_all(services, events)
+    await react(services, applied)
 
 
 def needs_its_own_transaction(event: NormalizedEvent) -> bool:

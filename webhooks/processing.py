@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from contacts.batch import Batch
 from contacts.events import NormalizedEvent
 from contacts.ingest import Applied
 from core.errors import UnprocessablePayload
 from core.services import Services
 from inbox.models import DeliveryStatus, InboundDelivery
 from pipeline.faults import TRANSIENT, is_transient
-from pipeline.ingest import apply_all, ingest, needs_its_own_transaction, react, unseen_keys
+from pipeline.ingest import apply_all, ingest, needs_its_own_transaction, react
 from webhooks.providers import IgnoredTopic, provider_for
 
 log = logging.getLogger(__name__)
@@ -111,10 +112,11 @@ async def _apply_together(services: Services, run: list[Planned]) -> list[Applie
     applied: list[Applied] = []
     now = dt.datetime.now(dt.UTC)
     async with in_transaction():
-        unseen = await unseen_keys([event for item in run for event in item.events])
+        batch = await Batch.load([event for item in run for event in item.events])
         for item in run:
             if item.status == DeliveryStatus.PROCESSED:
-                applied += await apply_all(services, item.events, item.delivery.id, unseen)
+                applied += await apply_all(services, item.events, item.delivery.id, batch)
+        await batch.flush()
         # One statement per outcome for the whole run (ignored and failed ones keep their own words).
         processed = [item.delivery.id for item in run if item.status == DeliveryStatus.PROCESSED]
         await InboundDelivery.filter(id__in=processed).update(status=DeliveryStatus.PROCESSED, error="",

@@ -45,7 +45,10 @@ class QueryLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else ()
         if len(args) == 2 and isinstance(args[0], str):
-            self.queries.append((args[0], list(args[1] or [])))
+            values = list(args[1] or [])
+            # A prepared statement run for many rows (execute_many) logs them all: its first one stands in.
+            many = bool(values) and isinstance(values[0], list | tuple)
+            self.queries.append((args[0], list(values[0]) if many else values))
 
 
 @pytest.fixture
