@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.mrkdwn import escape, person, user
+from journeys.outcomes import JourneyStats, Money
 
 Block = dict[str, Any]
 
@@ -220,25 +221,28 @@ def journey_published(key: str, version: int, by: str) -> dict[str, Any]:
     return message(f":large_green_circle: `{escape(key)}` v{version} is live (published by {user(by)}).")
 
 
-@dataclass(frozen=True)
-class FunnelView:
-    key: str
-    entered: int
-    active: int
-    completed: int
-    converted: int
-    emails: int
-    steps: Sequence[tuple[str, int]] = ()
-    exits: Sequence[tuple[str, int]] = ()
+def _money(amounts: Sequence[Money]) -> str:
+    return ", ".join(f"{m.amount} {m.currency}".strip() for m in amounts) or "0"
 
 
-def funnel_message(view: FunnelView) -> dict[str, Any]:
-    rate = f"{view.converted / view.entered:.0%}" if view.entered else "-"
-    lines = [f"*Funnel of `{view.key}`*",
-             f"Entered {view.entered} · active {view.active} · completed {view.completed} · "
-             f"converted {view.converted} ({rate}) · emails {view.emails}"]
-    lines += [f"• {escape(step)}: {count}" for step, count in view.steps]
-    lines += [f"• exit _{reason}_: {count}" for reason, count in view.exits]
+def stats_message(stats: JourneyStats) -> dict[str, Any]:
+    """/journey stats: people per step, each email's clicks and revenue, the split's verdict."""
+    lines = [f"*Results of `{escape(stats.journey)}`*",
+             f"Entered {stats.entered} · in flight {stats.in_flight} · completed {stats.completed} · "
+             f"converted {stats.converted} ({stats.goal_rate:.0%}) · attributed {stats.orders} orders, "
+             f"{escape(_money(stats.revenue))}"]
+    lines += [f"• {escape(step.label)}: {step.reached}" + (f" ({step.waiting} here now)" if step.waiting else "")
+              for step in stats.steps]
+    lines += [f"• exit _{escape(reason)}_: {count}" for reason, count in stats.exits.items()]
+    if stats.emails:
+        lines.append("*Per email* (opens are approximate; clicks and orders are what count)")
+        lines += [f"• {escape(e.label)}: sent {e.sent}, clicked {e.clicked} ({e.click_rate:.1%}), opened "
+                  f"~{e.opened}, unsubscribed {e.unsubscribed}, {e.orders} orders, {escape(_money(e.revenue))}"
+                  for e in stats.emails]
+    lines += [f"• arm *{escape(a.arm)}*: {a.converted}/{a.entered} converted ({a.conversion_rate:.1%}), "
+              f"{escape(_money(a.revenue))}" for a in stats.arms]
+    if stats.verdict is not None:
+        lines.append(f":scales: {escape(stats.verdict.text)}")
     return message("\n".join(lines))
 
 

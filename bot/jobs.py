@@ -17,9 +17,9 @@ from core.clock import ManualClock
 from core.errors import NurtureError
 from core.services import Services
 from emails.models import Message
+from journeys import outcomes
 from journeys.analytics import funnel
 from journeys.durations import parse_duration
-from journeys.labels import labelled_counts
 from journeys.manual import start_for_contact
 from journeys.models import Enrollment, EnrollmentState, Task, TaskKind, TaskStatus
 from journeys.runner import run_step
@@ -94,15 +94,12 @@ async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: st
     services: Services = ctx["services"]
     try:
         journey = await get_journey(key)
-        result = await funnel(journey)
         version = await live_version(journey) or await latest_version(journey)
+        stats = await outcomes.journey_stats(await funnel(journey), journey.id, loaded(version).program)
     except NurtureError as error:
         await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
-    steps = [(label, count) for label, _, count in labelled_counts(result.steps, loaded(version).program)]
-    view = blocks.FunnelView(key, result.entered, result.active, result.completed, result.converted, result.emails,
-                             steps, result.exits.most_common())
-    await _answer(services, response_url, channel, user, blocks.funnel_message(view))
+    await _answer(services, response_url, channel, user, blocks.stats_message(stats))
     return "answered"
 
 

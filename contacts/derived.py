@@ -222,6 +222,10 @@ async def email_bounced(applying: Applying, contact: Contact, event: NormalizedE
 
 
 async def email_complained(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    message = await _message_for(event)
+    if message is not None and message.complained_at is None:
+        message.complained_at = event.occurred_at
+        await message.save(update_fields=["complained_at"])
     if contact.email:
         await suppress(applying.secret_key, contact.email, SuppressionReason.COMPLAINT, "spam complaint")
     contact.consent = Consent.UNSUBSCRIBED
@@ -233,6 +237,16 @@ async def consent_confirmed(applying: Applying, contact: Contact, event: Normali
     """The double opt-in link was followed: the unsubscribe no longer holds."""
     if contact.email:
         await lift(applying.secret_key, contact.email, SuppressionReason.UNSUBSCRIBE)
+
+
+async def consent_updated(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    """An unsubscribe through a message's link (ours, or the provider's): counted for that email."""
+    if event.properties.get("state") != Consent.UNSUBSCRIBED.value:
+        return
+    message = await _message_for(event)
+    if message is not None and message.unsubscribed_at is None:
+        message.unsubscribed_at = event.occurred_at
+        await message.save(update_fields=["unsubscribed_at"])
 
 
 async def email_opened(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
@@ -274,6 +288,7 @@ UPDATERS: dict[str, Updater] = {
     "email.bounced": email_bounced,
     "email.complained": email_complained,
     "consent.confirmed": consent_confirmed,
+    "consent.updated": consent_updated,
     "email.opened": email_opened,
     "email.clicked": email_clicked,
     "page.viewed": page_viewed,

@@ -7,6 +7,8 @@ one, the defaults below apply.
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +59,31 @@ class ConsentConfig(BaseModel):
     policy: Literal["opt_in", "opt_out"] = "opt_in"
 
 
+SPAN = re.compile(r"^(\d+)([mhdw])$")
+UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_window(value: object) -> dt.timedelta:
+    if isinstance(value, dt.timedelta):
+        return value
+    found = SPAN.match(str(value).strip())
+    if not found or int(found[1]) == 0:
+        raise ValueError(f"{value!r} is not a window: a number and m, h, d or w, e.g. 5d or 24h")
+    return dt.timedelta(seconds=int(found[1]) * UNITS[found[2]])
+
+
+class AttributionConfig(BaseModel):
+    """Which email an order is credited to: the one its buyer last clicked within `click_window`
+    before ordering, else the one last opened within `open_window` (Klaviyo's defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    click_window: dt.timedelta = dt.timedelta(days=5)
+    open_window: dt.timedelta = dt.timedelta(days=1)
+
+    _windows = field_validator("click_window", "open_window", mode="before")(lambda v: parse_window(v))
+
+
 # Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
 # sets its own under `brand`; otherwise they are these paths under brand.url.
 BRAND_LINKS = {
@@ -86,6 +113,7 @@ class Workspace(BaseModel):
     consent: ConsentConfig = ConsentConfig()
     # Lead score, engagement tags, loyalty, interest tags, send hour, segments (core/intelligence_config.py).
     intelligence: IntelligenceConfig = IntelligenceConfig()
+    attribution: AttributionConfig = AttributionConfig()
 
     @field_validator("brand")
     @classmethod

@@ -23,6 +23,9 @@ class Message(Model):
     enrollment_ref = fields.BigIntField(null=True, db_index=True)
     # The enrollment's journey, copied so a journey's email count is an index lookup, not a join.
     journey_ref = fields.BigIntField(null=True)
+    # The email step that sent it and the split arm the enrollment was on: results per email and arm.
+    step_ref = fields.CharField(max_length=200, default="", db_default="")
+    variant = fields.CharField(max_length=32, default="", db_default="")
     contact: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "nurture.Contact", related_name="messages", null=True, on_delete=fields.CASCADE
     )
@@ -45,6 +48,8 @@ class Message(Model):
     sent_at = fields.DatetimeField(null=True)
     opened_at = fields.DatetimeField(null=True)
     clicked_at = fields.DatetimeField(null=True)
+    unsubscribed_at = fields.DatetimeField(null=True)  # through this message's link
+    complained_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "messages"

@@ -6,6 +6,7 @@ Test runs (`/journey test`, simulations) are kept out: only is_test=False enroll
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from tortoise.functions import Count
 
 from emails.models import Message
 from journeys.models import Enrollment, EnrollmentState, Journey, StepRun
+from journeys.store import IN_FLIGHT
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Funnel:
     steps: Counter[str] = field(default_factory=Counter)
     arms: Counter[str] = field(default_factory=Counter)
     arm_conversions: Counter[str] = field(default_factory=Counter)
+    waiting: Counter[str] = field(default_factory=Counter)  # people at each step now
     emails: int = 0
 
     @property
@@ -34,23 +37,34 @@ class Funnel:
         return self.converted / self.entered if self.entered else 0.0
 
 
-async def funnel(journey: Journey) -> Funnel:
-    """Counted by the database (GROUP BY over indexed columns, the three queries side by side):
-    time and memory stay flat with the journey's size, no id list ever leaves the database."""
+async def funnel(journey: Journey, since: dt.datetime | None = None) -> Funnel:
+    """Counted by the database (GROUP BY over indexed columns, the queries side by side): time and
+    memory stay flat with the journey's size, no id list ever leaves the database. `since`: only
+    the people who entered from then on (and the steps they ran, the emails they were sent)."""
     result = Funnel(journey.key)
-    tests = Subquery(Enrollment.filter(journey_id=journey.id, is_test=True).values("id"))
-    groups, steps, result.emails = await asyncio.gather(
-        Enrollment.filter(journey_id=journey.id, is_test=False).annotate(n=Count("id")).group_by(
-            "state", "exit_reason", "variant").values_list("state", "exit_reason", "variant", "n"),
-        StepRun.filter(journey_ref=journey.id).exclude(kind__in=("end", "goal")).exclude(
-            # People, not runs: a step deferred (quiet hours, the cap) and run again counts once.
-            enrollment_id__in=tests).annotate(n=Count("enrollment_id", distinct=True)).group_by(
-            "step_id").values_list("step_id", "n"),
-        Message.filter(journey_ref=journey.id, is_test=False).count(),
+    entered = Enrollment.filter(journey_id=journey.id, is_test=False)
+    if since is not None:
+        entered = entered.filter(entered_at__gte=since)
+    runs = StepRun.filter(journey_ref=journey.id).exclude(kind__in=("end", "goal"))
+    messages = Message.filter(journey_ref=journey.id, is_test=False)
+    if since is None:  # test runs are few: leaving them out is cheaper than naming everyone else
+        runs = runs.exclude(enrollment_id__in=Subquery(
+            Enrollment.filter(journey_id=journey.id, is_test=True).values("id")))
+    else:
+        runs = runs.filter(enrollment_id__in=Subquery(entered.values("id")))
+        messages = messages.filter(enrollment_ref__in=Subquery(entered.values("id")))
+    groups, steps, waiting, result.emails = await asyncio.gather(
+        entered.annotate(n=Count("id")).group_by("state", "exit_reason", "variant").values_list(
+            "state", "exit_reason", "variant", "n"),
+        # People, not runs: a step deferred (quiet hours, the cap) and run again counts once.
+        runs.annotate(n=Count("enrollment_id", distinct=True)).group_by("step_id").values_list("step_id", "n"),
+        entered.filter(state__in=IN_FLIGHT).annotate(n=Count("id")).group_by("cursor").values_list("cursor", "n"),
+        messages.count(),
     )
     for state, reason, variant, n in groups:
         _add_enrollments(result, EnrollmentState(state), reason, variant, int(n))
     result.steps.update({str(step_id): int(n) for step_id, n in steps})
+    result.waiting.update({str(cursor): int(n) for cursor, n in waiting if cursor})
     return result
 
 

@@ -109,7 +109,8 @@ async def _commit_batch(steps: list[Step], now: dt.datetime) -> tuple[list[Step]
         for step in won:
             contact = fresh.get(step.contact.id, step.contact)
             effects = StepEffects()
-            scope = StepScope(step.enrollment, contact, step.journey_key, step.enrollment.seq, now)
+            scope = StepScope(step.enrollment, contact, step.journey_key, step.enrollment.seq, now,
+                              step.outcome.node or "")
             await apply_actions(scope, step.outcome.actions, effects)
             step.fields = fields_after(step.enrollment, step.outcome, now, effects)
             if not await Enrollment.filter(id=step.enrollment.id, seq=step.enrollment.seq).update(**step.fields):

@@ -40,6 +40,7 @@ class StepScope:
     journey_key: str
     seq: int
     now: dt.datetime
+    step_id: str = ""  # the step that runs (its node id): an email's results are counted per step
 
     @property
     def key(self) -> str:
@@ -91,7 +92,7 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
             extra["custom"] = {"intro": params["body"]}  # a rep's edited text, rendered in the sandbox
         existing = await Message.create(
             send_key=scope.key, enrollment_ref=scope.enrollment.id, journey_ref=scope.enrollment.journey_id,
-            contact=scope.contact,
+            step_ref=scope.step_id, variant=scope.enrollment.variant, contact=scope.contact,
             to_email=scope.contact.email or "", template=params["template"], subject=params.get("subject", ""),
             marketing=params.get("marketing", True),
             context=await with_catalog(message_context(scope, extra), int(params.get("recommend") or 0)),

@@ -335,6 +335,15 @@ def goal_reached(spec: JourneySpec, state: State, event: dict[str, Any], facts: 
     return goal is not None and event_matches(goal.event, goal.where, goal.same_key, state, event, facts)
 
 
+def exit_on_event(spec: JourneySpec, state: State, event: dict[str, Any]) -> Outcome | None:
+    """An `exit_on` event ends the run without counting as a conversion (a win-back's reader opening
+    an email has re-engaged; only an order is the outcome the journey is for)."""
+    if event.get("type") not in spec.exit_on:
+        return None
+    return Outcome(state.node, "exit", None, "exited", f"exited: {event['type']} arrived (exit_on)",
+                   exit_reason=f"exit_on: {event['type']}")
+
+
 def entry_bucket(spec: JourneySpec, now: dt.datetime, object_key: str, event_key: str) -> str:
     """The part of the entry key that encodes the entry policy (unique per allowed entry)."""
     policy = spec.entry.policy

@@ -243,3 +243,33 @@ class PendingJob(Model):
 
     class Meta:
         table = "pending_jobs"
+
+
+class Attribution(Model):
+    """The email an order is credited to (journeys/attribution.py): one per order, kept as decided."""
+
+    order_id: int
+    contact_id: int
+    id = fields.BigIntField(primary_key=True)
+    order: fields.OneToOneRelation = fields.OneToOneField(
+        "nurture.Order", related_name="attribution", on_delete=fields.CASCADE)
+    contact: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "nurture.Contact", related_name="attributions", on_delete=fields.CASCADE)
+    message_ref = fields.BigIntField()
+    journey_ref = fields.BigIntField(null=True)
+    step_ref = fields.CharField(max_length=200, default="")
+    variant = fields.CharField(max_length=32, default="")
+    template = fields.CharField(max_length=200, default="")
+    touch = fields.CharField(max_length=8)  # click | open
+    touched_at = fields.DatetimeField()
+    placed_at = fields.DatetimeField()
+    amount = fields.DecimalField(max_digits=14, decimal_places=2)
+    currency = fields.CharField(max_length=8, default="")
+    # The windows it was decided with: a later change of settings moves nothing until a recompute.
+    click_window_s = fields.IntField()
+    open_window_s = fields.IntField()
+    attributed_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attributions"
+        indexes = (("journey_ref", "placed_at"),)

@@ -19,7 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from journeys.engine import Facts, Outcome, State, decide, goal_reached, resume_on_decision, resume_on_event
+from journeys.engine import (
+    Facts,
+    Outcome,
+    State,
+    decide,
+    exit_on_event,
+    goal_reached,
+    resume_on_decision,
+    resume_on_event,
+)
 from journeys.program import Program
 from journeys.spec import JourneySpec
 
@@ -199,7 +208,8 @@ class Simulation:
             self._finish(run, "converted")
             self.result.converted += 1
             return
-        self._apply(at, index, resume_on_event(self.program, run.state, event, run.facts))
+        self._apply(at, index, exit_on_event(self.spec, run.state, event)
+                    or resume_on_event(self.program, run.state, event, run.facts))
 
     def _apply(self, at: dt.datetime, index: int, outcome: Outcome | None) -> None:
         if outcome is None:

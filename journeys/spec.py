@@ -394,6 +394,10 @@ class JourneySpec(Strict):
     exit_when: list[Expression] = Field(
         default_factory=list, description="expressions checked before every step and on every event"
     )
+    exit_on: list[str] = Field(
+        default_factory=list, description="event types that end the run without counting as the goal "
+                                          "(e.g. email.opened for a re-engagement series)"
+    )
     priority: int = Field(0, description="higher wins when an exclusive journey pauses others")
     exclusive: bool = Field(False, description="pauses lower-priority journeys for the contact while it runs")
     quiet_hours: QuietHours | None = Field(None, description="marketing email waits out these hours, local time")

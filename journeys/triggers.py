@@ -23,6 +23,7 @@ from journeys.engine import (
     State,
     entry_bucket,
     event_matches,
+    exit_on_event,
     exit_outcome,
     goal_reached,
     resume_on_event,
@@ -115,7 +116,7 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
         outcome = Outcome(state.node, "goal", None, "exited", f"converted: {event['type']} reached the goal",
                           exit_reason="converted")
     else:  # e.g. an unsubscribe leaves a 30-day wait now, not when the wait ends
-        outcome = exit_outcome(plan.spec, state, facts, now)
+        outcome = exit_on_event(plan.spec, state, event) or exit_outcome(plan.spec, state, facts, now)
     if outcome is None and enrollment.state != EnrollmentState.PAUSED:
         outcome = resume_on_event(plan.program, state, event, facts)
     if outcome is None:

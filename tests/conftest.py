@@ -159,8 +159,8 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
 
 
 TABLES = [
-    "pending_jobs", "step_runs", "tasks", "coupons", "coupon_pools", "messages", "outbox", "trace_entries",
-    "enrollments", "journey_versions", "journeys", "events", "orders", "checkouts",
+    "attributions", "pending_jobs", "step_runs", "tasks", "coupons", "coupon_pools", "messages", "outbox",
+    "trace_entries", "enrollments", "journey_versions", "journeys", "events", "orders", "checkouts",
     "product_interests", "suppressions", "inbound_deliveries", "contacts",
 ]
 

@@ -7,7 +7,7 @@ import sys
 import click
 
 from core.settings import SettingsError
-from nurture.cli import contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
+from nurture.cli import attribution, contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
 from nurture.cli import shopify as shopify_cli
 from nurture.cli import slack as slack_cli
 from nurture.terminal import CliError
@@ -30,6 +30,7 @@ inbox.register(cli)
 jobs.register(cli)
 emails.register(cli)
 journeys.register(cli)
+attribution.register(cli)
 simulate.register(cli)
 coupons.register(cli)
 dev_tools.register(cli)

@@ -11,15 +11,18 @@ from rich.table import Table
 from core.errors import NurtureError
 from core.expressions import ExpressionError, validate_expression
 from core.services import Services
-from journeys.analytics import Funnel, funnel
-from journeys.labels import in_flow_order, labelled_counts, step_label
+from core.workspace import parse_window
+from journeys.analytics import funnel
+from journeys.labels import in_flow_order, step_label
 from journeys.library import install, templates
 from journeys.manual import start_for_contact, start_for_segment
 from journeys.models import InFlightPolicy, Journey, JourneyStatus
-from journeys.program import Node, Program
+from journeys.outcomes import JourneyStats, journey_stats
+from journeys.program import Node
 from journeys.store import get_journey, import_spec, latest_version, live_version, loaded, publish, set_status
 from journeys.validation import SpecError, load_spec
 from nurture.cli.common import run, with_services
+from nurture.cli.stats_view import print_stats
 from nurture.terminal import CliError, console
 
 
@@ -159,36 +162,29 @@ def _status_command(name: str, status: JourneyStatus, help_text: str) -> click.C
     return command
 
 
-def print_funnel(result: Funnel, program: Program | None = None) -> None:
-    table = Table("", "count", title=f"{result.key}: funnel")
-    for label, value in (("entered", result.entered), ("in flight", result.active),
-                         ("completed", result.completed), ("converted (goal)", result.converted),
-                         ("emails", result.emails)):
-        table.add_row(label, str(value))
-    table.add_row("goal rate", f"{result.goal_rate:.1%}")
-    for reason, count in result.exits.most_common():
-        table.add_row(f"exited: {reason}", str(count))
-    console.print(table)
-    steps = Table("step", "id", "reached (people)", title="per step, in flow order")
-    for label, step_id, count in labelled_counts(result.steps, program):
-        steps.add_row(label, step_id, str(count))
-    for arm, count in sorted(result.arms.items()):
-        steps.add_row(f"arm {arm}", f"{count} ({result.arm_conversions[arm]} converted)")
-    console.print(steps)
-
-
 @journeys.command("stats")
 @click.argument("key")
-def stats(key: str) -> None:
-    """Funnel of live runs: entered, per step and arm, goal rate, exits by reason."""
+@click.option("--since", help="Only the last period, e.g. 24h, 7d, 4w (default: all time).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables (schema: docs/stats.md).")
+def stats(key: str, since: str | None, as_json: bool) -> None:
+    """Results: the funnel (people per step), each email's opens, clicks and attributed revenue,
+    each split arm with a verdict on the winner."""
+    try:
+        period = parse_window(since) if since else None
+    except ValueError as error:
+        raise CliError(f"--since: {error}") from None
 
-    async def work(services: Services) -> tuple[Funnel, Program]:
+    async def work(services: Services) -> JourneyStats:
         journey = await get_journey(key)
         version = await live_version(journey) or await latest_version(journey)
-        return await funnel(journey), loaded(version).program
+        begin = services.clock.now() - period if period else None
+        return await journey_stats(await funnel(journey, begin), journey.id, loaded(version).program, begin)
 
-    print_funnel(*run(with_services(_guard(work))))
-
+    result = run(with_services(_guard(work)))
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+    else:
+        print_stats(result)
 
 
 for _name, _status, _help in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -56,6 +57,11 @@ def test_a_journey_through_its_life_from_the_command_line(nurture) -> None:  # t
     assert "is now live" in nurture("journeys", "resume", "my-welcome").stdout
     stats = nurture("journeys", "stats", "my-welcome")
     assert stats.returncode == 0 and "entered" in stats.stdout and "Wait 2 days" in stats.stdout
+    as_json = json.loads(nurture("journeys", "stats", "my-welcome", "--since", "7d", "--json").stdout)
+    assert (as_json["journey"], as_json["entered"], as_json["orders"], as_json["revenue"]) == ("my-welcome", 0, 0, [])
+    assert as_json["since"] and [s["label"] for s in as_json["steps"]][:2] == ["Email: welcome 1", "Wait 2 days"]
+    wrong = nurture("journeys", "stats", "my-welcome", "--since", "a week")
+    assert wrong.returncode == 2 and "--since: 'a week' is not a window" in wrong.stderr
     assert "is now archived" in nurture("journeys", "archive", "my-welcome").stdout
     again = nurture("journeys", "resume", "my-welcome")
     assert again.returncode == 2 and "cannot resume 'my-welcome': it is archived" in again.stderr
