@@ -41,5 +41,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Per journey (label: its key): what `journeys stats` reports, as counters for dashboards.
+        self.journey_emails = Counter(
+            "nurture_journey_emails_sent", "Journey emails accepted by the mail server", ["journey"],
+            registry=self.registry,
+        )
+        self.journey_engagement = Counter(
+            "nurture_journey_engagement", "Opens and clicks reported on journey emails", ["journey", "kind"],
+            registry=self.registry,
+        )
+        self.journey_conversions = Counter(
+            "nurture_journey_conversions", "Runs that reached the journey's goal", ["journey"], registry=self.registry,
+        )
+        self.attributed_orders = Counter(
+            "nurture_journey_attributed_orders", "Orders attributed to the journey's emails", ["journey"],
+            registry=self.registry,
+        )
+        self.attributed_revenue = Counter(
+            "nurture_journey_attributed_revenue", "Value of the orders attributed to the journey's emails when "
+            "placed (refunds are not taken off a counter: journeys stats reports the net)", ["journey", "currency"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

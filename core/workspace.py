@@ -48,6 +48,9 @@ class SlackConfig(BaseModel):
     business_close: str = "17:00"
     business_days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday = 0
     business_timezone: str = "UTC"
+    # Where the weekly digest goes (Mondays 08:00 UTC): revenue per journey, best and worst emails,
+    # anything failing. Empty: no digest.
+    digest_channel: str = ""
 
 
 class ConsentConfig(BaseModel):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 
 from tortoise.expressions import Q
 
@@ -21,26 +20,10 @@ from core.workspace import AttributionConfig
 from emails.models import Message
 from journeys.commit import trace_row
 from journeys.models import Attribution, Journey, TraceEntry
+from journeys.touches import TOUCHES, Touch, chosen_touch
 
-TOUCHES = {"email.clicked": "click", "email.opened": "open"}
 # Events that record an order the first time one arrives (whichever comes first).
 ORDER_EVENTS = frozenset({"order.created", "order.paid", "order.fulfilled", "order.cancelled"})
-
-
-@dataclass(frozen=True)
-class Touch:
-    kind: str  # click | open
-    at: dt.datetime
-    message_id: str  # the Message-ID (or the provider's id) the event named
-
-
-def chosen_touch(touches: list[Touch], placed_at: dt.datetime, config: AttributionConfig) -> Touch | None:
-    """The last click within the click window before the order, else the last open within the open window."""
-    for kind, window in (("click", config.click_window), ("open", config.open_window)):
-        inside = [t for t in touches if t.kind == kind and placed_at - window <= t.at <= placed_at]
-        if inside:
-            return max(inside, key=lambda t: t.at)
-    return None
 
 
 async def _touches(contact_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict[int, list[Touch]]:
@@ -91,9 +74,9 @@ async def attribute(config: AttributionConfig, orders: list[Order]) -> list[Attr
     touches = await _touches(sorted(set(buyers.values())), min(o.placed_at for o in orders) - longest,
                              max(o.placed_at for o in orders))
     chosen = {o.id: t for o in orders if (t := chosen_touch(touches.get(buyers[o.id], []), o.placed_at, config))}
-    messages = await _messages({t.message_id for t in chosen.values()})
-    rows = [_row(o, chosen[o.id], messages[chosen[o.id].message_id], config) for o in orders
-            if o.id in chosen and chosen[o.id].message_id in messages]
+    messages = await _messages({t.ref for t in chosen.values()})
+    rows = [_row(o, chosen[o.id], messages[chosen[o.id].ref], config) for o in orders
+            if o.id in chosen and chosen[o.id].ref in messages]
     if rows:
         await Attribution.bulk_create(rows, ignore_conflicts=True)  # an order attributed meanwhile keeps its first
         await TraceEntry.bulk_create(await _traces(rows, {o.id: o for o in orders}))

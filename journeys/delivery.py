@@ -109,6 +109,8 @@ async def _finish(services: Services, message: Message, status: MessageStatus, e
     await Message.filter(id=message.id, status=MessageStatus.QUEUED).update(
         status=status, error=error[:2000], **changes)
     services.metrics.emails.labels(result=status.value).inc()
+    if status == MessageStatus.SENT and message.journey_ref is not None:
+        services.metrics.journey_emails.labels(str(message.context.get("journey", ""))).inc()
     return Outcome(status, error)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.workspace import AttributionConfig
 from journeys.engine import (
     Facts,
     Outcome,
@@ -31,6 +32,7 @@ from journeys.engine import (
 )
 from journeys.program import Program
 from journeys.spec import JourneySpec
+from journeys.touches import TOUCHES, Touch, chosen_touch
 
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 ZONES = ("UTC", "Europe/Berlin", "Europe/Istanbul", "Asia/Tokyo", "Asia/Shanghai", "America/New_York")
@@ -60,7 +62,14 @@ class SimResult:
     reached: Counter[str] = field(default_factory=Counter)
     exits: Counter[str] = field(default_factory=Counter)
     arms: Counter[str] = field(default_factory=Counter)
+    arm_conversions: Counter[str] = field(default_factory=Counter)
     emails_by_template: Counter[str] = field(default_factory=Counter)
+    # Per email step, as `journeys stats` reports them (orders attributed with the default windows).
+    sent: Counter[str] = field(default_factory=Counter)
+    opened: Counter[str] = field(default_factory=Counter)
+    clicked: Counter[str] = field(default_factory=Counter)
+    orders: Counter[str] = field(default_factory=Counter)
+    arm_orders: Counter[str] = field(default_factory=Counter)
 
     @property
     def goal_rate(self) -> float:
@@ -74,11 +83,13 @@ class _Run:
     sends: list[dt.datetime] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     done: bool = False
+    touches: list[Touch] = field(default_factory=list)  # opens and clicks: (kind, when, email step)
 
 
 # Events the simulation produces itself from email engagement; any other `wait_for` event
 # (a form, a survey answer, a custom tracking event) arrives with `Rates.respond`.
 MODELLED_EVENTS = frozenset({"email.opened", "email.clicked", "order.created"})
+WINDOWS = AttributionConfig()  # a dry run has no workspace of its own: Klaviyo's defaults
 
 
 def trigger_event(spec: JourneySpec, rng: random.Random, at: dt.datetime) -> dict[str, Any]:
@@ -178,6 +189,8 @@ class Simulation:
             self._step(at, index)
             return
         run = self.runs[index]
+        if kind == "event" and data.get("step"):
+            self._engaged(at, run, data)  # attribution does not care whether the run is still going
         if run.done:
             return
         if kind == "step" and data.get("seq") == id(run.state):
@@ -207,6 +220,8 @@ class Simulation:
         if goal_reached(self.spec, run.state, event, run.facts):
             self._finish(run, "converted")
             self.result.converted += 1
+            if run.state.variant:
+                self.result.arm_conversions[run.state.variant] += 1
             return
         self._apply(at, index, exit_on_event(self.spec, run.state, event)
                     or resume_on_event(self.program, run.state, event, run.facts))
@@ -219,7 +234,7 @@ class Simulation:
             run.seen.add(outcome.node)  # a wait_for runs twice (park, then resume): count it once
             self.result.reached[outcome.node] += 1
         for action in outcome.actions:
-            self._act(at, index, action.kind, action.params)
+            self._act(at, index, action.kind, action.params, outcome.node or "")
         if outcome.variant:
             self.result.arms[outcome.variant] += 1
         waiting = outcome.waiting if outcome.status == "waiting" and not outcome.deferred else None
@@ -241,9 +256,9 @@ class Simulation:
         elif reason != "converted":
             self.result.exits[reason] += 1
 
-    def _act(self, at: dt.datetime, index: int, kind: str, params: dict[str, Any]) -> None:
+    def _act(self, at: dt.datetime, index: int, kind: str, params: dict[str, Any], node: str) -> None:
         if kind == "send_email":
-            self._email(at, index, params["template"])
+            self._email(at, index, params["template"], node)
         elif kind in ("create_task", "request_approval"):
             self.result.tasks += 1
             if kind == "request_approval":
@@ -255,19 +270,34 @@ class Simulation:
             data["lead_score"] = data.get("lead_score", 0) + int(params.get("score", 0))
             data["tags"] = sorted(set(data.get("tags", [])) | set(params.get("add_tags", [])))
 
-    def _email(self, at: dt.datetime, index: int, template: str) -> None:
+    def _email(self, at: dt.datetime, index: int, template: str, node: str) -> None:
         self.result.emails += 1
         self.result.emails_by_template[template] += 1
+        self.result.sent[node] += 1
         self.runs[index].sends.append(at)
         rates, rng = self.rates, self.rng
         opened = rng.random() < rates.open
         clicked = opened and rng.random() < rates.click
         if opened:
-            self._push(at + dt.timedelta(hours=rng.uniform(0.2, 20)), index, "event", {"type": "email.opened"})
+            self._push(at + dt.timedelta(hours=rng.uniform(0.2, 20)), index, "event",
+                       {"type": "email.opened", "step": node})
         if clicked:
-            self._push(at + dt.timedelta(hours=rng.uniform(0.3, 22)), index, "event", {"type": "email.clicked"})
+            self._push(at + dt.timedelta(hours=rng.uniform(0.3, 22)), index, "event",
+                       {"type": "email.clicked", "step": node})
         if rng.random() < (rates.purchase_after_click if clicked else rates.purchase):
-            self._push(at + dt.timedelta(hours=rng.uniform(1, 72)), index, "event", {"type": "order.created"})
+            self._push(at + dt.timedelta(hours=rng.uniform(1, 72)), index, "event",
+                       {"type": "order.created", "step": node})
+
+    def _engaged(self, at: dt.datetime, run: _Run, event: dict[str, Any]) -> None:
+        """Per-email counts, and the order attributed as `journeys stats` would (journeys/attribution.py)."""
+        kind = event["type"]
+        if kind in TOUCHES:
+            run.touches.append(Touch(TOUCHES[kind], at, event["step"]))
+            (self.result.clicked if kind == "email.clicked" else self.result.opened)[event["step"]] += 1
+        elif kind == "order.created" and (touch := chosen_touch(run.touches, at, WINDOWS)) is not None:
+            self.result.orders[touch.ref] += 1
+            if run.state.variant:
+                self.result.arm_orders[run.state.variant] += 1
 
 
 def simulate(spec: JourneySpec, program: Program, contacts: int, days: int, seed: int = 1,

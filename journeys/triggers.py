@@ -115,6 +115,7 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
     if goal_reached(plan.spec, state, event, facts):
         outcome = Outcome(state.node, "goal", None, "exited", f"converted: {event['type']} reached the goal",
                           exit_reason="converted")
+        services.metrics.journey_conversions.labels(version.journey.key).inc()
     else:  # e.g. an unsubscribe leaves a 30-day wait now, not when the wait ends
         outcome = exit_on_event(plan.spec, state, event) or exit_outcome(plan.spec, state, facts, now)
     if outcome is None and enrollment.state != EnrollmentState.PAUSED:

@@ -15,6 +15,7 @@ from arq.cron import cron
 from redis.exceptions import RedisError
 
 from bot import jobs as slack_jobs
+from bot.digest import post_weekly_digest
 from core.services import Services
 from jobs.checkouts import scan_abandoned_checkouts
 from jobs.coupons import create_discount_code
@@ -48,6 +49,7 @@ CRON_JOBS: list[Any] = [
     cron(recorded(scan_abandoned_checkouts), second={5}, unique=True),
     cron(recorded(sweep_queued_emails), minute=set(range(0, 60, 5)), second={25}, unique=True),
     *(cron(recorded(job), second={10}, unique=True) for job in slack_jobs.CRONS),
+    cron(recorded(post_weekly_digest), weekday=0, hour=8, minute=0, second=0, unique=True),
 ]
 HEARTBEAT_KEY = "nurture:worker:heartbeat"
 log = logging.getLogger(__name__)

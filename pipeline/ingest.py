@@ -20,6 +20,7 @@ from contacts.events import NormalizedEvent
 from contacts.ingest import Applied, apply, apply_in_batch, storable
 from core.services import Services
 from journeys.attribution import ORDER_EVENTS, attribute_orders
+from journeys.counters import count_attributed, count_engagement
 from journeys.store import live_plans
 from journeys.triggers import in_flight_by_contact, on_event
 from pipeline import privacy, products
@@ -53,9 +54,11 @@ async def react(services: Services, applied: list[Applied]) -> None:
     their own)."""
     if not applied:
         return
-    await attribute_orders(services.workspace.attribution, [
+    attributed = await attribute_orders(services.workspace.attribution, [
         int(item.event.properties["order_id"]) for item in applied
         if item.event.type in ORDER_EVENTS and str(item.event.properties.get("order_id", "")).isdigit()])
+    await count_attributed(services.metrics, attributed)
+    await count_engagement(services.metrics, [item.event for item in applied])
     plans = await live_plans()
     events_of = Counter(item.contact.id for item in applied)
     in_flight = await in_flight_by_contact(sorted(c for c, n in events_of.items() if n == 1))

@@ -19,12 +19,15 @@ from core.expressions import ExpressionError, evaluate, validate_expression
 from core.services import Services
 from journeys.engine import Facts
 from journeys.facts import gather_facts
-from journeys.program import compile_program
+from journeys.labels import labelled_counts
+from journeys.outcomes import verdict
+from journeys.program import Program, compile_program
 from journeys.simulator import SimResult, Simulation
 from journeys.spec import JourneySpec
 from journeys.store import get_journey, latest_version, loaded
 from journeys.validation import SpecError, load_spec
 from nurture.cli.common import run, with_services
+from nurture.cli.stats_view import UNRELIABLE_OPENS
 from nurture.terminal import CliError, console
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "journeys" / "templates"
@@ -110,18 +113,32 @@ def result_table(result: SimResult) -> Table:
     table = Table("", "count", title=f"Simulated {result.key}: {result.contacts:,} contacts over {result.days} days")
     rows = [("entered", result.entered), ("emails sent", result.emails), ("Slack tasks", result.tasks),
             ("converted (goal)", result.converted), ("completed", result.completed),
-            ("still in flight", result.in_flight)]
+            ("still in flight", result.in_flight), ("attributed orders", sum(result.orders.values()))]
     for label, value in rows:
         table.add_row(label, f"{value:,}")
     table.add_row("goal rate", f"{result.goal_rate:.1%}")
     for reason, count in result.exits.most_common():
         table.add_row(f"exited: {reason}", f"{count:,}")
-    for step, count in sorted(result.reached.items(), key=lambda kv: -kv[1]):
-        table.add_row(f"reached step {step}", f"{count:,}")
-    for arm, count in sorted(result.arms.items()):
-        table.add_row(f"arm {arm}", f"{count:,}")
-    for template, count in result.emails_by_template.most_common():
-        table.add_row(f"email {template}", f"{count:,}")
+    return table
+
+
+def steps_table(result: SimResult, program: Program) -> Table:
+    """People per step in flow order, and each email's opens, clicks and attributed orders: the
+    columns `journeys stats` reports for live runs."""
+    table = Table("step", "reached", "sent", "opened*", "clicked", "orders", title="per step, in flow order")
+    for label, step_id, count in labelled_counts(result.reached, program):
+        sent = result.sent[step_id]
+        table.add_row(label, f"{count:,}", *(f"{n:,}" if sent else "" for n in (
+            sent, result.opened[step_id], result.clicked[step_id], result.orders[step_id])))
+    return table
+
+
+def arms_table(result: SimResult) -> Table:
+    table = Table("arm", "entered", "converted", "conversion", "orders", title="split arms")
+    for arm, entered in sorted(result.arms.items()):
+        converted = result.arm_conversions[arm]
+        table.add_row(arm, f"{entered:,}", f"{converted:,}", f"{converted / entered:.1%}" if entered else "-",
+                      f"{result.arm_orders[arm]:,}")
     return table
 
 
@@ -145,6 +162,14 @@ def simulate(journey: str, contacts: int, days: int, seed: int, segment: str | N
         task = progress.add_task("sim", total=None)
         result = simulation.run(lambda handled: progress.update(task, completed=handled))
     console.print(result_table(result))
+    console.print(steps_table(result, simulation.program))
+    if result.emails:
+        console.print(UNRELIABLE_OPENS)
+    if result.arms:
+        console.print(arms_table(result))
+        decision = verdict({arm: (n, result.arm_conversions[arm]) for arm, n in result.arms.items()})
+        if decision is not None:
+            console.print(f"verdict: {decision.text}")
     console.print(_footer(contacts, days, recorded))
 
 

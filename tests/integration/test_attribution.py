@@ -77,7 +77,9 @@ async def test_orders_are_credited_to_the_last_click_else_open(
     await ingest(services, [
         event("email.clicked", "alice", sent + hour, "c-alice", message_id=first["alice"].message_id),
         event("email.opened", "bob", sent + hour, "o-bob", message_id=first["bob"].message_id),
-        event("email.clicked", "cara", sent + hour, "c-cara", message_id=first["cara"].message_id)])
+        event("email.clicked", "cara", sent + hour, "c-cara", message_id=first["cara"].message_id),
+        order("bob", 2, sent + 10 * hour, "50.00")])  # opened 9 h before, within the 1-day open window
+    assert (await Enrollment.get(contact__email="bob@example.com")).exit_reason == "converted"  # still inside
     clock.advance(dt.timedelta(days=1, minutes=1))
     await drive()  # the second email; then the journey ends for everyone
     second_step = (await Message.filter(template="test-email", contact__email="dan@example.com")
@@ -86,7 +88,6 @@ async def test_orders_are_credited_to_the_last_click_else_open(
     assert (await Enrollment.get(contact__email="dan@example.com")).state == "completed"
     await ingest(services, [
         event("email.clicked", "dan", sent + 25 * hour, "c-dan", message_id=dan_second.message_id),
-        order("bob", 2, sent + 10 * hour, "50.00"),  # opened 9 h before: within the 1-day open window
         order("alice", 1, sent + 2 * 24 * hour, "100.00"),  # clicked 47 h before, journey over by then
         order("dan", 4, sent + 3 * 24 * hour, "80.00"),  # the second email's click
         order("cara", 3, sent + 6 * 24 * hour, "70.00"),  # clicked 6 days before: outside the 5-day window
@@ -103,6 +104,7 @@ async def test_orders_are_credited_to_the_last_click_else_open(
     assert (credited[ids["dan"]].touch, credited[ids["dan"]].step_ref) == ("click", second_step)
 
     result = await stats()
+    assert (result.entered, result.converted, result.completed) == (4, 1, 3)
     assert (result.orders, [(m.currency, m.amount) for m in result.revenue]) == (3, [("EUR", "200.00")])
     per_email = {e.step: (e.sent, e.opened, e.clicked, e.orders, [m.amount for m in e.revenue])
                  for e in result.emails}
@@ -113,7 +115,7 @@ async def test_orders_are_credited_to_the_last_click_else_open(
         buyers = [p for p in ("alice", "bob") if arm[p] == variant]
         revenue = sum((Decimal({"alice": "100.00", "bob": "50.00"}[p]) for p in buyers), Decimal(0))
         assert per_email[step][3:] == (len(buyers), [f"{revenue:.2f}"] if buyers else [])
-    assert per_email[second_step] == (4, 1, 1, 1, ["50.00"])  # a click is an open too; 80 less the 30 refunded
+    assert per_email[second_step] == (3, 1, 1, 1, ["50.00"])  # not Bob (converted); a click is an open too; 80-30
     per_arm = {a.arm: (a.orders, [m.amount for m in a.revenue]) for a in result.arms}
     for variant in ("A", "B"):
         buyers = [p for p in ("alice", "bob", "dan") if arm[p] == variant]
@@ -121,6 +123,15 @@ async def test_orders_are_credited_to_the_last_click_else_open(
         assert per_arm.get(variant, (0, [])) == (len(buyers), [f"{amount:.2f}"] if buyers else [])
     trace = await TraceEntry.filter(contact_id=ids["alice"], kind="attributed").values_list("message", flat=True)
     assert len(trace) == 1 and "order #1 (100.00 EUR) attributed to email 'test-email': last click" in trace[0]
+
+    counters = services.metrics.render().decode()
+    for line in ('nurture_journey_emails_sent_total{journey="attributed"} 7.0',
+                 'nurture_journey_engagement_total{journey="attributed",kind="click"} 3.0',
+                 'nurture_journey_engagement_total{journey="attributed",kind="open"} 1.0',
+                 'nurture_journey_conversions_total{journey="attributed"} 1.0',  # Bob bought inside the journey
+                 'nurture_journey_attributed_orders_total{journey="attributed"} 3.0',
+                 'nurture_journey_attributed_revenue_total{currency="EUR",journey="attributed"} 230.0'):
+        assert line in counters, line
 
     # Wider windows change nothing already decided, until recomputed: then Cara's order counts too.
     wider = AttributionConfig(click_window="7d")  # type: ignore[arg-type]

@@ -10,9 +10,9 @@ from statistics import NormalDist
 import pytest
 
 from core.workspace import AttributionConfig
-from journeys.attribution import Touch, chosen_touch
 from journeys.engine import State, exit_on_event
 from journeys.outcomes import MIN_PER_ARM, net, probability_better, verdict
+from journeys.touches import Touch, chosen_touch
 from journeys.validation import load_spec
 
 ORDER = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
