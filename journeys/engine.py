@@ -8,7 +8,7 @@ layer to apply, where the cursor goes, when to continue, and why, in words);
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,6 +32,8 @@ class Facts:
     why_not_marketable: str = ""
     best_send_hour: int | None = None
     recent_marketing_sends: tuple[dt.datetime, ...] = ()
+    # Splits whose `winner_after` rule has picked a winner: node id -> the arm everyone takes now.
+    split_winners: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,10 @@ def pick_arm(arms: list[Any], rand: float) -> Any:
 
 
 def _split(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.datetime, rand: float) -> Outcome:
+    winner = facts.split_winners.get(node.id)
+    if winner is not None and f"arm:{winner}" in node.exits:
+        return Outcome(node.id, node.kind, node.exits[f"arm:{winner}"], "active",
+                       f"split: arm {winner} won, everyone takes it now", variant=winner)
     arm = pick_arm(node.step.split.arms, rand)
     return Outcome(node.id, node.kind, node.exits[f"arm:{arm.name}"], "active",
                    f"split assigned arm {arm.name}", variant=arm.name)

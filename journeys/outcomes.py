@@ -21,9 +21,11 @@ from tortoise.functions import Count
 
 from emails.models import Message, MessageStatus
 from journeys.analytics import Funnel
+from journeys.durations import parse_span
 from journeys.labels import in_flow_order, labelled_counts, step_label
-from journeys.models import Attribution
+from journeys.models import Attribution, Enrollment
 from journeys.program import Program
+from journeys.spec import SplitSpec
 
 SENT = (MessageStatus.SENT, MessageStatus.BOUNCED)
 CERTAIN = 0.95  # how likely better an arm must be to be called the winner
@@ -222,3 +224,21 @@ async def journey_stats(result: Funnel, journey_id: int, program: Program | None
         emails=_emails(await _email_rows(journey_id, since), by_step, program), arms=arms,
         verdict=verdict({a.arm: (a.entered, a.converted) for a in arms}),
         orders=total.orders[""], revenue=_money(total.money[""]))
+
+
+async def split_winner(journey_id: int, published_at: dt.datetime | None, split: SplitSpec,
+                       now: dt.datetime) -> str | None:
+    """The arm everyone takes now under the split's `winner_after` rule: none before that long after
+    the version went live, nor while the verdict is undecided."""
+    if split.winner_after is None or published_at is None or now - published_at < parse_span(split.winner_after):
+        return None
+    names = [arm.name for arm in split.arms]
+    rows = await Enrollment.filter(journey_id=journey_id, is_test=False, variant__in=names).annotate(
+        n=Count("id")).group_by("variant", "exit_reason").values_list("variant", "exit_reason", "n")
+    entered: dict[str, int] = defaultdict(int)
+    converted: dict[str, int] = defaultdict(int)
+    for variant, reason, n in rows:
+        entered[str(variant)] += int(n)
+        converted[str(variant)] += int(n) if reason == "converted" else 0
+    decision = verdict({name: (entered[name], converted[name]) for name in names})
+    return decision.leader if decision is not None and decision.decided else None

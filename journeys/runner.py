@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from contacts.models import Contact
@@ -25,6 +25,8 @@ from journeys.models import (
     JourneyStatus,
     JourneyVersion,
 )
+from journeys.outcomes import split_winner
+from journeys.program import Node
 from journeys.store import clear_plan_cache, loaded
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
     steps: list[Step] = []
     held: list[Enrollment] = []
     emailing: set[int] = set()
+    winners: dict[tuple[int, str], str | None] = {}  # looked up once a round per split
     for enrollment in enrollments:
         info = await journey_info(enrollment.journey_id)
         if enrollment.state not in RUNNABLE or not (info.live or enrollment.is_test):
@@ -159,10 +162,22 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
                 continue
             emailing.add(enrollment.contact.id)
         facts = await facts_for(services, node.kind if node else None, enrollment.contact, now)
+        if node is not None and node.kind == "split" and node.step.split.winner_after:
+            facts = replace(facts, split_winners=await _winners(winners, enrollment, node, now))
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,
                          split_random(enrollment.id, enrollment.cursor))
         steps.append(Step(enrollment, enrollment.contact, info.key, settle(outcome)))
     return steps, held
+
+
+async def _winners(known: dict[tuple[int, str], str | None], enrollment: Enrollment, node: Node,
+                   now: dt.datetime) -> dict[str, str]:
+    key = (enrollment.version_id, node.id)
+    if key not in known:
+        version = await version_by_id(enrollment.version_id)
+        known[key] = await split_winner(enrollment.journey_id, version.published_at, node.step.split, now)
+    winner = known[key]
+    return {node.id: winner} if winner else {}
 
 
 def _after_round(won: list[Step]) -> list[Enrollment]:

@@ -156,6 +156,11 @@ class Arm(Strict):
 
 class SplitSpec(Strict):
     arms: list[Arm] = Field(min_length=2)
+    winner_after: str | None = Field(
+        None, description="e.g. 14d: from this long after the version went live, once one arm converts better "
+                          "with 95 % certainty (`journeys stats` verdict), everyone takes that arm")
+
+    _w = field_validator("winner_after")(lambda v: v if v is None else _span(v))
 
     @model_validator(mode="after")
     def _weights(self) -> SplitSpec:
