@@ -68,6 +68,9 @@ class ArmStats(BaseModel):
     entered: int = Field(description="people sent down this arm")
     converted: int = Field(description="people who reached the goal on this arm")
     conversion_rate: float = Field(description="converted / entered")
+    sent: int = Field(description="emails sent to people on this arm")
+    clicked: int = Field(description="of those, emails with a link followed")
+    click_rate: float = Field(description="clicked / sent")
     orders: int = Field(description="orders attributed to this arm's emails")
     revenue: list[Money] = Field(description="attributed revenue, per currency")
 
@@ -201,10 +204,25 @@ def _emails(rows: list[tuple[Any, ...]], by_step: _Sums, program: Program | None
     return sorted(out, key=lambda e: (order.get(e.step, len(order)), e.step))
 
 
-def _arms(result: Funnel, by_arm: _Sums) -> list[ArmStats]:
-    return [ArmStats(arm=arm, entered=n, converted=result.arm_conversions[arm],
-                     conversion_rate=_rate(result.arm_conversions[arm], n), orders=by_arm.orders[arm],
-                     revenue=_money(by_arm.money[arm])) for arm, n in sorted(result.arms.items())]
+async def _arm_emails(journey_id: int, since: dt.datetime | None) -> dict[str, tuple[int, int]]:
+    """(sent, clicked) per split arm."""
+    query = Message.filter(journey_ref=journey_id, is_test=False).exclude(variant="")
+    if since is not None:
+        query = query.filter(queued_at__gte=since)
+    rows = await query.annotate(sent=Count("id", _filter=Q(status__in=SENT)),
+                                clicked=Count("id", _filter=Q(clicked_at__isnull=False))).group_by(
+        "variant").values_list("variant", "sent", "clicked")
+    return {str(arm): (int(sent), int(clicked)) for arm, sent, clicked in rows}
+
+
+def _arms(result: Funnel, by_arm: _Sums, emails: dict[str, tuple[int, int]]) -> list[ArmStats]:
+    arms = []
+    for arm, entered in sorted(result.arms.items()):
+        converted, (sent, clicked) = result.arm_conversions[arm], emails.get(arm, (0, 0))
+        arms.append(ArmStats(arm=arm, entered=entered, converted=converted, conversion_rate=_rate(converted, entered),
+                             sent=sent, clicked=clicked, click_rate=_rate(clicked, sent), orders=by_arm.orders[arm],
+                             revenue=_money(by_arm.money[arm])))
+    return arms
 
 
 async def journey_stats(result: Funnel, journey_id: int, program: Program | None,
@@ -214,7 +232,7 @@ async def journey_stats(result: Funnel, journey_id: int, program: Program | None
     for step, arm, amount, currency in await _attributed(journey_id, since):
         for sums, key in ((by_step, step), (by_arm, arm), (total, "")):
             sums.add(key, amount, currency)
-    arms = _arms(result, by_arm)
+    arms = _arms(result, by_arm, await _arm_emails(journey_id, since) if result.arms else {})
     return JourneyStats(
         journey=result.key, since=since.isoformat() if since else None, entered=result.entered,
         in_flight=result.active, completed=result.completed, converted=result.converted,

@@ -51,10 +51,11 @@ def _emails(stats: JourneyStats) -> Table:
 
 
 def _arms(stats: JourneyStats) -> Table:
-    table = Table("arm", "entered", "converted", "conversion", "orders", "revenue", title="split arms")
+    table = Table("arm", "entered", "converted", "conversion", "sent", "clicked", "orders", "revenue",
+                  title="split arms")
     for arm in stats.arms:
-        table.add_row(arm.arm, str(arm.entered), str(arm.converted), _pct(arm.conversion_rate), str(arm.orders),
-                      money(arm.revenue))
+        table.add_row(arm.arm, str(arm.entered), str(arm.converted), _pct(arm.conversion_rate), str(arm.sent),
+                      f"{arm.clicked} ({_pct(arm.click_rate)})", str(arm.orders), money(arm.revenue))
     return table
 
 

@@ -117,6 +117,10 @@ async def test_orders_are_credited_to_the_last_click_else_open(
         assert per_email[step][3:] == (len(buyers), [f"{revenue:.2f}"] if buyers else [])
     assert per_email[second_step] == (3, 1, 1, 1, ["50.00"])  # not Bob (converted); a click is an open too; 80-30
     per_arm = {a.arm: (a.orders, [m.amount for m in a.revenue]) for a in result.arms}
+    for a in result.arms:  # first emails to everyone on the arm, the second to all but Bob; clicked: Alice, Cara, Dan
+        people = [p for p in PEOPLE if arm[p] == a.arm]
+        assert (a.entered, a.sent) == (len(people), 2 * len(people) - ("bob" in people))
+        assert a.clicked == sum(1 for p in people if p in ("alice", "cara")) + ("dan" in people)
     for variant in ("A", "B"):
         buyers = [p for p in ("alice", "bob", "dan") if arm[p] == variant]
         amount = sum((Decimal({"alice": "100.00", "bob": "50.00", "dan": "50.00"}[p]) for p in buyers), Decimal(0))
