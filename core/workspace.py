@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -87,6 +87,68 @@ class AttributionConfig(BaseModel):
     _windows = field_validator("click_window", "open_window", mode="before")(lambda v: parse_window(v))
 
 
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$")
+
+
+class QuietWindow(BaseModel):
+    """Local hours (the contact's time zone) when marketing email waits; may wrap midnight."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str = "21:00"
+    end: str = "08:00"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not CLOCK.match(value):
+            raise ValueError(f"{value!r} is not a time of day, e.g. 21:00")
+        return value
+
+    def window(self) -> tuple[dt.time, dt.time]:
+        return dt.time.fromisoformat(self.start), dt.time.fromisoformat(self.end)
+
+
+def blackout_days(entries: tuple[str, ...]) -> frozenset[dt.date]:
+    """`2026-12-25` or a range `2026-12-24..2026-12-26` (both ends included)."""
+    days: set[dt.date] = set()
+    for entry in entries:
+        found = DAY.match(entry.strip())
+        if not found:
+            raise ValueError(f"{entry!r} is not a date or range, e.g. 2026-12-25 or 2026-12-24..2026-12-26")
+        first = dt.date.fromisoformat(found[1])
+        last = dt.date.fromisoformat(found[2] or found[1])
+        if last < first or (last - first).days > 366:
+            raise ValueError(f"{entry!r}: the range must run forwards and last at most a year")
+        days.update(first + dt.timedelta(days=n) for n in range((last - first).days + 1))
+    return frozenset(days)
+
+
+class SendingConfig(BaseModel):
+    """Limits on marketing email for every journey (transactional email bypasses them all)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # At most cap_count marketing emails per contact per cap_window. A journey's email counts only
+    # the sends of journeys with the same or a higher priority (and manual sends): a cart reminder
+    # is not held back by a newsletter, a newsletter waits behind a cart reminder. Capped and
+    # deferred emails wait, they are never dropped.
+    cap_count: Annotated[int, Field(ge=1)] = 1
+    cap_window: dt.timedelta = dt.timedelta(hours=24)
+    # For journeys without quiet hours of their own.
+    quiet_hours: QuietWindow | None = None
+    # Local dates (the contact's time zone) with no marketing sends: they move to the next day.
+    blackout_dates: tuple[str, ...] = ()
+
+    _window = field_validator("cap_window", mode="before")(lambda v: parse_window(v))
+    _dates = field_validator("blackout_dates")(lambda v: (blackout_days(v), v)[1])
+
+    @property
+    def blackout(self) -> frozenset[dt.date]:
+        return blackout_days(self.blackout_dates)
+
+
 # Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
 # sets its own under `brand`; otherwise they are these paths under brand.url.
 BRAND_LINKS = {
@@ -117,6 +179,7 @@ class Workspace(BaseModel):
     # Lead score, engagement tags, loyalty, interest tags, send hour, segments (core/intelligence_config.py).
     intelligence: IntelligenceConfig = IntelligenceConfig()
     attribution: AttributionConfig = AttributionConfig()
+    sending: SendingConfig = SendingConfig()
 
     @field_validator("brand")
     @classmethod

@@ -14,12 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.expressions import evaluate, value_of
+from core.workspace import QuietWindow, SendingConfig
 from journeys.durations import format_duration, parse_duration
 from journeys.program import Node, Program
 from journeys.spec import JourneySpec, QuietHours, WaitUntil
-
-CAP_WINDOW = dt.timedelta(hours=24)
-CAP_COUNT = 1
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,11 @@ class Facts:
     marketable: bool = True
     why_not_marketable: str = ""
     best_send_hour: int | None = None
+    # Marketing sends that count toward this email's cap: manual ones and those of journeys with
+    # the same or a higher priority (journeys/facts.py).
     recent_marketing_sends: tuple[dt.datetime, ...] = ()
+    sending: SendingConfig = field(default_factory=SendingConfig)  # the cap, default quiet hours, blackouts
+    higher_priority_due: bool = False  # another journey's step of higher priority is due for the contact now
     # Splits whose `winner_after` rule has picked a winner: node id -> the arm everyone takes now.
     split_winners: Mapping[str, str] = field(default_factory=dict)
 
@@ -180,7 +182,7 @@ def _wait_for(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt
 # --- email -------------------------------------------------------------------------------------
 
 
-def in_quiet_hours(now: dt.datetime, quiet: QuietHours, tz: ZoneInfo) -> dt.datetime | None:
+def in_quiet_hours(now: dt.datetime, quiet: QuietHours | QuietWindow, tz: ZoneInfo) -> dt.datetime | None:
     """When quiet hours end, if `now` falls inside them in the contact's timezone."""
     start, end = quiet.window()
     local = now.astimezone(tz).time()
@@ -188,9 +190,42 @@ def in_quiet_hours(now: dt.datetime, quiet: QuietHours, tz: ZoneInfo) -> dt.date
     return next_local_time(now, end, tz) if inside else None
 
 
+PRIORITY_PAUSE = dt.timedelta(minutes=1)
+
+
 def _cap_frees_at(facts: Facts, now: dt.datetime) -> dt.datetime | None:
-    recent = sorted(t for t in facts.recent_marketing_sends if now - t < CAP_WINDOW)
-    return recent[-CAP_COUNT] + CAP_WINDOW if len(recent) >= CAP_COUNT else None
+    window, count = facts.sending.cap_window, facts.sending.cap_count
+    recent = sorted(t for t in facts.recent_marketing_sends if now - t < window)
+    return recent[-count] + window if len(recent) >= count else None
+
+
+def _blackout_ends(now: dt.datetime, days: frozenset[dt.date], tz: ZoneInfo) -> dt.datetime | None:
+    """The next local midnight that is not a blackout date, if today (local) is one."""
+    day = now.astimezone(tz).date()
+    if day not in days:
+        return None
+    while day in days:
+        day += dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+
+
+def _held_back(spec: JourneySpec, facts: Facts, now: dt.datetime, email: str) -> tuple[dt.datetime, str] | None:
+    """Why a marketing email waits now (blackout date, quiet hours, the cap) and until when: it is
+    deferred, never dropped; each check runs again when it comes due."""
+    tz, sending = zone(facts.timezone), facts.sending
+    if sending.blackout_dates and (ends := _blackout_ends(now, sending.blackout, tz)):
+        return ends, f"{email} deferred by a blackout date to {ends.astimezone(tz):%Y-%m-%d} {tz.key}"
+    quiet = spec.quiet_hours or sending.quiet_hours
+    if quiet and (quiet_end := in_quiet_hours(now, quiet, tz)):
+        return quiet_end, f"{email} deferred by quiet hours to {quiet_end.astimezone(tz):%H:%M} {tz.key}"
+    if facts.higher_priority_due:
+        return now + PRIORITY_PAUSE, f"{email} waits for a higher-priority journey's step due now"
+    if frees := _cap_frees_at(facts, now):
+        hours = sending.cap_window.total_seconds() / 3600
+        rule = f"{sending.cap_count}-per-{hours:g}h" if hours == int(hours) else \
+            f"{sending.cap_count}-per-{format_duration(sending.cap_window)}"
+        return frees, f"{email} capped by the {rule} rule until {frees:%Y-%m-%d %H:%M} UTC"
+    return None
 
 
 def _email(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.datetime, rand: float) -> Outcome:
@@ -201,16 +236,9 @@ def _email(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.da
         return _next(node, f"sent {step.email} (transactional)", actions=(send,))
     if not facts.marketable:
         return _next(node, f"skipped {step.email} because {facts.why_not_marketable}")
-    tz = zone(facts.timezone)
-    quiet_end = in_quiet_hours(now, spec.quiet_hours, tz) if spec.quiet_hours else None
-    if quiet_end:
-        local = quiet_end.astimezone(tz)
-        return Outcome(node.id, node.kind, node.id, "waiting", deferred=True, run_at=quiet_end,
-                       trace=f"{step.email} deferred by quiet hours to {local:%H:%M} {tz.key}")
-    frees = _cap_frees_at(facts, now)
-    if frees:
-        return Outcome(node.id, node.kind, node.id, "waiting", deferred=True, run_at=frees,
-                       trace=f"{step.email} capped by the {CAP_COUNT}-per-24h rule until {frees:%Y-%m-%d %H:%M} UTC")
+    held = _held_back(spec, facts, now, step.email)
+    if held is not None:
+        return Outcome(node.id, node.kind, node.id, "waiting", held[1], deferred=True, run_at=held[0])
     return _next(node, f"sent {step.email}", actions=(send,))
 
 

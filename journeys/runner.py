@@ -65,6 +65,7 @@ class JourneyInfo:
     key: str
     live: bool
     exclusive: bool
+    priority: int = 0
 
 
 # Journey status changes (pause/resume) take effect within this long on every worker.
@@ -77,7 +78,7 @@ async def journey_info(journey_id: int) -> JourneyInfo:
     if cached and time.monotonic() - cached[0] < INFO_TTL:
         return cached[1]
     journey = await Journey.get(id=journey_id)
-    info = JourneyInfo(journey.key, journey.status == JourneyStatus.LIVE, journey.exclusive)
+    info = JourneyInfo(journey.key, journey.status == JourneyStatus.LIVE, journey.exclusive, journey.priority)
     _info_cache[journey_id] = (time.monotonic(), info)
     return info
 
@@ -99,10 +100,12 @@ def clear_caches() -> None:
     clear_plan_cache()
 
 
-async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime) -> Facts:
+async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime,
+                    priority: int = 0) -> Facts:
     # Only email steps need consent, suppression and send history: other steps skip those queries.
     if node_kind == "email":
-        return await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy)
+        return await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy,
+                                  services.workspace.sending, priority)
     return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
 
 
@@ -149,8 +152,11 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
     held: list[Enrollment] = []
     emailing: set[int] = set()
     winners: dict[tuple[int, str], str | None] = {}  # looked up once a round per split
-    for enrollment in enrollments:
-        info = await journey_info(enrollment.journey_id)
+    infos = {journey_id: await journey_info(journey_id) for journey_id in {e.journey_id for e in enrollments}}
+    # Higher-priority journeys first: when one contact has two emails due, the higher one goes now
+    # and the other is held to the next round, where the cap sees the first send.
+    for enrollment in sorted(enrollments, key=lambda e: -infos[e.journey_id].priority):
+        info = infos[enrollment.journey_id]
         if enrollment.state not in RUNNABLE or not (info.live or enrollment.is_test):
             continue
         plan = loaded(await version_by_id(enrollment.version_id))
@@ -161,7 +167,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
                 held.append(enrollment)
                 continue
             emailing.add(enrollment.contact.id)
-        facts = await facts_for(services, node.kind if node else None, enrollment.contact, now)
+        facts = await facts_for(services, node.kind if node else None, enrollment.contact, now, info.priority)
         if node is not None and node.kind == "split" and node.step.split.winner_after:
             facts = replace(facts, split_winners=await _winners(winners, enrollment, node, now))
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,

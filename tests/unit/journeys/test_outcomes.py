@@ -9,7 +9,7 @@ from statistics import NormalDist
 
 import pytest
 
-from core.workspace import AttributionConfig
+from core.workspace import AttributionConfig, SendingConfig
 from journeys.engine import State, exit_on_event
 from journeys.outcomes import MIN_PER_ARM, net, probability_better, verdict
 from journeys.touches import Touch, chosen_touch
@@ -90,3 +90,17 @@ steps: [{email: winback-1}]
     outcome = exit_on_event(spec, State(node="1"), {"type": "email.opened"})
     assert outcome is not None and (outcome.status, outcome.exit_reason) == ("exited", "exit_on: email.opened")
     assert exit_on_event(spec, State(node="1"), {"type": "order.created"}) is None
+
+
+def test_sending_controls_read_dates_ranges_and_windows_with_clear_errors() -> None:
+    sending = SendingConfig.model_validate({"cap_count": 2, "cap_window": "3d",
+                                            "blackout_dates": ["2026-12-24..2026-12-26", "2027-01-01"]})
+    assert sending.cap_window == dt.timedelta(days=3)
+    assert sorted(sending.blackout) == [dt.date(2026, 12, 24), dt.date(2026, 12, 25), dt.date(2026, 12, 26),
+                                        dt.date(2027, 1, 1)]
+    with pytest.raises(ValueError, match="is not a date or range"):
+        SendingConfig.model_validate({"blackout_dates": ["Christmas"]})
+    with pytest.raises(ValueError, match="must run forwards"):
+        SendingConfig.model_validate({"blackout_dates": ["2026-12-26..2026-12-24"]})
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        SendingConfig.model_validate({"cap_count": 0})
