@@ -119,6 +119,8 @@ def result_table(result: SimResult) -> Table:
     table.add_row("goal rate", f"{result.goal_rate:.1%}")
     for reason, count in result.exits.most_common():
         table.add_row(f"exited: {reason}", f"{count:,}")
+    for template, count in result.emails_by_template.most_common():
+        table.add_row(f"email {template}", f"{count:,}")
     return table
 
 
