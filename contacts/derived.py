@@ -249,6 +249,16 @@ async def consent_updated(_: Applying, contact: Contact, event: NormalizedEvent)
         await message.save(update_fields=["unsubscribed_at"])
 
 
+TOPICS_OFF = "_topics_off"  # the contact attribute (ours: no source may write it) with the topics switched off
+
+
+async def preferences_updated(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    """The preferences page: which email topics the contact switched off (the rest are on)."""
+    switched = event.properties.get("topics_off")
+    if isinstance(switched, list):
+        contact.attributes = {**contact.attributes, TOPICS_OFF: sorted({str(t)[:64] for t in switched})}
+
+
 async def email_opened(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
     contact.consecutive_unopened = 0
     message = await _message_for(event)
@@ -289,6 +299,7 @@ UPDATERS: dict[str, Updater] = {
     "email.complained": email_complained,
     "consent.confirmed": consent_confirmed,
     "consent.updated": consent_updated,
+    "preferences.updated": preferences_updated,
     "email.opened": email_opened,
     "email.clicked": email_clicked,
     "page.viewed": page_viewed,

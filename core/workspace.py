@@ -180,6 +180,9 @@ class Workspace(BaseModel):
     intelligence: IntelligenceConfig = IntelligenceConfig()
     attribution: AttributionConfig = AttributionConfig()
     sending: SendingConfig = SendingConfig()
+    # Email topics a contact can switch off on the preferences page (key: label), e.g.
+    # {newsletter: Newsletter, offers: Offers and discounts}; a journey or email step names its topic.
+    topics: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("brand")
     @classmethod

@@ -160,6 +160,7 @@ class Tracking:
     open_url: str
     unsubscribe_url: str
     click_base: str  # f"{public_url}/c/"
+    preferences_url: str = ""
 
 
 def tracking_urls(draft: Draft, sender: Sender) -> Tracking:
@@ -169,6 +170,7 @@ def tracking_urls(draft: Draft, sender: Sender) -> Tracking:
         open_url=f"{base}/o/{sign(sender.secret_key, 'open', {'m': draft.id})}.gif",
         unsubscribe_url=f"{base}/u/{unsub}",
         click_base=f"{base}/c/",
+        preferences_url=f"{base}/p/{sign(sender.secret_key, 'prefs', {'c': draft.contact_id, 'm': draft.id})}",
     )
 
 
@@ -192,7 +194,8 @@ def _context(draft: Draft, sender: Sender, tracking: Tracking) -> dict[str, Any]
     contact.setdefault("email", draft.to)
     # Our unsubscribe URLs win over anything in the stored context: they must be signed.
     return {**page_links(brand), **draft.context, "brand": brand, "contact": contact,
-            "unsubscribe_url": tracking.unsubscribe_url, "preferences_url": tracking.unsubscribe_url}
+            "unsubscribe_url": tracking.unsubscribe_url,
+            "preferences_url": tracking.preferences_url or tracking.unsubscribe_url}
 
 
 def _track(rendered: RenderedEmail, draft: Draft, sender: Sender,

@@ -34,6 +34,7 @@ class Facts:
     recent_marketing_sends: tuple[dt.datetime, ...] = ()
     sending: SendingConfig = field(default_factory=SendingConfig)  # the cap, default quiet hours, blackouts
     higher_priority_due: bool = False  # another journey's step of higher priority is due for the contact now
+    topics_off: frozenset[str] = frozenset()  # email topics the contact switched off (preferences page)
     # Splits whose `winner_after` rule has picked a winner: node id -> the arm everyone takes now.
     split_winners: Mapping[str, str] = field(default_factory=dict)
 
@@ -236,6 +237,9 @@ def _email(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.da
         return _next(node, f"sent {step.email} (transactional)", actions=(send,))
     if not facts.marketable:
         return _next(node, f"skipped {step.email} because {facts.why_not_marketable}")
+    topic = step.topic or spec.topic
+    if topic and topic in facts.topics_off:
+        return _next(node, f"skipped {step.email} because the contact switched off the {topic!r} topic")
     held = _held_back(spec, facts, now, step.email)
     if held is not None:
         return Outcome(node.id, node.kind, node.id, "waiting", held[1], deferred=True, run_at=held[0])

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from contacts.consent import why_not_marketable
+from contacts.derived import TOPICS_OFF
 from contacts.models import Contact
 from contacts.suppression import is_suppressed
 from contacts.view import contact_view
@@ -55,6 +56,11 @@ async def _higher_priority_due(contact: Contact, now: dt.datetime, priority: int
         journey__status=JourneyStatus.LIVE).exists()
 
 
+def topics_off(contact: Contact) -> frozenset[str]:
+    switched = contact.attributes.get(TOPICS_OFF)
+    return frozenset(str(t) for t in switched) if isinstance(switched, list) else frozenset()
+
+
 async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime, consent_policy: str,
                        sending: SendingConfig | None = None, priority: int | None = None) -> Facts:
     """`consent_policy`: the workspace's (opt_in, opt_out); `sending`: its sending controls;
@@ -65,6 +71,7 @@ async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime, cons
         data=contact_view(contact), timezone=contact.timezone, marketable=not why_not,
         why_not_marketable=why_not, best_send_hour=contact.best_send_hour,
         recent_marketing_sends=await _counted_sends(contact, now, sending.cap_window, priority), sending=sending,
+        topics_off=topics_off(contact),
         higher_priority_due=priority is not None and not why_not and await _higher_priority_due(contact, now,
                                                                                                 priority),
     )

@@ -118,6 +118,8 @@ class EmailStep(Strict):
     transactional: bool = Field(False, description="not marketing: ignores caps, quiet hours and consent")
     recommend: int = Field(0, ge=0, le=8, description="this many catalog products related to the order or cart "
                            "(shared collections, then tags; in stock) as `recommendations.line_items`")
+    topic: str | None = Field(None, description="the email topic (workspace `topics`) when not the journey's: "
+                                                "contacts who switched it off are skipped")
 
     @field_validator("subject")
     @classmethod
@@ -399,6 +401,8 @@ class JourneySpec(Strict):
     exit_when: list[Expression] = Field(
         default_factory=list, description="expressions checked before every step and on every event"
     )
+    topic: str | None = Field(None, description="the email topic (workspace `topics`) of its marketing emails: "
+                                                "contacts who switched it off on the preferences page are skipped")
     exit_on: list[str] = Field(
         default_factory=list, description="event types that end the run without counting as the goal "
                                           "(e.g. email.opened for a re-engagement series)"

@@ -36,7 +36,7 @@ PIXEL = bytes.fromhex(
 NO_STORE = {"Cache-Control": "no-store, max-age=0"}
 
 
-def _data(services: Services, purpose: str, token: str) -> dict[str, Any]:
+def token_data(services: Services, purpose: str, token: str) -> dict[str, Any]:
     try:
         data = verify(services.settings.secret_key, purpose, token)
     except TokenError as error:
@@ -76,7 +76,7 @@ async def open_pixel(request: web.Request) -> web.Response:
     """Always the GIF: a broken image in someone's inbox helps nobody, whatever the token."""
     services = request.app[SERVICES]
     try:
-        data = _data(services, "open", request.match_info["token"])
+        data = token_data(services, "open", request.match_info["token"])
         message = await Message.get_or_none(id=data["m"]).prefetch_related("contact")
         if message is not None:
             await _record(services, message, "email.opened", f"email.opened:{message.id}")
@@ -89,7 +89,7 @@ async def open_pixel(request: web.Request) -> web.Response:
 
 async def click(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    data = _data(services, "click", request.match_info["token"])
+    data = token_data(services, "click", request.match_info["token"])
     index = data.get("i")
     message = await Message.get_or_none(id=data["m"]).prefetch_related("contact")
     if message is None or not isinstance(index, int) or not 0 <= index < len(message.links):
@@ -104,7 +104,7 @@ async def click(request: web.Request) -> web.Response:
 
 
 async def _unsubscribe_target(services: Services, token: str) -> tuple[Message | None, Contact | None, str]:
-    data = _data(services, "unsub", token)
+    data = token_data(services, "unsub", token)
     message = await Message.get_or_none(id=data["m"])
     contact_id = data.get("c")
     contact = await Contact.get_or_none(id=contact_id) if isinstance(contact_id, int) else None
@@ -114,7 +114,7 @@ async def _unsubscribe_target(services: Services, token: str) -> tuple[Message |
     return message, contact, address
 
 
-def _page(title: str, body: str) -> web.Response:
+def page(title: str, body: str) -> web.Response:
     document = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
@@ -125,7 +125,7 @@ def _page(title: str, body: str) -> web.Response:
     return web.Response(text=document, content_type="text/html", headers=NO_STORE)
 
 
-def _brand(services: Services) -> str:
+def brand_name(services: Services) -> str:
     return services.workspace.brand.get("name") or "our emails"
 
 
@@ -133,8 +133,8 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
     """GET never unsubscribes: link scanners fetch every URL in a message."""
     services = request.app[SERVICES]
     _message, _contact, address = await _unsubscribe_target(services, request.match_info["token"])
-    brand = html.escape(_brand(services))
-    return _page(f"Unsubscribe from {_brand(services)}", (
+    brand = html.escape(brand_name(services))
+    return page(f"Unsubscribe from {brand_name(services)}", (
         f"<h1>Unsubscribe</h1><p>You're about to unsubscribe <b>{html.escape(address)}</b> from "
         f"{brand} marketing emails.</p>"
         f"<form method='post' action='{html.escape(request.path)}'>"
@@ -147,6 +147,16 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """RFC 8058 one-click (body `List-Unsubscribe=One-Click`) and the page's form post."""
     services = request.app[SERVICES]
     message, contact, address = await _unsubscribe_target(services, request.match_info["token"])
+    await unsubscribe_from_marketing(services, message, contact, address)
+    return page("Unsubscribed", (
+        f"<h1>You're unsubscribed</h1><p>{html.escape(address)} will no longer receive marketing emails "
+        f"from {html.escape(brand_name(services))}.</p>"
+    ))
+
+
+async def unsubscribe_from_marketing(services: Services, message: Message | None, contact: Contact | None,
+                                     address: str) -> None:
+    """All marketing stops for the address: the contact's consent (an event journeys see) and a suppression."""
     if contact is not None and contact.email and contact.consent != Consent.UNSUBSCRIBED:
         await _ingest(services, NormalizedEvent(
             type="consent.updated", source="email",
@@ -158,10 +168,6 @@ async def unsubscribe(request: web.Request) -> web.Response:
         ))
     await suppress(services.settings.secret_key, address, SuppressionReason.UNSUBSCRIBE,
                    f"unsubscribe link of message {message.id if message else '?'}")
-    return _page("Unsubscribed", (
-        f"<h1>You're unsubscribed</h1><p>{html.escape(address)} will no longer receive marketing emails "
-        f"from {html.escape(_brand(services))}.</p>"
-    ))
 
 
 async def _to_confirm(services: Services, request: web.Request) -> Contact:
@@ -175,8 +181,8 @@ async def confirm_page(request: web.Request) -> web.Response:
     """GET never subscribes anyone (link scanners fetch every URL): the button posts."""
     services = request.app[SERVICES]
     contact = await _to_confirm(services, request)
-    brand = html.escape(_brand(services))
-    return _page(f"Confirm your subscription to {_brand(services)}", (
+    brand = html.escape(brand_name(services))
+    return page(f"Confirm your subscription to {brand_name(services)}", (
         f"<h1>Subscribe again?</h1><p>Confirm that <b>{html.escape(contact.email or '')}</b> would like "
         f"{brand} emails again.</p><form method='post' action='{html.escape(request.path)}'>"
         "<button type='submit'>Yes, subscribe me</button></form>"
@@ -188,9 +194,9 @@ async def confirm(request: web.Request) -> web.Response:
     contact = await _to_confirm(services, request)
     if contact.consent != Consent.SUBSCRIBED:
         await _ingest(services, confirmation(services, contact))
-    return _page("Subscribed", (
+    return page("Subscribed", (
         f"<h1>You're subscribed</h1><p>{html.escape(contact.email or '')} will get emails from "
-        f"{html.escape(_brand(services))} again. Every email has a link to stop them.</p>"
+        f"{html.escape(brand_name(services))} again. Every email has a link to stop them.</p>"
     ))
 
 
