@@ -49,12 +49,19 @@ class Settings:
     checkout_abandon_after: float = 3600.0
     max_body_bytes: int = 1024 * 1024
     config_file: Path = Path("nurture.yml")
+    # The store's own email templates (add to and override the built-in ones by name); default:
+    # `templates/` beside the workspace file.
+    templates_dir: Path | None = None
     # A job running longer is cancelled and retried; also how long a killed worker's jobs wait.
     job_timeout: float = 30.0
     # How long one run of a long periodic job (the nightly refresh) works before it hands over to a
     # continuation job: well inside job_timeout, so arq never cancels it half-way.
     cron_budget: float = 10.0  # load_settings: a third of job_timeout unless set
     refresh_chunk: int = 1000  # contacts per transaction of the nightly refresh
+
+    @property
+    def store_templates(self) -> Path:
+        return self.templates_dir or self.config_file.parent / "templates"
 
     @property
     def outbox_dir(self) -> Path:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,16 +75,19 @@ class CompiledTemplate:
 
 
 class TemplateLibrary:
-    """Loads `<name>.mjml.j2` files from `directory`; compiled versions are cached by content hash.
+    """Loads `<name>.mjml.j2` files from `directory` (or the first of several that holds the file:
+    a store's own folder before the built-in one, so its files add to and override ours by name,
+    layout and blocks included); compiled versions are cached by content hash.
 
     `compiler` turns MJML into HTML (injectable so tests can count calls). With
     `auto_reload=False` a compiled template is reused without re-reading its files, which
     is what a worker wants once templates are deployed; previews keep the default.
     """
 
-    def __init__(self, directory: Path | str, *, compiler: Compiler = mjml_compiler,
+    def __init__(self, directory: Path | str | Sequence[Path], *, compiler: Compiler = mjml_compiler,
                  auto_reload: bool = True) -> None:
-        self.directory = Path(directory)
+        self.directories = [Path(directory)] if isinstance(directory, Path | str) else [Path(d) for d in directory]
+        self.directory = self.directories[-1]  # the built-in (last) folder
         self.compiler = compiler
         self.auto_reload = auto_reload
         # name -> last compiled version; valid while the content hash of its files matches.
@@ -94,13 +97,14 @@ class TemplateLibrary:
 
     def names(self) -> list[str]:
         """Email templates (partials such as the layout and blocks excluded), sorted."""
-        stems = (p.name[: -len(SUFFIX)] for p in self.directory.glob(f"*{SUFFIX}"))
+        stems = {p.name[: -len(SUFFIX)] for d in self.directories for p in d.glob(f"*{SUFFIX}")}
         return sorted(s for s in stems if s not in PARTIALS and not s.startswith("_"))
 
     def _path(self, filename: str) -> Path:
         if not _NAME.match(filename) or ".." in filename:
             raise TemplateError("invalid template name", template=filename)
-        return self.directory / filename
+        found = next((d / filename for d in self.directories if (d / filename).is_file()), None)
+        return found or self.directories[-1] / filename
 
     def source(self, filename: str) -> str:
         try:

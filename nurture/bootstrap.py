@@ -16,6 +16,7 @@ from core.files import private_dir
 from core.services import Services
 from core.settings import Settings
 from core.workspace import load_workspace
+from emails.library import use_store_templates
 from emails.models import OutboxMessage
 from emails.sink import SmtpSink
 from emails.transport import SmtpTarget, SmtpTransport
@@ -51,6 +52,7 @@ async def sink_received(message_id: str) -> bool:
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
     workspace = load_workspace(settings.config_file)
+    use_store_templates(settings.store_templates)
     private_dir(settings.var_dir)  # database, outbox, exports and keys: readable by this user only
     await open_database(settings)
     endpoint = start_redis(settings)

@@ -153,6 +153,7 @@ _SPEC: dict[str, tuple[str, Callable[[str], Any], str]] = {
     ),
     "NURTURE_MAX_BODY_BYTES": ("max_body_bytes", _positive_int, "a number of bytes greater than 0"),
     "NURTURE_CONFIG_FILE": ("config_file", Path, "the path of the workspace YAML file"),
+    "NURTURE_TEMPLATES_DIR": ("templates_dir", Path, "the folder of the store's own email templates"),
     "NURTURE_JOB_TIMEOUT": ("job_timeout", _positive_float, "a number of seconds greater than 0"),
     "NURTURE_CRON_BUDGET": ("cron_budget", _non_negative_float, "a number of seconds, under NURTURE_JOB_TIMEOUT"),
     "NURTURE_REFRESH_CHUNK": ("refresh_chunk", _positive_int, "a number of contacts greater than 0"),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 import click
 
 from core.settings import SettingsError
+from emails.library import use_store_templates
 from nurture.cli import attribution, contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
 from nurture.cli import shopify as shopify_cli
 from nurture.cli import slack as slack_cli
+from nurture.settings import load_settings
 from nurture.terminal import CliError
 
 
@@ -21,6 +24,10 @@ def cli() -> None:
     Configuration comes from NURTURE_* environment variables (or a .env file);
     with none set, everything runs embedded under ./var.
     """
+    # The store's templates count for every command (validate, preview, import...); a command that
+    # needs the settings says what is wrong with them.
+    with contextlib.suppress(SettingsError):
+        use_store_templates(load_settings().store_templates)
 
 
 server.register(cli)

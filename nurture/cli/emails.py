@@ -19,6 +19,7 @@ from emails.render import RenderedEmail, TemplateLibrary, render
 from emails.samples import sample_context
 from journeys.delivery import contact_fields, create_message, deliver
 from nurture.cli.common import run, settings, with_services
+from nurture.cli.email_import import import_command
 from nurture.terminal import CliError, console
 
 TEST_PREFIX = "[test]"
@@ -147,6 +148,9 @@ def send_test(template: str, to: str) -> None:
     name = _template(shared_library(), template)
     message = run(with_services(lambda services: _send_test(services, name, to)))
     click.echo(message.message_id)
+
+
+emails.add_command(import_command)
 
 
 def register(group: click.Group) -> None:
