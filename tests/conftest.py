@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -30,7 +31,7 @@ from nurture.web import build_app
 from nurture.worker import drain, run_burst
 from tests.doubles.shopify_admin import ShopifyAdminDouble
 from tests.doubles.slack_api import SlackApiDouble
-from tests.support import IDENTITY_SECRET
+from tests.support import IDENTITY_SECRET, QueryLog
 
 SECRETS = {
     "NURTURE_SECRET_KEY": "test-secret-key-0123456789-abcdefghijklmnop",
@@ -273,3 +274,15 @@ def drive(services: Services) -> Callable[[], Awaitable[int]]:
         return await drain(services)
 
     return until_idle
+
+
+@pytest.fixture
+def query_log() -> Iterator[QueryLog]:
+    """The statements sent while the test runs (tortoise's debug log)."""
+    handler, logger = QueryLog(), logging.getLogger("tortoise.db_client")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -8,6 +8,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import logging
 import time
 import uuid
 from email.message import EmailMessage
@@ -146,3 +147,19 @@ def parse_strictly(message: OutgoingEmail) -> EmailMessage:
     assert [a.addr_spec for a in parsed["To"].addresses] == list(message.recipients)
     assert parsed["From"].addresses[0].addr_spec == message.mail_from
     return parsed
+
+
+class QueryLog(logging.Handler):
+    """Every statement the ORM sends, with its values (an execute_many counts once)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.queries: list[tuple[str, list[Any]]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) == 2 and isinstance(args[0], str):
+            values = list(args[1] or [])
+            # A prepared statement run for many rows (execute_many) logs them all: its first one stands in.
+            many = bool(values) and isinstance(values[0], list | tuple)
+            self.queries.append((args[0], list(values[0]) if many else values))

@@ -19,7 +19,7 @@ from inbox.models import InboundDelivery
 from journeys.library import install
 from journeys.models import Enrollment
 from journeys.store import publish
-from tests.support import sample_json, shopify_headers
+from tests.support import QueryLog, sample_json, shopify_headers
 from webhooks.jobs import process_deliveries
 
 POISONED_ORDER = 5560193700003
@@ -121,44 +121,21 @@ async def test_the_same_happening_twice_in_a_batch_or_again_later_applies_once(s
     assert (buyer.orders_count, buyer.total_spent) == (1, Decimal("14080.00"))
 
 
-class Statements(logging.Handler):
-    """Every statement the ORM sends (an execute_many counts once)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.sql: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if isinstance(record.args, tuple) and record.args and isinstance(record.args[0], str):
-            self.sql.append(record.args[0])
-
-
-@pytest.fixture
-def statements() -> Any:
-    handler, logger = Statements(), logging.getLogger("tortoise.db_client")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
-
-
-async def test_a_batch_reads_once_and_writes_each_table_once(services: Services, statements: Statements) -> None:
+async def test_a_batch_reads_once_and_writes_each_table_once(services: Services, query_log: QueryLog) -> None:
     """Contacts, orders seen and product interests are read by one query for the whole batch; each
     changed contact and product interest is written once, by one prepared statement for them all."""
     ids = [await store(services, "orders/create", order(n, f"buyer{n % 3}@example.com"), f"o-{n}") for n in range(6)]
     for buyer in range(3):  # known before the batch, with an interest in the first line's product
         first = order(10 + buyer, f"buyer{buyer}@example.com")
         await run_batch(services, [await store(services, "orders/create", first, f"before-{buyer}")])
-    statements.sql.clear()
+    query_log.queries.clear()
     assert await run_batch(services, ids) == 6
     # The batch's transaction: up to the statement that marks its deliveries processed.
-    end = next(i for i, sql in enumerate(statements.sql) if sql.startswith('UPDATE "inbound_deliveries"'))
-    applied = statements.sql[:end]
+    sent = [sql for sql, _ in query_log.queries]
+    applied = sent[:next(i for i, sql in enumerate(sent) if sql.startswith('UPDATE "inbound_deliveries"'))]
     reads = {table: sum(1 for sql in applied if sql.startswith("SELECT") and f'FROM "{table}"' in sql)
              for table in ("contacts", "orders", "product_interests", "events")}
-    assert reads == {"contacts": 1, "orders": 1, "product_interests": 1, "events": 1}, statements.sql
+    assert reads == {"contacts": 1, "orders": 1, "product_interests": 1, "events": 1}, sent
     assert sum(1 for sql in applied if sql.startswith('UPDATE "contacts"')) == 1
     assert sum(1 for sql in applied if sql.startswith('UPDATE "product_interests"')) == 1
     assert sum(1 for sql in applied if sql.startswith('INSERT INTO "events"')) == 6  # their ids name what they cause

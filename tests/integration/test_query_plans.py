@@ -9,13 +9,10 @@ counted); each is then explained by the database: PostgreSQL with sequential sca
 from __future__ import annotations
 
 import json
-import logging
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient
 from tortoise import connections
 
@@ -27,7 +24,7 @@ from journeys.analytics import funnel
 from journeys.models import Journey
 from journeys.store import publish
 from pipeline.ingest import ingest
-from tests.support import sample_json, shopify_headers
+from tests.support import QueryLog, sample_json, shopify_headers
 
 LARGE = {"contacts", "events", "orders", "checkouts", "messages", "enrollments", "step_runs", "trace_entries",
          "inbound_deliveries", "tasks", "coupons", "product_interests", "suppressions", "outbox"}
@@ -35,31 +32,6 @@ LARGE = {"contacts", "events", "orders", "checkouts", "messages", "enrollments",
 ALLOWED = (
     re.compile(r"^DELETE FROM \"?\w+\"?;?$"),  # the suite's own cleanup
 )
-
-
-class QueryLog(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.queries: list[tuple[str, list[Any]]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        args = record.args if isinstance(record.args, tuple) else ()
-        if len(args) == 2 and isinstance(args[0], str):
-            values = list(args[1] or [])
-            # A prepared statement run for many rows (execute_many) logs them all: its first one stands in.
-            many = bool(values) and isinstance(values[0], list | tuple)
-            self.queries.append((args[0], list(values[0]) if many else values))
-
-
-@pytest.fixture
-def query_log() -> Iterator[QueryLog]:
-    handler, logger = QueryLog(), logging.getLogger("tortoise.db_client")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 def _explainable(sql: str) -> bool:
