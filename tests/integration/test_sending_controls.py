@@ -5,7 +5,9 @@ that move marketing sends to the next allowed day."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+
+import pytest
 
 from contacts.models import Consent, Contact
 from core.clock import ManualClock
@@ -28,6 +30,14 @@ steps:
   - email: test-email
 """
 
+
+
+@pytest.fixture(autouse=True)
+def own_workspace(services: Services) -> Iterator[None]:
+    """The services are shared by the session: the workspace these tests set goes back afterwards."""
+    original = services.workspace
+    yield
+    services.workspace = original
 
 async def setup(services: Services, **sending: object) -> Contact:
     services.workspace = services.workspace.model_copy(update={"sending": SendingConfig.model_validate(sending)})

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from contacts.models import Consent, Contact
@@ -34,6 +35,14 @@ steps:
   - email: test-email
 """
 
+
+
+@pytest.fixture(autouse=True)
+def own_workspace(services: Services) -> Iterator[None]:
+    """The services are shared by the session: the workspace these tests set goes back afterwards."""
+    original = services.workspace
+    yield
+    services.workspace = original
 
 async def setup(services: Services) -> None:
     services.workspace = services.workspace.model_copy(
