@@ -34,9 +34,16 @@ def stored_key(event: NormalizedEvent) -> str:
     return event.idempotency_key.replace("\x00", "")[:200]
 
 
+MAX_ID = 2**63 - 1
+
+
 def _order_id(event: NormalizedEvent) -> int | None:
+    """The Shopify order an order event is about (other events' `order_id` is anyone's text)."""
     value = event.properties.get("order_id")
-    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+    if not event.type.startswith("order.") or isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value)
+    return int(text) if text.isascii() and text.isdecimal() and 0 < int(text) <= MAX_ID else None
 
 
 @dataclass
@@ -50,13 +57,15 @@ class Batch:
     changed_interests: dict[int, ProductInterest] = field(default_factory=dict)  # by id() of the row
     completed_checkouts: dict[str, dt.datetime] = field(default_factory=dict)
     touched: dict[int, Contact] = field(default_factory=dict)
+    forgotten: set[int] = field(default_factory=set)  # contacts merged away during the batch
 
     @classmethod
     async def load(cls, events: Iterable[NormalizedEvent]) -> Batch:
         """Read (and lock) what the events need: four queries, however many events."""
         events = list(events)
+        named = await _named_contacts(events)  # locked first: what is read next cannot change under us
         batch = cls(new_keys=await _new_keys(events), known_orders=await _known_orders(events))
-        for contact in await _named_contacts(events):
+        for contact in named:
             batch.remember(contact)
         await batch._load_interests(list(batch.contacts))
         return batch
@@ -104,11 +113,17 @@ class Batch:
         self.remember(contact)
         self.interests.setdefault(contact.id, {})
 
-    def forget(self, contact: Contact) -> None:
-        """A contact deleted (merged into another): nothing of it is written at the end."""
+    def forget(self, contact: Contact, into: Contact) -> None:
+        """A contact deleted, merged `into` another: its product interests become that one's (the
+        database rows go with the contact), and nothing of it is written at the end."""
+        for row in self.interests.pop(contact.id, {}).values():
+            self.changed_interests.pop(id(row), None)
+            kept = self.interest(into, row.product_key, row.title, row.last_seen_at)
+            kept.views, kept.purchases = kept.views + row.views, kept.purchases + row.purchases
+            kept.last_seen_at = max(kept.last_seen_at, row.last_seen_at)
         self.contacts.pop(contact.id, None)
         self.touched.pop(contact.id, None)
-        self.interests.pop(contact.id, None)
+        self.forgotten.add(contact.id)
         self.holders = {key: held for key, held in self.holders.items() if held != contact.id}
 
     def touch(self, contact: Contact) -> None:
@@ -168,12 +183,18 @@ async def _known_orders(events: list[NormalizedEvent]) -> set[int]:
     return {int(str(order)) for order in stored}
 
 
+def _stored(value: Any) -> Any:
+    """As storable() writes it: text without NUL (PostgreSQL refuses it even in a parameter)."""
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
 async def _named_contacts(events: list[NormalizedEvent]) -> list[Contact]:
     """The contacts holding any email, Shopify customer id or anonymous id the events name, locked
     for the caller's transaction in id order (as every locker of contacts does)."""
     wanted = []
     for name in IDENTITIES:
-        if values := sorted({value for event in events if (value := getattr(event, name)) not in (None, "")}):
+        found = {_stored(value) for event in events if (value := getattr(event, name)) not in (None, "")}
+        if values := sorted(found, key=str):
             wanted.append(Q(**{f"{name}__in": values}))  # type: ignore[arg-type] # a lookup by keyword
     if not wanted:
         return []

@@ -19,7 +19,7 @@ async def _merge(batch: Batch, anonymous: Contact, known: Contact) -> None:
     ):
         known.last_activity_at = anonymous.last_activity_at
     anonymous_id = anonymous.anonymous_id
-    batch.forget(anonymous)
+    batch.forget(anonymous, into=known)
     await anonymous.delete()
     known.anonymous_id = known.anonymous_id or anonymous_id
 

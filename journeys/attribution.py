@@ -14,6 +14,7 @@ import datetime as dt
 from collections import defaultdict
 
 from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
 from contacts.models import Event, Order
 from core.workspace import AttributionConfig
@@ -73,10 +74,12 @@ async def attribute(config: AttributionConfig, orders: list[Order]) -> list[Attr
     longest = max(config.click_window, config.open_window)
     touches = await _touches(sorted(set(buyers.values())), min(o.placed_at for o in orders) - longest,
                              max(o.placed_at for o in orders))
+    # Only touches of emails we sent for real count: a test send or an unknown id is skipped, so an
+    # earlier click on a real email still earns the order.
+    messages = await _messages({t.ref for found in touches.values() for t in found})
+    touches = {buyer: [t for t in found if t.ref in messages] for buyer, found in touches.items()}
     chosen = {o.id: t for o in orders if (t := chosen_touch(touches.get(buyers[o.id], []), o.placed_at, config))}
-    messages = await _messages({t.ref for t in chosen.values()})
-    rows = [_row(o, chosen[o.id], messages[chosen[o.id].ref], config) for o in orders
-            if o.id in chosen and chosen[o.id].ref in messages]
+    rows = [_row(o, chosen[o.id], messages[chosen[o.id].ref], config) for o in orders if o.id in chosen]
     if rows:
         await Attribution.bulk_create(rows, ignore_conflicts=True)  # an order attributed meanwhile keeps its first
         await TraceEntry.bulk_create(await _traces(rows, {o.id: o for o in orders}))
@@ -118,7 +121,8 @@ async def recompute(config: AttributionConfig, since: dt.datetime | None = None,
     last = 0
     while batch := await query.filter(id__gt=last).order_by("id").limit(chunk):
         last = batch[-1].id
-        await Attribution.filter(order_id__in=[o.id for o in batch]).delete()
-        attributed += len(await attribute(config, batch))
+        async with in_transaction():  # a chunk is decided again whole, or not at all
+            await Attribution.filter(order_id__in=[o.id for o in batch]).delete()
+            attributed += len(await attribute(config, batch))
         seen += len(batch)
     return seen, attributed

@@ -6,6 +6,8 @@ counts once. Sends and conversions are counted where they happen (delivery, trig
 
 from __future__ import annotations
 
+from tortoise.expressions import Q
+
 from contacts.models import Event
 from core.metrics import Metrics
 from emails.models import Message
@@ -25,8 +27,11 @@ async def count_engagement(metrics: Metrics, events: list[Event]) -> None:
     ids = {message_id for _, message_id in touched if message_id}
     if not ids:
         return
-    journeys = dict(await Message.filter(message_id__in=sorted(ids), journey_ref__isnull=False).values_list(
-        "message_id", "journey_ref"))
+    journeys: dict[str, int] = {}
+    for message_id, provider_id, ref in await Message.filter(
+            Q(message_id__in=sorted(ids)) | Q(provider_id__in=sorted(ids)), journey_ref__isnull=False).values_list(
+            "message_id", "provider_id", "journey_ref"):
+        journeys.update({key: int(ref) for key in (str(message_id), str(provider_id)) if key in ids})
     keys = await _keys({int(ref) for ref in journeys.values()})
     for kind, message_id in touched:
         if message_id in journeys:

@@ -192,6 +192,7 @@ def in_quiet_hours(now: dt.datetime, quiet: QuietHours | QuietWindow, tz: ZoneIn
 
 
 PRIORITY_PAUSE = dt.timedelta(minutes=1)
+PRIORITY_WAIT = "waits for a higher-priority journey's step due now"  # the trace's words (counted in facts.py)
 
 
 def _cap_frees_at(facts: Facts, now: dt.datetime) -> dt.datetime | None:
@@ -201,13 +202,15 @@ def _cap_frees_at(facts: Facts, now: dt.datetime) -> dt.datetime | None:
 
 
 def _blackout_ends(now: dt.datetime, days: frozenset[dt.date], tz: ZoneInfo) -> dt.datetime | None:
-    """The next local midnight that is not a blackout date, if today (local) is one."""
-    day = now.astimezone(tz).date()
+    """The same local time on the first day that is not a blackout date, if today (local) is one:
+    deferred sends spread as they were, not all at midnight."""
+    local = now.astimezone(tz)
+    day = local.date()
     if day not in days:
         return None
     while day in days:
         day += dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+    return dt.datetime.combine(day, local.time(), tzinfo=tz).astimezone(dt.UTC)
 
 
 def _held_back(spec: JourneySpec, facts: Facts, now: dt.datetime, email: str) -> tuple[dt.datetime, str] | None:
@@ -215,12 +218,12 @@ def _held_back(spec: JourneySpec, facts: Facts, now: dt.datetime, email: str) ->
     deferred, never dropped; each check runs again when it comes due."""
     tz, sending = zone(facts.timezone), facts.sending
     if sending.blackout_dates and (ends := _blackout_ends(now, sending.blackout, tz)):
-        return ends, f"{email} deferred by a blackout date to {ends.astimezone(tz):%Y-%m-%d} {tz.key}"
+        return ends, f"{email} deferred by a blackout date to {ends.astimezone(tz):%Y-%m-%d %H:%M} {tz.key}"
     quiet = spec.quiet_hours or sending.quiet_hours
     if quiet and (quiet_end := in_quiet_hours(now, quiet, tz)):
         return quiet_end, f"{email} deferred by quiet hours to {quiet_end.astimezone(tz):%H:%M} {tz.key}"
     if facts.higher_priority_due:
-        return now + PRIORITY_PAUSE, f"{email} waits for a higher-priority journey's step due now"
+        return now + PRIORITY_PAUSE, f"{email} {PRIORITY_WAIT}"
     if frees := _cap_frees_at(facts, now):
         hours = sending.cap_window.total_seconds() / 3600
         rule = f"{sending.cap_count}-per-{hours:g}h" if hours == int(hours) else \

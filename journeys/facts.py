@@ -12,8 +12,8 @@ from contacts.suppression import is_suppressed
 from contacts.view import contact_view
 from core.workspace import SendingConfig
 from emails.models import Message, MessageStatus
-from journeys.engine import Facts
-from journeys.models import Enrollment, EnrollmentState, Journey, JourneyStatus
+from journeys.engine import PRIORITY_WAIT, Facts
+from journeys.models import Enrollment, EnrollmentState, Journey, JourneyStatus, TraceEntry
 
 
 async def _why_not_marketable(secret_key: str, contact: Contact, policy: str) -> str:
@@ -47,13 +47,22 @@ async def _counted_sends(contact: Contact, now: dt.datetime, window: dt.timedelt
 DUE_HORIZON = dt.timedelta(minutes=2)
 
 
-async def _higher_priority_due(contact: Contact, now: dt.datetime, priority: int) -> bool:
+# How often one email step waits for a higher-priority step before it stops waiting: a step that
+# fails on every try stays "due" forever, and must not hold the lower one back with it.
+MAX_PRIORITY_WAITS = 5
+
+
+async def _higher_priority_due(contact: Contact, now: dt.datetime, priority: int, waiting: int | None) -> bool:
     """Whether a live journey of higher priority has a step of this contact's due now: its email
-    goes first, and this one then meets the cap (journeys run their due steps in separate jobs)."""
-    return await Enrollment.filter(
-        contact_id=contact.id, state__in=(EnrollmentState.ACTIVE, EnrollmentState.WAITING), is_test=False,
-        next_run_at__lte=now + DUE_HORIZON, journey__priority__gt=priority,
-        journey__status=JourneyStatus.LIVE).exists()
+    goes first, and this one then meets the cap (journeys run their due steps in separate jobs).
+    `waiting`: the enrollment deciding, whose earlier waits are counted against the bound."""
+    due = await Enrollment.filter(
+        contact_id=contact.id, state=EnrollmentState.ACTIVE, is_test=False, next_run_at__lte=now + DUE_HORIZON,
+        journey__priority__gt=priority, journey__status=JourneyStatus.LIVE).exists()
+    if not due or waiting is None:
+        return due
+    waits = await TraceEntry.filter(enrollment_id_ref=waiting, message__endswith=PRIORITY_WAIT).count()
+    return waits < MAX_PRIORITY_WAITS
 
 
 def topics_off(contact: Contact) -> frozenset[str]:
@@ -62,9 +71,10 @@ def topics_off(contact: Contact) -> frozenset[str]:
 
 
 async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime, consent_policy: str,
-                       sending: SendingConfig | None = None, priority: int | None = None) -> Facts:
+                       sending: SendingConfig | None = None, priority: int | None = None,
+                       enrollment_id: int | None = None) -> Facts:
     """`consent_policy`: the workspace's (opt_in, opt_out); `sending`: its sending controls;
-    `priority`: the priority of the journey whose email is deciding."""
+    `priority`: the priority of the journey whose email is deciding, `enrollment_id` its run."""
     sending = sending or SendingConfig()
     why_not = await _why_not_marketable(secret_key, contact, consent_policy)
     return Facts(
@@ -72,6 +82,6 @@ async def gather_facts(secret_key: str, contact: Contact, now: dt.datetime, cons
         why_not_marketable=why_not, best_send_hour=contact.best_send_hour,
         recent_marketing_sends=await _counted_sends(contact, now, sending.cap_window, priority), sending=sending,
         topics_off=topics_off(contact),
-        higher_priority_due=priority is not None and not why_not and await _higher_priority_due(contact, now,
-                                                                                                priority),
+        higher_priority_due=priority is not None and not why_not and await _higher_priority_due(
+            contact, now, priority, enrollment_id),
     )

@@ -52,6 +52,9 @@ class JourneyVersion(Model):
     created_by = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     published_at = fields.DatetimeField(null=True)
+    # Splits whose `winner_after` rule decided (node id -> arm): kept, so the newcomers sent to the
+    # winner (who have not had time to convert yet) cannot undo the decision.
+    split_winners: dict = fields.JSONField(default=dict, db_default={})
 
     class Meta:
         table = "journey_versions"

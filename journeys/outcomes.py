@@ -162,14 +162,15 @@ async def _email_rows(journey_id: int, since: dt.datetime | None) -> list[tuple[
 
 
 async def _attributed(journey_id: int, since: dt.datetime | None) -> list[tuple[str, str, Decimal, str]]:
-    """(step, arm, net amount, currency) of each attributed order."""
+    """(email: step and template, arm, net amount, currency) of each attributed order."""
     query = Attribution.filter(journey_ref=journey_id)
     if since is not None:
         query = query.filter(placed_at__gte=since)
-    rows = await query.values_list("step_ref", "variant", "amount", "currency", "order__refunded_total",
+    rows = await query.values_list("step_ref", "template", "variant", "amount", "currency", "order__refunded_total",
                                    "order__cancelled_at")
-    return [(str(step), str(arm), net(Decimal(amount), Decimal(refunded or 0), cancelled is not None), str(currency))
-            for step, arm, amount, currency, refunded, cancelled in rows]
+    # An email is its step and template (a step id can come back in a later version with another email).
+    return [(f"{step}\0{template}", str(arm), net(Decimal(amount), Decimal(refunded or 0), cancelled is not None),
+             str(currency)) for step, template, arm, amount, currency, refunded, cancelled in rows]
 
 
 def net(amount: Decimal, refunded: Decimal, cancelled: bool) -> Decimal:
@@ -197,8 +198,8 @@ def _emails(rows: list[tuple[Any, ...]], by_step: _Sums, program: Program | None
         out.append(EmailStats(
             step=str(step), label=labels.get(str(step), f"Email: {template}"), template=str(template), sent=int(sent),
             delivered=delivered, bounced=int(bounced), opened=int(opened), clicked=int(clicked),
-            unsubscribed=int(unsubscribed), complained=int(complained), orders=by_step.orders[str(step)],
-            revenue=_money(by_step.money[str(step)]), open_rate=_rate(int(opened), delivered),
+            unsubscribed=int(unsubscribed), complained=int(complained), orders=by_step.orders[f"{step}\0{template}"],
+            revenue=_money(by_step.money[f"{step}\0{template}"]), open_rate=_rate(int(opened), delivered),
             click_rate=_rate(int(clicked), delivered), unsubscribe_rate=_rate(int(unsubscribed), delivered),
             opens_reliable=False))
     return sorted(out, key=lambda e: (order.get(e.step, len(order)), e.step))

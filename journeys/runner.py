@@ -101,11 +101,11 @@ def clear_caches() -> None:
 
 
 async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime,
-                    priority: int = 0) -> Facts:
+                    priority: int = 0, enrollment_id: int | None = None) -> Facts:
     # Only email steps need consent, suppression and send history: other steps skip those queries.
     if node_kind == "email":
         return await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy,
-                                  services.workspace.sending, priority)
+                                  services.workspace.sending, priority, enrollment_id)
     return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
 
 
@@ -167,7 +167,8 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
                 held.append(enrollment)
                 continue
             emailing.add(enrollment.contact.id)
-        facts = await facts_for(services, node.kind if node else None, enrollment.contact, now, info.priority)
+        facts = await facts_for(services, node.kind if node else None, enrollment.contact, now, info.priority,
+                                enrollment.id)
         if node is not None and node.kind == "split" and node.step.split.winner_after:
             facts = replace(facts, split_winners=await _winners(winners, enrollment, node, now))
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,
@@ -180,8 +181,12 @@ async def _winners(known: dict[tuple[int, str], str | None], enrollment: Enrollm
                    now: dt.datetime) -> dict[str, str]:
     key = (enrollment.version_id, node.id)
     if key not in known:
-        version = await version_by_id(enrollment.version_id)
-        known[key] = await split_winner(enrollment.journey_id, version.published_at, node.step.split, now)
+        version = await JourneyVersion.get(id=enrollment.version_id)  # not the cache: a decision may be new
+        known[key] = version.split_winners.get(node.id) or await split_winner(
+            enrollment.journey_id, version.published_at, node.step.split, now)
+        if known[key] and node.id not in version.split_winners:
+            version.split_winners = {**version.split_winners, node.id: known[key]}
+            await version.save(update_fields=["split_winners"])
     winner = known[key]
     return {node.id: winner} if winner else {}
 

@@ -109,8 +109,9 @@ async def _react(services: Services, enrollment: Enrollment, contact: Contact, e
                  now: dt.datetime) -> None:
     version = await JourneyVersion.get(id=enrollment.version_id).prefetch_related("journey")
     plan = loaded(version)
+    # Reacting decides goals, exits and resumes, never a send (the step that sends gathers its own).
     facts = await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy,
-                               services.workspace.sending, version.journey.priority)
+                               services.workspace.sending)
     state = state_of(enrollment)
     outcome: Outcome | None = None
     if goal_reached(plan.spec, state, event, facts):

@@ -1,5 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
 from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
@@ -32,6 +34,11 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'attributions', 'app': 'nurture', 'indexes': [Index(fields=['journey_ref', 'placed_at'])], 'pk_attr': 'id', 'table_description': 'The email an order is credited to (journeys/attribution.py): one per order, kept as decided.'},
             bases=['Model'],
+        ),
+        ops.AddField(
+            model_name='JourneyVersion',
+            name='split_winners',
+            field=fields.JSONField(default=dict, db_default={}, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.AddField(
             model_name='Message',

@@ -80,6 +80,7 @@ async def ingest_derived(services: Services, events: list[NormalizedEvent]) -> N
             batch = await Batch.load(events)
             applied = await apply_all(services, events, batch=batch)
             await batch.flush()
+        applied = [a for a in applied if a.contact.id not in batch.forgotten]
     except IntegrityError:
         applied = await apply_all(services, events)
     await react(services, applied)

@@ -117,6 +117,7 @@ async def _apply_together(services: Services, run: list[Planned]) -> list[Applie
             if item.status == DeliveryStatus.PROCESSED:
                 applied += await apply_all(services, item.events, item.delivery.id, batch)
         await batch.flush()
+        applied = [a for a in applied if a.contact.id not in batch.forgotten]  # merged away: events moved on
         # One statement per outcome for the whole run (ignored and failed ones keep their own words).
         processed = [item.delivery.id for item in run if item.status == DeliveryStatus.PROCESSED]
         await InboundDelivery.filter(id__in=processed).update(status=DeliveryStatus.PROCESSED, error="",

@@ -12,13 +12,17 @@ from typing import Any
 
 import pytest
 from tortoise.connection import get_connection
+from tortoise.transactions import in_transaction
 
+from contacts.batch import Batch
+from contacts.events import NormalizedEvent
 from contacts.models import Contact, Event, Order, ProductInterest
 from core.services import Services
 from inbox.models import InboundDelivery
 from journeys.library import install
 from journeys.models import Enrollment
 from journeys.store import publish
+from pipeline.ingest import apply_all
 from tests.support import QueryLog, sample_json, shopify_headers
 from webhooks.jobs import process_deliveries
 
@@ -144,3 +148,27 @@ async def test_a_batch_reads_once_and_writes_each_table_once(services: Services,
         assert (contact.orders_count, contact.total_spent) == (3, Decimal("14080.00") * 3)
         counts = dict(await ProductInterest.filter(contact=contact).values_list("product_key", "purchases"))
         assert counts == {"8011122233344": 6, "8011122299880": 3}
+
+
+async def test_browsing_then_signing_in_within_one_batch_merges_cleanly(services: Services) -> None:
+    """An anonymous visitor views a product, then signs in as a known customer, in one batch: the
+    visitor is merged into the customer, the viewed product goes with it, and nothing rolls back."""
+    known = await Contact.create(email="kim@example.com")
+    at = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
+    events = [
+        NormalizedEvent(type="page.viewed", source="tracking", idempotency_key="pv-1", occurred_at=at,
+                        anonymous_id="anon-\x00kim", properties={"url": "https://shop.example/products/hat"}),
+        NormalizedEvent(type="identify", source="tracking", idempotency_key="id-1", occurred_at=at,
+                        anonymous_id="anon-kim", email="kim@example.com"),
+        NormalizedEvent(type="track", source="tracking", idempotency_key="t-1", occurred_at=at,
+                        anonymous_id="anon-kim", properties={"order_id": 10**30}),  # anyone's text: no order
+    ]
+    async with in_transaction():
+        batch = await Batch.load(events)
+        applied = await apply_all(services, events, batch=batch)
+        await batch.flush()
+    assert [a.event.type for a in applied if a.contact.id not in batch.forgotten] == ["identify", "track"]
+    assert await Contact.all().count() == 1  # the visitor was merged away
+    assert dict(await ProductInterest.filter(contact=known).values_list("product_key", "views")) == {"hat": 1}
+    assert await Event.filter(contact=known).count() == 3 and (await Contact.get(id=known.id)).anonymous_id \
+        == "anon-kim"

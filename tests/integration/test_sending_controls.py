@@ -14,9 +14,10 @@ from core.clock import ManualClock
 from core.services import Services
 from core.workspace import SendingConfig
 from emails.models import Message
+from journeys.facts import MAX_PRIORITY_WAITS
 from journeys.manual import start_for_contact
-from journeys.models import Journey, TraceEntry
-from journeys.store import import_spec, publish
+from journeys.models import Enrollment, EnrollmentState, Journey, TraceEntry
+from journeys.store import import_spec, live_version, loaded, publish
 from journeys.validation import load_spec
 
 
@@ -89,7 +90,29 @@ async def test_a_blackout_date_moves_marketing_to_the_next_allowed_day(
     await drive()
     assert await sent_at("cart") == []
     trace = await TraceEntry.filter(message__contains="blackout").values_list("message", flat=True)
-    assert trace == ["test-email deferred by a blackout date to 2026-03-12 Asia/Tokyo"]
-    clock.set(dt.datetime(2026, 3, 11, 15, 0, 1, tzinfo=dt.UTC))  # 00:00:01 on the 12th in Tokyo
+    assert trace == ["test-email deferred by a blackout date to 2026-03-12 18:00 Asia/Tokyo"]  # same time of day
+    clock.set(dt.datetime(2026, 3, 11, 15, 0, 1, tzinfo=dt.UTC))  # 00:00:01 on the 12th in Tokyo: not yet
+    await drive()
+    assert await sent_at("cart") == []
+    clock.set(dt.datetime(2026, 3, 12, 9, 0, 1, tzinfo=dt.UTC))  # 18:00:01 there
     await drive()
     assert await sent_at("cart") == [clock.now()]
+
+
+async def test_a_stuck_higher_priority_step_holds_a_lower_email_back_only_a_few_times(
+        services: Services, clock: ManualClock, drive: Callable[[], Awaitable[int]]) -> None:
+    contact = await setup(services, cap_count=1, cap_window="24h")
+    journey_row = await Journey.get(key="cart")
+    version = await live_version(journey_row)
+    assert version is not None
+    cart = await Enrollment.create(contact=contact, journey=journey_row, version=version, entry_key="stuck",
+                                   cursor=loaded(version).program.start or "", state=EnrollmentState.ACTIVE,
+                                   next_run_at=clock.now(), entered_at=clock.now())
+    await start_for_contact(services, "newsletter", "ana@example.com")
+    for _ in range(MAX_PRIORITY_WAITS + 2):
+        # The cart step keeps failing: every retry renews its lease, so it always looks due.
+        await Enrollment.filter(id=cart.id).update(next_run_at=clock.now() + dt.timedelta(seconds=90))
+        await drive()
+        clock.advance(dt.timedelta(seconds=61))
+    assert len(await sent_at("newsletter")) == 1  # it stopped waiting, was not dropped
+    assert await TraceEntry.filter(message__contains="waits for a higher-priority").count() == MAX_PRIORITY_WAITS

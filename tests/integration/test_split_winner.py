@@ -61,6 +61,13 @@ async def test_everyone_takes_the_decided_winner_after_the_set_time(
     clock.advance(dt.timedelta(days=2))
     late, why = await arm_of(services, drive, "late@example.com")
     assert (late, why) == ("B", "split: arm B won, everyone takes it now")
+    assert (await JourneyVersion.get(id=version.id)).split_winners == {"0": "B"}
+    # Newcomers sent to B have not converted yet: the figures alone would be undecided again, the
+    # decision stands.
+    await history(journey.id, version, "C", 400, 0)
+    await Enrollment.filter(contact__email__startswith="old-c-").update(variant="B")
+    later, why = await arm_of(services, drive, "later@example.com")
+    assert (later, why) == ("B", "split: arm B won, everyone takes it now")
 
 
 async def test_an_undecided_verdict_keeps_drawing_by_weight(
