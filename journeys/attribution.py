@@ -113,6 +113,19 @@ async def attribute_orders(config: AttributionConfig, shopify_ids: list[int]) ->
     return await attribute(config, list(await Order.filter(shopify_id__in=sorted(set(shopify_ids)))))
 
 
+async def attribute_late_touches(config: AttributionConfig,
+                                 touches: list[tuple[int, dt.datetime]]) -> list[Attribution]:
+    """Opens and clicks a provider reported after the orders they came before: the buyers' orders
+    placed within the windows after them, not attributed yet, are decided now ((contact, when) each)."""
+    if not touches:
+        return []
+    longest = max(config.click_window, config.open_window)
+    orders = await Order.filter(contact_id__in=sorted({contact for contact, _ in touches}),
+                                placed_at__gte=min(at for _, at in touches),
+                                placed_at__lte=max(at for _, at in touches) + longest)
+    return await attribute(config, list(orders)) if orders else []
+
+
 async def recompute(config: AttributionConfig, since: dt.datetime | None = None, chunk: int = 500) -> tuple[int, int]:
     """Attribute again every order placed since `since` (all when None) with `config`: what a change
     of windows needs. Returns (orders looked at, attributed). Chunked: memory stays flat."""

@@ -19,9 +19,10 @@ from contacts.consent import CONFIRMATION_REQUESTED
 from contacts.events import NormalizedEvent
 from contacts.ingest import Applied, apply, apply_in_batch, storable
 from core.services import Services
-from journeys.attribution import ORDER_EVENTS, attribute_orders
+from journeys.attribution import ORDER_EVENTS, attribute_late_touches, attribute_orders
 from journeys.counters import count_attributed, count_engagement
 from journeys.store import live_plans
+from journeys.touches import TOUCHES
 from journeys.triggers import in_flight_by_contact, on_event
 from pipeline import privacy, products
 from pipeline.consent import request_confirmation
@@ -57,6 +58,8 @@ async def react(services: Services, applied: list[Applied]) -> None:
     attributed = await attribute_orders(services.workspace.attribution, [
         int(item.event.properties["order_id"]) for item in applied
         if item.event.type in ORDER_EVENTS and str(item.event.properties.get("order_id", "")).isdigit()])
+    attributed += await attribute_late_touches(services.workspace.attribution, [
+        (item.contact.id, item.event.occurred_at) for item in applied if item.event.type in TOUCHES])
     await count_attributed(services.metrics, attributed)
     await count_engagement(services.metrics, [item.event for item in applied])
     plans = await live_plans()

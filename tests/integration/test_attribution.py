@@ -144,3 +144,24 @@ async def test_orders_are_credited_to_the_last_click_else_open(
     assert await recompute(wider) == (5, 5)
     after = await stats()
     assert (after.orders, [m.amount for m in after.revenue]) == (5, ["280.00"])
+
+
+async def test_a_click_reported_after_its_order_still_earns_it(
+        services: Services, clock: ManualClock, drive: Callable[[], Awaitable[int]]) -> None:
+    await Contact.create(email="alice@example.com", consent=Consent.SUBSCRIBED)
+    await import_spec(load_spec(SPLIT))
+    await publish("attributed")
+    await start_for_segment(services, "attributed", "contact.email")
+    await drive()
+    sent = clock.now()
+    mail = await Message.get(contact__email="alice@example.com")
+    await ingest(services, [order("alice", 7, sent + dt.timedelta(hours=3), "42.00")])
+    assert not await Attribution.exists()  # no touch known yet
+    # The provider's click webhook arrives late; the click itself came an hour before the order.
+    await ingest(services, [event("email.clicked", "alice", sent + dt.timedelta(hours=2), "late-click",
+                                  message_id=mail.message_id)])
+    credited = await Attribution.get()
+    assert (credited.message_ref, credited.touch, credited.amount) == (mail.id, "click", Decimal("42.00"))
+    await ingest(services, [event("email.opened", "alice", sent + dt.timedelta(hours=2, minutes=5), "late-open",
+                                  message_id=mail.message_id)])
+    assert await Attribution.all().count() == 1  # decided once
