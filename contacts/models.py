@@ -110,6 +110,8 @@ class Order(Model):
 
     class Meta:
         table = "orders"
+        # A buyer's orders in a time range: attribution of a late-reported open or click.
+        indexes = (("contact_id", "placed_at"),)
 
     def still_counted(self) -> Decimal:
         """What the order still counts for in total spent and points: its total less what refunds took."""

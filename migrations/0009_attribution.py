@@ -60,4 +60,8 @@ class Migration(migrations.Migration):
             name='variant',
             field=fields.CharField(default='', db_default='', max_length=32),
         ),
+        ops.AddIndex(
+            model_name='Order',
+            index=Index(fields=['contact_id', 'placed_at']),
+        ),
     ]
