@@ -286,3 +286,11 @@ def query_log() -> Iterator[QueryLog]:
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(level)
+
+
+@pytest.fixture
+def restore_workspace(services: Services) -> Iterator[None]:
+    """The services are shared by the session: a workspace a test sets goes back afterwards."""
+    original = services.workspace
+    yield
+    services.workspace = original

@@ -5,7 +5,7 @@ that move marketing sends to the next allowed day."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -20,6 +20,8 @@ from journeys.models import Enrollment, EnrollmentState, Journey, TraceEntry
 from journeys.store import import_spec, live_version, loaded, publish
 from journeys.validation import load_spec
 
+pytestmark = pytest.mark.usefixtures("restore_workspace")
+
 
 def journey(key: str, priority: int) -> str:
     return f"""
@@ -31,14 +33,6 @@ steps:
   - email: test-email
 """
 
-
-
-@pytest.fixture(autouse=True)
-def own_workspace(services: Services) -> Iterator[None]:
-    """The services are shared by the session: the workspace these tests set goes back afterwards."""
-    original = services.workspace
-    yield
-    services.workspace = original
 
 async def setup(services: Services, **sending: object) -> Contact:
     services.workspace = services.workspace.model_copy(update={"sending": SendingConfig.model_validate(sending)})

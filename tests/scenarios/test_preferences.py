@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -24,6 +24,8 @@ Drive = Callable[[], Awaitable[int]]
 Outbox = Callable[[], Awaitable[list[Any]]]
 EMAIL = "mia.fischer@example.com"
 
+pytestmark = pytest.mark.usefixtures("restore_workspace")
+
 
 def journey(key: str, topic: str) -> str:
     return f"""
@@ -35,14 +37,6 @@ steps:
   - email: test-email
 """
 
-
-
-@pytest.fixture(autouse=True)
-def own_workspace(services: Services) -> Iterator[None]:
-    """The services are shared by the session: the workspace these tests set goes back afterwards."""
-    original = services.workspace
-    yield
-    services.workspace = original
 
 async def setup(services: Services) -> None:
     services.workspace = services.workspace.model_copy(
