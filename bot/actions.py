@@ -13,7 +13,7 @@ from bot import blocks, slackio, task_blocks
 from bot.context import services_of
 from bot.decide import change_task, decide_quote, may_act, refuse
 from bot.permissions import may_edit_journeys
-from bot.tasks import quote_preview, task_id_of
+from bot.tasks import quote_preview, task_id_of, task_quote
 from contacts.models import Contact
 from core.errors import NurtureError
 from journeys.decisions import load_task, may_reassign
@@ -75,7 +75,8 @@ def quote_modal(kind: str) -> Listener:
         if kind == "reject":
             view = task_blocks.quote_reject_modal(task.id)
         else:
-            subject, text = quote_preview(services, task, await Contact.get(id=task.contact_id), copy_only=True)
+            contact = await Contact.get(id=task.contact_id)
+            subject, text = quote_preview(services, task, contact, await task_quote(services, task), copy_only=True)
             view = task_blocks.quote_edit_modal(task.id, subject, text)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 

@@ -20,7 +20,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import actions, commands, home, slackio, views
+from bot import actions, commands, home, quote_builder, slackio, views
 from bot.context import SERVICES
 from core.services import Services
 
@@ -80,7 +80,7 @@ def build_bolt_app(services: Services) -> AsyncApp:
     app.error(_on_error)
     app.use(_services_middleware(services))
     app.use(_dedupe_middleware(services))
-    for surface in (commands, actions, views, home):
+    for surface in (commands, actions, quote_builder, views, home):
         surface.register(app)
     return app
 

@@ -6,11 +6,12 @@ from bot import slackio
 from bot.tasks import refresh_message
 from contacts.models import Contact
 from core import people
-from core.errors import NurtureError
+from core.errors import BadRequest, NurtureError
 from core.services import Services
 from journeys.decisions import QuoteEmail, decide_approval, load_task, may_act_on, may_decide, set_task_status
 from journeys.durations import parse_duration
 from journeys.models import Task, TaskStatus
+from journeys.quotes import context_of, quote_for_task, unpriced
 
 NOT_A_LEAD_PENALTY = 20
 SNOOZE = "1d"
@@ -37,15 +38,26 @@ async def may_act(services: Services, task_id: int, user: str, channel: str | No
 async def decide_quote(services: Services, task_id: int, user: str, channel: str | None, *, approved: bool,
                        subject: str = "", text: str = "", reason: str = "") -> None:
     email: QuoteEmail | None = None
-    if approved:
-        rep = await people.person(services.slack, user)
-        email = QuoteEmail(from_name=rep.name, reply_to=rep.email, subject=subject, body=text)
     try:
+        if approved and (await load_task(task_id)).status == TaskStatus.OPEN:  # else decide_approval says why not
+            email = await _quote_email(services, task_id, user, subject, text)
         task = await decide_approval(services, task_id, user, approved=approved, email=email, reason=reason)
     except NurtureError as error:
         await refuse(services, None, user, channel, str(error))
         return
     await refresh_message(services, task)
+
+
+async def _quote_email(services: Services, task_id: int, user: str, subject: str, text: str) -> QuoteEmail:
+    """The approved email, with the task's priced quote; refused while a line has no price."""
+    quote = await quote_for_task(services, await load_task(task_id))
+    missing = unpriced(quote)
+    if missing:
+        raise BadRequest(f"price every line before sending: press *Edit quote* (no price yet for "
+                         f"{', '.join(missing[:3])})")
+    rep = await people.person(services.slack, user)
+    return QuoteEmail(from_name=rep.name, reply_to=rep.email, subject=subject, body=text,
+                      quote=context_of(services, quote), quote_id=quote.id)
 
 
 async def change_task(services: Services, task_id: int, user: str, channel: str | None, action: str) -> None:

@@ -24,6 +24,7 @@ from bot.blocks import (
     who,
 )
 from bot.mrkdwn import escape, person, quote
+from bot.quote_blocks import summary_section
 
 # -- tasks ----------------------------------------------------------------------------------------
 
@@ -48,6 +49,7 @@ class TaskView:
     comment: str = ""
     quote_subject: str = ""
     quote_text: str = ""
+    quote: dict[str, Any] = field(default_factory=dict)  # the quote's email context (emails/quotes.py)
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -113,12 +115,15 @@ def feedback_message(view: TaskView) -> dict[str, Any]:
 
 def approval_message(view: TaskView) -> dict[str, Any]:
     head = f":memo: *Quote for {_contact(view)}* needs approval by {who(view.assignee)}"
-    blocks = [section(head, "quote"), section(f"*Subject:* {escape(view.quote_subject)}"),
+    blocks = [section(head, "quote"), summary_section(str(view.quote.get("number", "")), view.quote),
+              section(f"*Subject:* {escape(view.quote_subject)}"),
               section("```" + clip(escape(view.quote_text), 2700) + "```")]
     if view.status == "open":
         value = f"task:{view.id}"
         blocks.append(actions("quote_actions", button("Approve & send", "quote_approve", value, "primary"),
-                              button("Edit", "quote_edit", value), button("Reject", "quote_reject", value, "danger")))
+                              button("Edit quote", "quote_build", value),
+                              button("Edit email text", "quote_edit", value),
+                              button("Reject", "quote_reject", value, "danger")))
     elif view.status == "approved":
         blocks.append(context(f":white_check_mark: Approved and sent by {who(view.decided_by)}"))
     elif view.status == "done":  # closed without a decision: the approval expired

@@ -23,6 +23,7 @@ from emails.sandbox import render_string
 from journeys.delivery import contact_fields
 from journeys.engine import zone
 from journeys.models import Enrollment, Task, TaskKind, TaskStatus
+from journeys.quotes import context_of, quote_for_task
 
 log = logging.getLogger(__name__)
 ACTIVITY_TYPES = ("page.viewed", "form.submitted", "survey.answered", "checkout.abandoned", "order.created")
@@ -58,14 +59,15 @@ def _brand_name(services: Services) -> str:
     return services.workspace.brand.get("name") or email.utils.parseaddr(services.settings.mail_from)[0]
 
 
-def quote_preview(services: Services, task: Task, contact: Contact, *,
+def quote_preview(services: Services, task: Task, contact: Contact, quote: dict[str, Any], *,
                   copy_only: bool = False) -> tuple[str, str]:
-    """The drafted quote email (subject, text part) as the contact would get it; with
-    `copy_only`, just the copy a rep may rewrite (the quote's items and links stay as they are)."""
+    """The drafted quote email (subject, text part) as the contact would get it, with `quote` (the
+    priced quote's context); with `copy_only`, just the copy a rep may rewrite (the quote's items
+    and links stay as they are)."""
     context: dict[str, Any] = dict(task.payload.get("context") or {})
     brand = {"name": _brand_name(services), **services.workspace.brand}
     context.update(page_links(brand), brand=brand, contact=contact_fields(contact), unsubscribe_url="",
-                   preferences_url="", custom={"copy_only": copy_only})
+                   preferences_url="", custom={"copy_only": copy_only}, quote=quote)
     try:
         rendered = render(shared_library(), str(task.payload.get("email", "quote")), context)
     except (TemplateError, ValueError) as error:
@@ -82,11 +84,19 @@ def fill_text(source: str, contact: Contact, event: dict[str, Any]) -> str:
         return source
 
 
+async def task_quote(services: Services, task: Task) -> dict[str, Any]:
+    """The task's quote as the email shows it (a sent quote no longer changes)."""
+    return context_of(services, await quote_for_task(services, task))
+
+
 async def task_view(services: Services, task: Task) -> TaskView:
     contact = await Contact.get(id=task.contact_id)
     activity, links = await recent_activity(contact) if task.kind == TaskKind.HOT_LEAD else ([], [])
     event = (task.payload.get("context") or {}).get("event") or {}
-    subject, text = quote_preview(services, task, contact) if task.kind == TaskKind.QUOTE_APPROVAL else ("", "")
+    subject, text, quote = "", "", {}
+    if task.kind == TaskKind.QUOTE_APPROVAL:
+        quote = await task_quote(services, task)
+        subject, text = quote_preview(services, task, contact, quote)
     return TaskView(
         id=task.id, kind=task.kind.value, status=task.status.value, contact=display_name(contact),
         email=contact.email or "", score=contact.lead_score,
@@ -94,7 +104,7 @@ async def task_view(services: Services, task: Task) -> TaskView:
         owner=contact.owner, assignee=task.assignee, decided_by=task.decided_by, activity=activity, links=links,
         escalation=str(task.payload.get("escalation", "")),
         nps_score=event.get("score") if isinstance(event.get("score"), int) else None,
-        comment=str(event.get("comment") or ""), quote_subject=subject, quote_text=text,
+        comment=str(event.get("comment") or ""), quote_subject=subject, quote_text=text, quote=quote,
         note=str(task.payload.get("decision_reason", "")),
     )
 

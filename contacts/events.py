@@ -23,6 +23,8 @@ Event types (properties in brackets; money is a string like "49.90"):
 - email.delivered / email.bounced [bounce_type: hard|soft, description] / email.complained /
   email.opened / email.clicked [url]  -- all with [message_id, provider, recipient]
 - page.viewed [url, path, title, referrer], identify [], and custom names from tracking [any]
+- preferences.updated [topics_off:[str], message_id] (the preferences page)
+- quote.accepted [quote_id, number, total, currency, items:int] (the quote's accept page)
 Emitted by contact intelligence (contacts/intelligence.py, source "nurture"; EMITTED_TYPES):
 - coupon.redeemed [code, pool, order_id, total_price, assigned_to_buyer] (pipeline/coupons.py)
 - loyalty.tier_changed [from_tier, to_tier, points] / order.milestone [count]

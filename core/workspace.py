@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,15 @@ class FormConfig(BaseModel):
     thank_you_url: str = ""
 
 
+class PersonConfig(BaseModel):
+    """What an email signature shows for a rep when their Slack profile does not say it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = ""
+    phone: str = ""
+
+
 class SlackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -51,6 +61,9 @@ class SlackConfig(BaseModel):
     # Where the weekly digest goes (Mondays 08:00 UTC): revenue per journey, best and worst emails,
     # anything failing. Empty: no digest.
     digest_channel: str = ""
+    # Slack user id -> title and phone for the signature of the emails the rep sends (quotes);
+    # the Slack profile's own title and phone win when set.
+    people: dict[str, PersonConfig] = Field(default_factory=dict)
 
 
 class ConsentConfig(BaseModel):
@@ -149,6 +162,32 @@ class SendingConfig(BaseModel):
         return blackout_days(self.blackout_dates)
 
 
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class QuoteConfig(BaseModel):
+    """How quotes are priced and held; the rep can change each one in Slack's quote builder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # For a request that names no currency when no Shopify store is connected (else the shop's).
+    currency: str = "USD"
+    tax_rate: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(0)  # percent
+    tax_label: str = "Tax"
+    prices_include_tax: bool = False
+    valid_for: dt.timedelta = dt.timedelta(days=30)
+
+    _window = field_validator("valid_for", mode="before")(lambda v: parse_window(v))
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, value: object) -> str:
+        code = str(value).strip().upper()
+        if not CURRENCY.match(code):
+            raise ValueError(f"{value!r} is not a currency code: three letters, e.g. EUR, USD, JPY")
+        return code
+
+
 # Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
 # sets its own under `brand`; otherwise they are these paths under brand.url.
 BRAND_LINKS = {
@@ -183,6 +222,7 @@ class Workspace(BaseModel):
     # Email topics a contact can switch off on the preferences page (key: label), e.g.
     # {newsletter: Newsletter, offers: Offers and discounts}; a journey or email step names its topic.
     topics: dict[str, str] = Field(default_factory=dict)
+    quotes: QuoteConfig = QuoteConfig()
 
     @field_validator("brand")
     @classmethod

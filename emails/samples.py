@@ -6,10 +6,13 @@ Context conventions every template relies on:
   cart / order   line_items (title, price, quantity, image_url, url, variant), total_price,
                  currency, recovery_url (cart) / url (order)
   coupon    code, expires, description
-  quote     items (title, quantity, price), total, currency, valid_until, note, url
+  quote     number, items (title, quantity, price: unit price, discount: percent, amount), subtotal,
+            discount_total, tax, tax_label, tax_rate, tax_included, total (empty while unpriced),
+            budget, currency, valid_until, note, url (the signed accept page); emails/quotes.py
   owner     name, title, email, phone (the contact's account rep)
   unsubscribe_url, preferences_url
   review_url, feedback_url, call_url, quote_url   the brand's pages (workspace brand section)
+  invoice_url   the shop's invoice of an accepted quote's draft order (quote-invoice)
   custom    intro (a marketer block above the body), body (a rep's edited lines, replacing the
             template's copy), copy_only (render just the editable copy)
 Missing values render empty; templates supply fallbacks where copy needs one.
@@ -47,11 +50,15 @@ def sample_context() -> dict[str, Any]:
                   "url": f"{_SHOP}/account/orders/1042"},
         "coupon": {"code": "THANKS15", "expires": "2026-03-31", "description": "15% off your next order"},
         "quote": {
+            "number": "Q-02291",
             "items": [
-                {"title": "Stoneware Mug, Sage (case of 48)", "quantity": 4, "price": "806.40"},
-                {"title": "Custom logo glaze, per mug", "quantity": 192, "price": "268.80"},
+                {"title": "Stoneware Mug, Sage (case of 48)", "quantity": 4, "price": "201.60", "discount": "",
+                 "amount": "806.40"},
+                {"title": "Custom logo glaze, per mug", "quantity": 192, "price": "1.40", "discount": "",
+                 "amount": "268.80"},
             ],
-            "total": "1075.20", "currency": "EUR", "valid_until": "2026-02-28",
+            "subtotal": "1075.20", "discount_total": "", "tax": "215.04", "tax_label": "VAT", "tax_rate": "20",
+            "tax_included": False, "total": "1290.24", "budget": "", "currency": "EUR", "valid_until": "2026-02-28",
             "note": "Includes a 12% trade discount and free delivery to your Lyon address.",
             "url": f"{_SHOP}/quotes/Q-2291",
         },
@@ -63,6 +70,7 @@ def sample_context() -> dict[str, Any]:
         "feedback_url": f"{_SHOP}/feedback/1042",
         "call_url": f"{_SHOP}/book-a-call",
         "quote_url": f"{_SHOP}/pages/quote",
+        "invoice_url": "https://shop.example.com/12345/invoices/8f2c1e",
         "confirm_url": "https://nurture.example/confirm/sample-token",
         "custom": {},
     }

@@ -18,7 +18,7 @@ import hmac
 import json
 from typing import Any
 
-PURPOSES = frozenset({"click", "open", "unsub", "confirm", "prefs"})
+PURPOSES = frozenset({"click", "open", "unsub", "confirm", "prefs", "quote"})
 
 
 class TokenError(ValueError):

@@ -33,7 +33,12 @@ async def sign_as_owner(services: Services, message_id: int) -> None:
     # An approval already names the rep as sender; the signature was still missing.
     message.from_name = message.from_name or rep.name
     message.reply_to = message.reply_to or rep.email
-    message.context = {**message.context, "owner": rep.signature()}
+    configured = services.workspace.slack.people.get(owner)
+    signature = rep.signature()
+    if configured:  # the workspace file fills what the Slack profile leaves empty
+        signature = {**signature, "title": signature["title"] or configured.title,
+                     "phone": signature["phone"] or configured.phone}
+    message.context = {**message.context, "owner": signature}
     await message.save(update_fields=["from_name", "reply_to", "context"])
 
 

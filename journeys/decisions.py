@@ -15,6 +15,7 @@ from core.errors import BadRequest, Forbidden, NotFound
 from core.services import Services
 from journeys.engine import resume_on_decision
 from journeys.models import Enrollment, JourneyVersion, Task, TaskKind, TaskStatus
+from journeys.quotes import mark_rejected, mark_sent
 from journeys.runner import advance, state_of, trace
 from journeys.store import loaded
 from journeys.triggers import enqueue_step
@@ -22,15 +23,19 @@ from journeys.triggers import enqueue_step
 
 @dataclass(frozen=True)
 class QuoteEmail:
-    """What an approving rep sends: their name and address, optionally edited subject and text."""
+    """What an approving rep sends: their name and address, optionally edited subject and text, and
+    the priced quote (its email context, a snapshot: what the customer holds no longer changes)."""
 
     from_name: str
     reply_to: str
     subject: str = ""
     body: str = ""
+    quote: dict[str, Any] | None = None
+    quote_id: int | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"from_name": self.from_name, "reply_to": self.reply_to, "subject": self.subject, "body": self.body}
+        found = {"from_name": self.from_name, "reply_to": self.reply_to, "subject": self.subject, "body": self.body}
+        return found | ({"quote": self.quote} if self.quote else {})
 
 
 async def load_task(task_id: int) -> Task:
@@ -68,6 +73,10 @@ async def decide_approval(
     task.status = TaskStatus.APPROVED if approved else TaskStatus.REJECTED
     task.payload = {**task.payload, "decision_reason": reason}
     await task.save()
+    if approved and email and email.quote_id:
+        await mark_sent(email.quote_id, services.clock.now())
+    elif not approved:
+        await mark_rejected(task.id)
     return task
 
 

@@ -22,6 +22,9 @@ from journeys.engine import Action
 from journeys.models import Coupon, CouponPool, Enrollment, Task, TaskKind, TaskStatus
 from journeys.store import exit_in_flight
 
+# How long an unpriced request's "quote" says it holds (a priced one says what the rep set).
+REQUEST_VALID_FOR = dt.timedelta(days=30)
+
 
 @dataclass
 class StepEffects:
@@ -57,10 +60,13 @@ def message_context(scope: StepScope, extra: dict[str, Any]) -> dict[str, Any]:
         context["order"] = properties
     if "coupon" in scope.enrollment.context:
         context["coupon"] = scope.enrollment.context["coupon"]
-    if "quote" in scope.enrollment.context:
+    if "quote" in extra:  # the quote a rep approved, as priced
+        context["quote"] = extra["quote"]
+    elif "quote" in scope.enrollment.context:
         context["quote"] = scope.enrollment.context["quote"]
     elif event.get("type") == "form.submitted":  # a quote request: what was asked for, until a rep prices it
-        context["quote"] = quote_from_request(properties, scope.enrollment.entered_at or scope.now)
+        context["quote"] = quote_from_request(properties, (scope.enrollment.entered_at or scope.now).date()
+                                              + REQUEST_VALID_FOR)
     edited = (extra.get("custom") or {}).get("intro")
     if edited:  # send_email files an approving rep's edited text here: it replaces the template's copy
         context["custom"] = {"body": str(edited).splitlines()}
@@ -90,6 +96,8 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
         extra: dict[str, Any] = {"owner_id": owner or ""}
         if params.get("body"):
             extra["custom"] = {"intro": params["body"]}  # a rep's edited text, rendered in the sandbox
+        if isinstance(params.get("quote"), dict):
+            extra["quote"] = params["quote"]
         existing = await Message.create(
             send_key=scope.key, enrollment_ref=scope.enrollment.id, journey_ref=scope.enrollment.journey_id,
             step_ref=scope.step_id, variant=scope.enrollment.variant, contact=scope.contact,
@@ -102,6 +110,8 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
         if params.get("marketing", True):
             scope.contact.consecutive_unopened += 1
             effects.contact_changed = True
+    if isinstance(params.get("quote"), dict):  # the follow-ups show the quote the customer holds
+        effects.context_updates["quote"] = params["quote"]
     effects.jobs.append(("send_email", {"message_id": existing.id}, f"email:{existing.id}"))
 
 

@@ -21,6 +21,7 @@ APP_LABEL = "nurture"
 MODEL_MODULES = [
     "contacts.models",
     "journeys.models",
+    "journeys.quote_models",
     "emails.models",
     "inbox.models",
     "jobs.models",

@@ -22,7 +22,8 @@ from typing import Any
 from aiohttp import web
 
 TOKEN = "shpat_double_token"
-ALL_SCOPES = ("read_customers", "read_orders", "read_all_orders", "read_products", "write_discounts")
+ALL_SCOPES = ("read_customers", "read_orders", "read_all_orders", "read_products", "write_discounts",
+              "write_draft_orders")
 # operation -> (scope it needs, cost in points)
 OPERATIONS: dict[str, tuple[str, int]] = {
     "NurtureShop": ("", 2),
@@ -31,6 +32,8 @@ OPERATIONS: dict[str, tuple[str, int]] = {
     "NurtureBulkRun": ("", 10),
     "NurtureBulkStatus": ("", 1),
     "NurtureDiscountCreate": ("write_discounts", 10),
+    "NurtureDraftOrders": ("write_draft_orders", 2),
+    "NurtureDraftOrderCreate": ("write_draft_orders", 10),
 }
 SHOP = {"name": "Acme Audio", "currencyCode": "USD", "ianaTimezone": "America/Los_Angeles",
         "myshopifyDomain": "acme-audio.myshopify.com",
@@ -75,6 +78,7 @@ class ShopifyAdminDouble:
     products: list[dict[str, Any]] = field(default_factory=list)
     webhooks: dict[str, dict[str, str]] = field(default_factory=dict)
     discounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    draft_orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> input, name, invoiceUrl
     calls: list[AdminCall] = field(default_factory=list)
     faults: list[int] = field(default_factory=list)  # HTTP statuses answered before anything else
     bucket: Bucket = field(default_factory=Bucket)
@@ -91,6 +95,7 @@ class ShopifyAdminDouble:
         self.faults.clear()
         self.webhooks.clear()
         self.discounts.clear()
+        self.draft_orders.clear()
         self.customers.clear()
         self.orders.clear()
         self.products.clear()
@@ -188,6 +193,25 @@ class ShopifyAdminDouble:
         self.discounts[code] = discount
         return {"discountCodeBasicCreate": {"codeDiscountNode": {"id": gid("DiscountCodeNode", self._next_id())},
                                             "userErrors": []}}
+
+    async def _op_NurtureDraftOrders(self, variables: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        tag = str(variables.get("query", "")).removeprefix("tag:")
+        nodes = [{"id": key, "name": d["name"], "invoiceUrl": d["invoiceUrl"]} for key, d in self.draft_orders.items()
+                 if tag in d["input"].get("tags", [])]
+        return {"draftOrders": {"nodes": nodes[:1]}}
+
+    async def _op_NurtureDraftOrderCreate(self, variables: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        given = dict(variables.get("input") or {})
+        lines = given.get("lineItems") or []
+        if not lines or any(not line.get("variantId") and not line.get("title") for line in lines):
+            errors = [{"field": ["lineItems"], "message": "Line items must have a variant or a title"}]
+            return {"draftOrderCreate": {"draftOrder": None, "userErrors": errors}}
+        number = self._next_id()
+        key = gid("DraftOrder", number)
+        invoice = f"https://{self.shop['myshopifyDomain']}/{number}/invoices/{number:x}f00d"
+        self.draft_orders[key] = {"input": given, "name": f"#D{len(self.draft_orders) + 1}", "invoiceUrl": invoice}
+        draft = {"id": key, "name": self.draft_orders[key]["name"], "invoiceUrl": invoice}
+        return {"draftOrderCreate": {"draftOrder": draft, "userErrors": []}}
 
     async def _op_NurtureBulkRun(self, variables: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         query = str(variables.get("query", ""))

@@ -123,3 +123,25 @@ class SlackApiDouble:
         app.router.add_post("/api/{method}", self.handle)
         app.router.add_get("/api/{method}", self.handle)  # users.info and other reads
         return app
+
+
+def modal_values(view: dict[str, Any], answers: dict[str, str | tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    """The state.values Slack sends for a modal: each input's initial value unless `answers` names its
+    block (the block id before its revision suffix); a select's answer is (value, text)."""
+    values: dict[str, dict[str, Any]] = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        element, base = block["element"], block["block_id"].split(".", 1)[0]
+        kind, action = element["type"], element["action_id"]
+        given = answers.get(base)
+        if kind in ("static_select", "external_select"):
+            option = ({"text": {"type": "plain_text", "text": given[1]}, "value": given[0]}
+                      if isinstance(given, tuple) else element.get("initial_option"))
+            values[block["block_id"]] = {action: {"type": kind, "selected_option": option}}
+        elif kind == "datepicker":
+            values[block["block_id"]] = {action: {"type": kind, "selected_date": given or element.get("initial_date")}}
+        else:
+            value = given if isinstance(given, str) else element.get("initial_value")
+            values[block["block_id"]] = {action: {"type": kind, "value": value}}
+    return values

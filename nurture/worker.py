@@ -23,6 +23,7 @@ from jobs.emails import send_email, sweep_queued_emails
 from jobs.intelligence import continue_refresh, refresh_intelligence
 from jobs.journeys import scan_time_triggers_job, start_journey
 from jobs.outbound import call_webhook
+from jobs.quotes import complete_accepted_quote
 from jobs.runs import recorded
 from jobs.scheduler import dispatch_due, run_step_job, run_steps_job, sweep_pending_jobs_job
 from webhooks.jobs import process_deliveries, process_delivery, sweep_pending_deliveries
@@ -37,6 +38,7 @@ FUNCTIONS: list[Any] = [
     call_webhook,
     send_email,
     create_discount_code,
+    complete_accepted_quote,
     func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
     slack_jobs.journey_test, slack_jobs.erase_slack_message,
 ]

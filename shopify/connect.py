@@ -30,6 +30,7 @@ REQUIRED_SCOPES = {
 OPTIONAL_SCOPES = {
     "write_discounts": "discount codes created in the shop by `coupon` steps",
     "read_all_orders": "orders older than 60 days in `nurture shopify import`",
+    "write_draft_orders": "draft orders, with an invoice to pay, for quotes customers accept",
 }
 
 

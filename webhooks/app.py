@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from core.services import Services
-from webhooks import email_links, health, preferences, routes, tracking
+from webhooks import email_links, health, preferences, quotes, routes, tracking
 from webhooks.errors import error_middleware
 from webhooks.keys import SERVICES
 
@@ -23,4 +23,5 @@ def build_app(services: Services) -> web.Application:
     tracking.register(app)
     email_links.register(app)
     preferences.register(app)
+    quotes.register(app)
     return app

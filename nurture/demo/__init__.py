@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import socket
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
@@ -20,7 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from core.clock import ManualClock
 from core.services import Services
 from core.settings import Settings
-from core.workspace import FormConfig, SlackConfig, Workspace
+from core.workspace import FormConfig, PersonConfig, QuoteConfig, SlackConfig, Workspace
 from journeys.coupons import upsert_pool
 from journeys.library import install
 from journeys.store import publish
@@ -71,7 +72,10 @@ def demo_workspace() -> Workspace:
         forms={"newsletter": FormConfig(allowed_origins=(SHOP,), tags=("newsletter",)),
                "quote-request": FormConfig(secret=FORM_SECRET, tags=("quote",))},
         slack=SlackConfig(admins=("UADMIN",), journey_editors=("UADMIN",), sales_channel="C0SALES",
-                          sales_reps=("UREP1", "UREP2")),
+                          sales_reps=("UREP1", "UREP2"),
+                          people={"UREP1": PersonConfig(title="Account Executive", phone="+49 30 901820")}),
+        # A Berlin shop: prices in euros, 19% VAT on top for its business customers.
+        quotes=QuoteConfig(currency="EUR", tax_rate=Decimal(19), tax_label="VAT"),
     )
 
 
@@ -95,7 +99,7 @@ async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_co
         await runner.setup()
         await web.TCPSite(runner, settings.http_host, settings.http_port).start()
         async with aiohttp.ClientSession() as session:
-            store = DemoStore(session, settings.public_url, services.settings)
+            store = DemoStore(session, settings.public_url, services.settings, slack)
             with Progress(TextColumn("{task.description}"), BarColumn(), console=console,
                           disable=not progress_to_console) as progress:
                 bar = progress.add_task("a store's month", total=STEPS)

@@ -19,11 +19,14 @@ from pathlib import Path
 from contacts.models import Contact
 from core.clock import ManualClock
 from core.services import Services
+from emails.filters import money
 from emails.models import OutboxMessage
 from jobs.checkouts import detect_abandoned_checkouts
 from journeys.models import Task, TaskKind
+from journeys.quote_models import Quote
 from journeys.time_triggers import scan_time_triggers
 from nurture.demo.store import SHOP, DemoStore, checkout, customer, order, product
+from nurture.slack_double import modal_values
 from nurture.worker import drain
 from pipeline.ingest import ingest
 
@@ -112,14 +115,48 @@ async def hot_lead_and_quote(services: Services, store: DemoStore, clock: Manual
     await _until_owner("maria.rossi@example.com", "UREP1")
     step("Maria looked at pricing: hot-lead alert, claimed by Kenji in Slack")
     await store.quote_request({"email": "maria.rossi@example.com", "first_name": "Maria", "company": "Rossi Logistica",
+                               "product": "Studio Headphones Pro", "quantity": "25",
                                "message": "Quote for 25 Studio Headphones Pro for our dispatch team, please."})
     await drain(services)
-    quote = await wait_for_task(TaskKind.QUOTE_APPROVAL, "maria.rossi@example.com")
-    await store.slack_click("quote_approve", f"task:{quote.id}", "UREP1", quote.slack_channel or "",
-                            quote.slack_ts or "")
-    await _until_decided(quote.id)
+    task = await wait_for_task(TaskKind.QUOTE_APPROVAL, "maria.rossi@example.com")
+    await price_quote(store, task)
+    await store.slack_click("quote_approve", f"task:{task.id}", "UREP1", task.slack_channel or "", task.slack_ts or "")
+    await _until_decided(task.id)
     await drain(services)
-    step("Quote approved in Slack and sent as from Kenji")
+    quote = await Quote.get(task_id=task.id)
+    step(f"Kenji priced quote {quote.number} in Slack's quote builder (catalog price, 10% off, engraving added) "
+         "and approved it: sent as from him")
+    await accept_quote(store, "maria.rossi@example.com")
+    await drain(services)
+    step(f"Maria accepted {quote.number} ({money(quote.total, quote.currency)}): the quote journey's goal")
+
+
+async def price_quote(store: DemoStore, task: Task) -> None:
+    """Kenji opens the quote builder: 10% off the catalog price, and a second line for the engraving."""
+    modal = await store.slack_modal("quote_build", f"task:{task.id}", "UREP1", task.slack_channel or "",
+                                    task.slack_ts or "")
+    modal = {"id": "VDEMO", **modal}
+    values = modal_values(modal, {"l0_discount": "10"})
+    with_line = await store.slack_modal_update("quote_add_line", "add", "UREP1", modal, values)
+    values = modal_values(with_line, {"l0_discount": "10", "l1_title": "Laser engraving with your logo",
+                                      "l1_qty": "25", "l1_price": "6.00"})
+    await store.slack_submit("quote_build", values, "UREP1", with_line["private_metadata"])
+    for _ in range(200):
+        if await Quote.filter(task_id=task.id).exclude(priced_by="").exists():
+            return
+        await asyncio.sleep(0.02)
+    raise RuntimeError("the quote builder did not save the quote")
+
+
+async def accept_quote(store: DemoStore, email: str) -> None:
+    """The customer presses "Accept this quote" in the quote email, then the page's button."""
+    rows = [r for r in await OutboxMessage.all().order_by("id") if email in r.recipients]
+    parsed = message_from_bytes(Path(rows[0].path).read_bytes(), policy=email_policy.default)
+    text = parsed.get_body(preferencelist=("plain",))
+    found = re.search(r"Accept this quote \((\S+)\)", text.get_content() if text else "")
+    if found is None:
+        raise RuntimeError("the quote email has no accept link")
+    await store.accept(found.group(1))
 
 
 async def _until_owner(email: str, owner: str) -> None:
@@ -170,5 +207,5 @@ async def play_month(services: Services, store: DemoStore, clock: ManualClock, p
     await later_weeks(services, store, clock, step)
 
 
-STEPS = 10
+STEPS = 11
 __all__ = ["STEPS", "drain", "ingest", "play_month"]

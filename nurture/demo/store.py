@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 import aiohttp
 
 from core.settings import Settings
+from nurture.slack_double import SlackApiDouble
 
 SHOP = "https://acme-audio.example"
 FORM_SECRET = "demo-quote-form-secret"
@@ -25,8 +27,10 @@ def _b64_hmac(secret: str, body: bytes) -> str:
 
 
 class DemoStore:
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, settings: Settings) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base_url: str, settings: Settings,
+                 slack: SlackApiDouble | None = None) -> None:
         self.session, self.base_url, self.settings = session, base_url, settings
+        self.slack = slack  # the rep's Slack: the modals a click opens are read from it
         self.statuses: list[tuple[str, int, str]] = []  # (what was posted, status, start of the answer)
 
     async def _post(self, path: str, body: bytes, headers: dict[str, str], what: str = "") -> int:
@@ -70,7 +74,7 @@ class DemoStore:
             "X-Nurture-Signature": _b64_hmac(self.settings.survey_secret, body)})
 
     async def slack_click(self, action_id: str, value: str, user: str, channel: str, ts: str) -> int:
-        payload = {
+        return await self._slack({
             "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0ACME"},
             "api_app_id": "A0NURTURE", "token": "x", "team": {"id": "T0ACME", "domain": "acme"},
             "container": {"type": "message", "message_ts": ts, "channel_id": channel},
@@ -79,14 +83,61 @@ class DemoStore:
             "response_url": f"{self.base_url}/slack-response-unused",
             "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
                          "action_ts": f"{time.time():.6f}"}],
-        }
+        })
+
+    async def slack_modal(self, action_id: str, value: str, user: str, channel: str, ts: str) -> dict[str, Any]:
+        """Press a button that opens a modal; the modal as Slack would show it."""
+        assert self.slack is not None
+        opened = len(self.slack.called("views.open"))
+        await self.slack_click(action_id, value, user, channel, ts)
+        for _ in range(200):
+            if len(self.slack.called("views.open")) > opened:
+                return dict(self.slack.called("views.open")[-1].params["view"])
+            await asyncio.sleep(0.02)
+        raise RuntimeError(f"pressing {action_id} opened no modal")
+
+    async def slack_modal_update(self, action_id: str, value: str, user: str, view: dict[str, Any],
+                                 values: dict[str, Any]) -> dict[str, Any]:
+        """Press a button inside an open modal (with what is typed so far); the modal it becomes."""
+        assert self.slack is not None
+        updated = len(self.slack.called("views.update"))
+        await self._slack({
+            "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0ACME"},
+            "api_app_id": "A0NURTURE", "token": "x", "team": {"id": "T0ACME", "domain": "acme"},
+            "container": {"type": "view", "view_id": view["id"]}, "trigger_id": "1.2.5",
+            "view": {"hash": "1.b", **view, "state": {"values": values}},
+            "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value,
+                         "action_ts": f"{time.time():.6f}"}],
+        })
+        for _ in range(200):
+            if len(self.slack.called("views.update")) > updated:
+                return {"id": view["id"], **self.slack.called("views.update")[-1].params["view"]}
+            await asyncio.sleep(0.02)
+        raise RuntimeError(f"pressing {action_id} did not update the modal")
+
+    async def slack_submit(self, callback_id: str, values: dict[str, Any], user: str, metadata: str) -> int:
+        """A modal's Save pressed: its fields as Slack sends them (state.values)."""
+        return await self._slack({
+            "type": "view_submission", "team": {"id": "T0ACME", "domain": "acme"}, "api_app_id": "A0NURTURE",
+            "user": {"id": user, "username": user.lower(), "team_id": "T0ACME"}, "token": "x", "trigger_id": "1.2.4",
+            "view": {"id": "VDEMO", "type": "modal", "callback_id": callback_id, "private_metadata": metadata,
+                     "hash": "1.a", "blocks": [], "state": {"values": values}},
+        })
+
+    async def _slack(self, payload: dict[str, Any]) -> int:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         timestamp = str(int(time.time()))
         signature = "v0=" + hmac.new(self.settings.slack_signing_secret.encode(),
                                      f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
         return await self._post("/slack/events", body, {
             "Content-Type": "application/x-www-form-urlencoded", "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature})
+            "X-Slack-Signature": signature}, what=f"({payload['type']})")
+
+    async def accept(self, tracked_url: str) -> int:
+        """A customer pressing "Accept this quote": the tracked link, then the page's button."""
+        async with self.session.get(tracked_url, allow_redirects=False) as response:
+            page = response.headers.get("Location", "")
+        return await self._post(page.removeprefix(self.base_url), b"", {}, what="(accept a quote)")
 
     async def follow(self, url: str) -> int:
         """A customer clicking a tracked link in an email (the redirect itself is not followed)."""

@@ -1,5 +1,5 @@
 """The Slack Web API double lives in the package (the demo uses it too); tests import it from here."""
 
-from nurture.slack_double import PEOPLE, SlackApiDouble, SlackCall
+from nurture.slack_double import PEOPLE, SlackApiDouble, SlackCall, modal_values
 
-__all__ = ["PEOPLE", "SlackApiDouble", "SlackCall"]
+__all__ = ["PEOPLE", "SlackApiDouble", "SlackCall", "modal_values"]

@@ -1,5 +1,7 @@
 """Signed requests to /slack/events exactly as Slack sends them, and waiting for after-ack work."""
 
+# modal_values (the state a modal submits) lives with the double: the demo fills modals too.
+
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +14,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from core.services import Services
-from tests.doubles.slack_api import SlackApiDouble, SlackCall
+from tests.doubles.slack_api import SlackApiDouble, SlackCall, modal_values
 from tests.support import slack_headers
 
 
@@ -64,6 +66,19 @@ def select_in_modal(action_id: str, value: str, user: str, view: dict[str, Any])
     }
 
 
+def button_in_modal(action_id: str, value: str, user: str, view: dict[str, Any],
+                    values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """block_actions for a button inside an open modal, with what is typed in the modal so far."""
+    return {
+        "type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": "T0ACME001"},
+        "api_app_id": "A0NURTURE01", "token": "x", "team": {"id": "T0ACME001", "domain": "acme"},
+        "container": {"type": "view", "view_id": view["id"]}, "trigger_id": "1.2.5",
+        "view": {"hash": "1.b", **view, "state": {"values": values}},
+        "actions": [{"action_id": action_id, "block_id": "b", "type": "button", "value": value,
+                     "action_ts": "1741446360.123456"}],
+    }
+
+
 def submission(callback_id: str, values: dict[str, dict[str, Any]], user: str, metadata: str = "") -> dict[str, Any]:
     return {
         "type": "view_submission", "team": {"id": "T0ACME001", "domain": "acme"},
@@ -95,3 +110,15 @@ def calls(slack: SlackApiDouble, method: str, n: int = 1) -> Callable[[], list[S
         return found if len(found) >= n else None
 
     return check
+
+
+async def price_quote(client: TestClient, services: Services, slack: SlackApiDouble, task_id: int, ts: str,
+                      answers: dict[str, str | tuple[str, str]], user: str = "UREP1") -> None:
+    """The rep opens the quote builder on an approval, fills it in and saves it."""
+    opened, updated = len(slack.called("views.open")), len(slack.called("chat.update"))
+    await interact(client, services, click("quote_build", f"task:{task_id}", user, "DREP1", ts))
+    view = {"id": "V1", **(await eventually(calls(slack, "views.open", opened + 1)))[-1].params["view"]}
+    payload = submission("quote_build", modal_values(view, answers), user, view["private_metadata"])
+    response = await interact(client, services, payload)
+    assert response.status == 200 and not (await response.text()).strip(), await response.text()
+    await eventually(calls(slack, "chat.update", updated + 1))

@@ -44,9 +44,15 @@ def test_demo_plays_a_month_and_shows_the_outcome(tmp_path: Path) -> None:
     assert funnel == {"abandoned-cart": 2, "hot-lead-alert": 1, "nps-follow-up": 3, "quote-request": 1,
                       "welcome-series": 6, "win-back": 1}
     converted = database.execute("SELECT COUNT(*) FROM enrollments WHERE exit_reason = 'converted'").fetchone()[0]
-    assert converted == 2  # Hana and Ana bought during their welcome series
+    assert converted == 3  # Hana and Ana bought during their welcome series; Maria accepted her quote
     quote_from = database.execute("SELECT from_name, reply_to FROM messages WHERE template = 'quote'").fetchone()
     assert quote_from == ("Kenji Sato", "kenji.sato@acme-audio.example")
+    quote = database.execute("SELECT status, total, currency FROM quotes").fetchone()
+    assert (quote[0], float(quote[1]), quote[2]) == ("accepted", 5238.98, "EUR")  # priced in the builder
+    assert "accepted quote Q-00001" in out
+    quote_html = next(path for path in (tmp_path / "demo" / "emails").glob("*your-quote*")).read_text()
+    assert "Laser engraving with your logo" in quote_html and "€5,238.98" in quote_html
+    assert "+49 30 901820" in quote_html  # the rep's phone, from the workspace file
     assert "Hot lead: maria.rossi@example.com" in out and "Quote approval for maria.rossi@example.com" in out
     html_files = sorted((tmp_path / "demo" / "emails").glob("*.html"))
     assert len(html_files) == len(subjects) and "<html" in html_files[0].read_text().lower()

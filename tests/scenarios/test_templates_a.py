@@ -32,7 +32,7 @@ from journeys.models import Enrollment, EnrollmentState, Task, TaskKind
 from journeys.store import publish
 from journeys.time_triggers import scan_time_triggers
 from tests.doubles.slack_api import SlackApiDouble
-from tests.scenarios.slack_support import calls, click, eventually, interact
+from tests.scenarios.slack_support import calls, click, eventually, interact, price_quote
 from tests.support import IDENTITY_SECRET, sample, sample_json, shopify_headers, signed_in
 from webhooks.providers.tracking import user_hash
 
@@ -343,6 +343,8 @@ async def _approved_quote(client: TestClient, services: Services, drive: Drive, 
     task = await Task.get(kind=TaskKind.QUOTE_APPROVAL)
     assert task.assignee == "UREP1"
     assert "Your quote from Acme Audio" in json.dumps(slack.called("chat.postMessage")[0].params["blocks"])
+    await price_quote(client, services, slack, task.id, task.slack_ts or "",
+                      {"l0_title": "Studio monitors (pair)", "l0_price": "430"})
     await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
     await eventually(calls(slack, "chat.update"))
     await drive()
@@ -358,7 +360,7 @@ async def test_quote_request(client: TestClient, services: Services, clock: Manu
     assert str(quote["Subject"]) == "Your quote from Acme Audio"
     assert quote["From"].addresses[0].display_name == "Kenji Sato"
     text = text_of(quote)
-    assert "Your request | 25 |" in text and "Kenji Sato" in text  # what was asked for, signed by the rep
+    assert "Studio monitors (pair) | 25 | $430.00 | $10,750.00" in text and "Kenji Sato" in text  # priced, signed
     assert re.search(r"Accept this quote \(https?://\S+\)", text)
     await advance(clock, drive, 3)
     await advance(clock, drive, 7)

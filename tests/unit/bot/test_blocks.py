@@ -48,7 +48,8 @@ def test_feedback_names_account_manager() -> None:
 
 def test_approval_shows_email_and_decision() -> None:
     view = _view(kind="quote_approval", assignee="UREP1", quote_subject="Your quote", quote_text="Hi Maria")
-    assert _action_ids(task_blocks.task_message(view)) == ["quote_approve", "quote_edit", "quote_reject"]
+    assert _action_ids(task_blocks.task_message(view)) == ["quote_approve", "quote_build", "quote_edit",
+                                                           "quote_reject"]
     rejected = task_blocks.task_message(
         _view(kind="quote_approval", status="rejected", decided_by="U1", note="too low"))
     assert "Rejected by <@U1>: too low" in json.dumps(rejected)

@@ -157,8 +157,9 @@ def test_coupon_code_and_expiry_present(library: TemplateLibrary) -> None:
 
 def test_quote_summary_and_owner_signature(library: TemplateLibrary) -> None:
     email = render(library, "quote", sample_context())
-    assert "Stoneware Mug, Sage (case of 48) | 4 | €806.40" in email.text
-    assert "Total | €1,075.20" in email.text
+    assert "Stoneware Mug, Sage (case of 48) | 4 | €201.60 | €806.40" in email.text
+    assert "Subtotal | €1,075.20" in email.text and "VAT 20% | €215.04" in email.text
+    assert "Total | €1,290.24" in email.text
     assert "28 February 2026" in email.text
     assert "Sam Patel" in email.text and "Trade Accounts Manager, Fernhill Goods" in email.text
     assert 'href="mailto:sam@shop.example.com"' in email.html
