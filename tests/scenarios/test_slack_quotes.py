@@ -115,6 +115,17 @@ async def _accept_path(client: TestClient, text: str) -> str:
     return urlparse(tracked.headers["Location"]).path
 
 
+async def _sent(client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock,
+                outbox: Outbox) -> str:
+    """A request priced in the builder and approved: the path of the accept page its email links to."""
+    task = await _request(services, drive, clock)
+    await _built(client, services, slack, task)
+    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
+    await eventually(lambda: Quote.exists(status=QuoteStatus.SENT))
+    await drive()
+    return await _accept_path(client, _text((await outbox())[0]))
+
+
 async def test_a_three_line_quote_is_built_approved_accepted_and_invoiced(
     client: TestClient, services: Services, slack: SlackApiDouble, shop: ShopifyAdminDouble, drive: Drive,
     clock: ManualClock, outbox: Outbox,
@@ -239,12 +250,7 @@ async def test_only_the_rep_or_an_admin_prices_a_quote(
 async def test_an_expired_or_forged_link_accepts_nothing(
     client: TestClient, services: Services, slack: SlackApiDouble, drive: Drive, clock: ManualClock, outbox: Outbox,
 ) -> None:
-    task = await _request(services, drive, clock)
-    await _built(client, services, slack, task)
-    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
-    await eventually(lambda: Quote.exists(status=QuoteStatus.SENT))
-    await drive()
-    accept = await _accept_path(client, _text((await outbox())[0]))
+    accept = await _sent(client, services, slack, drive, clock, outbox)
     forged = await client.post(accept[:-3] + ("AAA" if not accept.endswith("AAA") else "BBB"))
     assert forged.status == 400
     clock.advance(dt.timedelta(days=52))  # past 30 April
@@ -258,13 +264,9 @@ async def test_a_shop_refusing_draft_orders_still_records_the_acceptance(
     client: TestClient, services: Services, slack: SlackApiDouble, shop: ShopifyAdminDouble, drive: Drive,
     clock: ManualClock, outbox: Outbox, scopes: set[str],
 ) -> None:
-    task = await _request(services, drive, clock)
-    await _built(client, services, slack, task)
-    await interact(client, services, click("quote_approve", f"task:{task.id}", "UREP1", "DREP1", task.slack_ts or ""))
-    await eventually(lambda: Quote.exists(status=QuoteStatus.SENT))
-    await drive()
+    accept = await _sent(client, services, slack, drive, clock, outbox)
     shop.scopes = scopes
-    await client.post(await _accept_path(client, _text((await outbox())[0])))
+    await client.post(accept)
     await drive()
     quote = await Quote.get()
     assert quote.status == QuoteStatus.ACCEPTED and "write_draft_orders" in quote.shop_error
