@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-pg lint bench bench-spread migrate dev clean mutate
+.PHONY: demo test test-pg lint bench bench-spread migrate dev clean mutate messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,3 +66,7 @@ dev: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var mutants
+
+# After changing email templates: extract what they mark for translation, update every language's catalog.
+messages: $(STAMP)
+	$(BIN)/nurture emails messages

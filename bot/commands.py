@@ -17,6 +17,7 @@ from bot.mrkdwn import escape
 from bot.permissions import may_edit_journeys
 from contacts.export import contact_profile
 from contacts.models import Contact
+from core.addresses import fold_address
 from core.errors import NurtureError
 from core.services import Services
 from journeys.library import templates
@@ -181,7 +182,7 @@ async def journey_command(ack: Ack, command: dict[str, Any], context: AsyncBoltC
 
 
 async def contact_reply(email: str) -> Reply:
-    contact = await Contact.get_or_none(email=email.strip().lower())
+    contact = await Contact.get_or_none(email=fold_address(email))
     if contact is None:
         return blocks.usage_error(f"no contact with email {email!r}.", blocks.CONTACT_USAGE)
     profile = await contact_profile(contact, events=5)

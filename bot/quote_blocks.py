@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from babel.numbers import list_currencies
+
 from bot.blocks import Block, actions, button, context, input_block, plain, section
 from bot.mrkdwn import escape
 from emails.filters import money
@@ -225,6 +227,8 @@ def check_form(form: BuilderForm, catalog: Mapping[int, Catalogued], revision: i
     for index, line in enumerate(form.lines):
         variant = variant_of(line)
         _check_line(index, line, catalog.get(variant) if variant else None, revision, checked)
+    if form.currency not in list_currencies():
+        checked.errors[f"currency.{revision}"] = "Pick a currency."
     tax = number(form.tax_rate or "0")
     if tax is None or not 0 <= tax <= 100:
         checked.errors[f"tax.{revision}"] = "A percentage from 0 to 100."

@@ -64,6 +64,8 @@ class NormalizedEvent:
     profile: dict[str, Any] = field(default_factory=dict)
     # A time zone inferred (from an address): it fills the gap, never replaces one a source set.
     timezone_guess: str = ""
+    # A language inferred (a browser's Accept-Language on a form post): it fills the gap too.
+    locale_guess: str = ""
     attributes: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     consent: Consent | None = None

@@ -25,6 +25,7 @@ from contacts.intelligence import update_for_event
 from contacts.models import Contact, Event
 from contacts.view import VIEW_FIELDS
 from core.services import Services
+from emails.i18n import candidates
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +61,14 @@ def _update_profile(contact: Contact, event: NormalizedEvent) -> None:
     untrusted = event.source in UNTRUSTED_SOURCES
     for name in PROFILE_FIELDS:
         value = event.profile.get(name)
+        if name == "locale" and value and not (len(str(value)) <= 16 and candidates(str(value))):
+            continue  # not a language tag ("English", a sentence): the emails' language stays as it is
         if value and not (untrusted and (name == "owner" or _is_set(contact, name))):
             setattr(contact, name, str(value)[:100])
     if event.timezone_guess and not _is_set(contact, "timezone"):
         contact.timezone = event.timezone_guess
+    if event.locale_guess and not _is_set(contact, "locale") and candidates(event.locale_guess):
+        contact.locale = event.locale_guess[:16]
     attributes = {k: v for k, v in event.attributes.items() if writable_attribute(str(k))}
     if untrusted:
         attributes = {k: v for k, v in attributes.items() if k not in contact.attributes}

@@ -9,11 +9,12 @@ import hmac
 from tortoise.exceptions import IntegrityError
 
 from contacts.models import Suppression, SuppressionReason
+from core.addresses import fold_address
 
 
 def email_hash(secret_key: str, email: str) -> str:
     """Keyed so an erased address cannot be recovered by hashing a list of guesses."""
-    return hmac.new(secret_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret_key.encode(), fold_address(email).encode(), hashlib.sha256).hexdigest()
 
 
 async def suppress(secret_key: str, email: str, reason: SuppressionReason, detail: str = "") -> None:
@@ -22,7 +23,7 @@ async def suppress(secret_key: str, email: str, reason: SuppressionReason, detai
         return
     # IntegrityError: suppressed concurrently, so the row we wanted exists.
     with contextlib.suppress(IntegrityError):
-        await Suppression.create(email_hash=digest, email=email.lower(), reason=reason, detail=detail[:500])
+        await Suppression.create(email_hash=digest, email=fold_address(email), reason=reason, detail=detail[:500])
 
 
 async def is_suppressed(secret_key: str, email: str) -> Suppression | None:

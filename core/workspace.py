@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+from babel.numbers import list_currencies
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core.intelligence_config import IntelligenceConfig
@@ -183,9 +184,35 @@ class QuoteConfig(BaseModel):
     @classmethod
     def _currency(cls, value: object) -> str:
         code = str(value).strip().upper()
-        if not CURRENCY.match(code):
-            raise ValueError(f"{value!r} is not a currency code: three letters, e.g. EUR, USD, JPY")
+        if not CURRENCY.match(code) or code not in list_currencies():
+            raise ValueError(f"{value!r} is not a currency code: ISO 4217's three letters, e.g. EUR, USD, JPY")
         return code
+
+
+class LanguagesConfig(BaseModel):
+    """The language of emails to contacts whose locale is unknown or has no catalog (docs/languages.md).
+    Slack messages are in English: they are read by the store's staff."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: str = "en"
+    # What staff read in Slack (tasks, alerts, digests): English is the one written so far.
+    slack: str = "en"
+
+    @field_validator("default")
+    @classmethod
+    def _tag(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$", value):
+            raise ValueError(f"{value!r} is not a language tag, e.g. en, ja, tr, zh")
+        return value
+
+    @field_validator("slack")
+    @classmethod
+    def _slack(cls, value: str) -> str:
+        if value.lower() not in ("en", "en-us", "en-gb", "en_us", "en_gb"):
+            raise ValueError(f"Slack messages are written in English only so far, not {value!r}: leave "
+                             "languages.slack as en (emails follow each contact's language)")
+        return "en"
 
 
 # Pages the emails' buttons link to (review, feedback, call booking, quote acceptance): a store
@@ -223,6 +250,7 @@ class Workspace(BaseModel):
     # {newsletter: Newsletter, offers: Offers and discounts}; a journey or email step names its topic.
     topics: dict[str, str] = Field(default_factory=dict)
     quotes: QuoteConfig = QuoteConfig()
+    languages: LanguagesConfig = LanguagesConfig()
 
     @field_validator("brand")
     @classmethod

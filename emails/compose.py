@@ -151,6 +151,7 @@ class Draft:
     marketing: bool = True
     from_name: str = ""
     reply_to: str = ""
+    locale: str = "en"  # the language it is written in (a language the library has)
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,7 @@ def personalise(library: TemplateLibrary, draft: Draft, sender: Sender) -> tuple
     (index i of the list is what the click token {m, i} redirects to)."""
     tracking = tracking_urls(draft, sender)
     rendered = render(library, draft.template, _context(draft, sender, tracking),
-                      subject=draft.subject or None)
+                      subject=draft.subject or None, locale=draft.locale)
     tracked, targets = _track(rendered, draft, sender, tracking)
     marketing_url = tracking.unsubscribe_url if draft.marketing else None
     message = compose(

@@ -6,11 +6,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time
+from babel.numbers import format_currency, format_decimal
 from jinja2 import Undefined
-
-# Symbols that read naturally before the amount; other currencies print their ISO code after it.
-_PREFIX_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "CA$", "AUD": "A$"}
-_ZERO_DECIMAL = {"JPY", "KRW"}
+from jinja2.runtime import Context
+from jinja2.utils import pass_context
 
 
 def fallback(value: Any, default: str = "") -> Any:
@@ -25,33 +27,71 @@ def fallback(value: Any, default: str = "") -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-def money(amount: Any, currency: Any = "") -> str:
-    """`{{ item.price | money(cart.currency) }}` -> "€24.00", "$5.50", "120.00 CHF"."""
+def _decimal(amount: Any) -> Decimal | str | None:
     if amount is None or isinstance(amount, Undefined) or amount == "":
-        return ""
+        return None
     try:
-        value = Decimal(str(amount))
+        return Decimal(str(amount))
     except InvalidOperation:
         return str(amount)  # Keep whatever the shop sent rather than dropping a price.
-    code = "" if isinstance(currency, Undefined) or currency is None else str(currency).upper()
-    number = f"{value:,.0f}" if code in _ZERO_DECIMAL else f"{value:,.2f}"
-    if code in _PREFIX_SYMBOLS:
-        return f"-{_PREFIX_SYMBOLS[code]}{number[1:]}" if value < 0 else f"{_PREFIX_SYMBOLS[code]}{number}"
-    return f"{number} {code}".strip()
 
 
-def format_date(value: Any, fmt: str = "%-d %B %Y") -> str:
-    """`{{ coupon.expires | format_date }}` -> "31 March 2026"; accepts dates, datetimes, ISO strings."""
-    if value is None or isinstance(value, Undefined) or value == "":
-        return ""
+def money(amount: Any, currency: Any = "", locale: str = "en") -> str:
+    """`{{ item.price | money(cart.currency) }}`: the amount as the language writes that currency
+    (CLDR through Babel): "€24.00", "$5.50", "¥14,080" in English, "₺1.234,50" in Turkish."""
+    value = _decimal(amount)
+    if value is None or isinstance(value, str):
+        return value or ""
+    code = "" if isinstance(currency, Undefined) or currency is None else str(currency).strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        return format_decimal(value, format="#,##0.00", locale=_babel(locale))
+    return format_currency(value, code, locale=_babel(locale))
+
+
+def _babel(locale: str) -> str:
+    try:
+        return str(Locale.parse(locale.replace("-", "_") or "en"))
+    except (ValueError, UnknownLocaleError):
+        return "en"
+
+
+def _as_date(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return value  # Free text such as "end of the month" is shown as written.
-    if isinstance(value, date):
+    return value
+
+
+def format_date(value: Any, fmt: str = "", locale: str = "en") -> str:
+    """`{{ coupon.expires | format_date }}` -> "31 March 2026", "2026年3月31日", "31 Mart 2026";
+    accepts dates, datetimes, ISO strings. A strftime `fmt` is English; other languages get
+    their own long date (and time, when `fmt` shows one)."""
+    if value is None or isinstance(value, Undefined) or value == "":
+        return ""
+    value = _as_date(value)
+    if not isinstance(value, date):
+        return str(value)
+    language = _babel(locale)
+    if fmt and language.split("_")[0] == "en":
         return value.strftime(fmt)
-    return str(value)
+    if isinstance(value, datetime) and "%H" in fmt:
+        return f"{babel_format_date(value, 'long', locale=language)} {format_time(value, 'short', locale=language)}"
+    if language.split("_")[0] == "en":
+        return babel_format_date(value, "d MMMM y", locale=language)  # 31 March 2026: what our emails say
+    return babel_format_date(value, "long", locale=language)
 
 
-FILTERS = {"fallback": fallback, "money": money, "format_date": format_date}
+@pass_context
+def _money_filter(context: Context, amount: Any, currency: Any = "") -> str:
+    return money(amount, currency, str(context.get("locale") or "en"))
+
+
+@pass_context
+def _date_filter(context: Context, value: Any, fmt: str = "") -> str:
+    return format_date(value, fmt, str(context.get("locale") or "en"))
+
+
+# The recipient-stage filters read the email's language from the render context (`locale`).
+FILTERS = {"fallback": fallback, "money": _money_filter, "format_date": _date_filter}

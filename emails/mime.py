@@ -103,8 +103,10 @@ def _refuse_breaks(name: str, value: str) -> None:
 QP_ERRORS = "nurture-quoted-printable"
 _PRINTABLE = bytes(range(32, 127)) + b"\t\n"
 _CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]+")
-# The longest piece of at most 73 bytes that does not cut an "=XX" escape ("=" or "=X" at its end).
-_PIECE = re.compile(rb".{1,73}(?<!=)(?<!=.)", re.DOTALL)
+# The longest piece of at most 73 bytes that does not cut an "=XX" escape ("=" or "=X" at its end)
+# nor a character: the next piece must not start with a UTF-8 continuation byte (=80 to =BF), so
+# every line of a Japanese or Chinese text decodes on its own, even in a reader that goes line by line.
+_PIECE = re.compile(rb".{1,73}(?<!=)(?<!=.)(?!=[89AB][0-9A-F])", re.DOTALL)
 MAX_QP_LINE = 76
 
 

@@ -43,6 +43,9 @@ class Message(Model):
     attempts = fields.IntField(default=0)
     error = fields.TextField(default="")
     is_test = fields.BooleanField(default=False)
+    # The language it is written in: the journey's when it sets one, else decided when it is sent
+    # (the contact's locale, the workspace default, English; emails/i18n.py).
+    locale = fields.CharField(max_length=16, default="", db_default="")
     # Clock time of the decision to send (virtual in simulations and fast demos).
     queued_at = fields.DatetimeField()
     sent_at = fields.DatetimeField(null=True)

@@ -32,8 +32,10 @@ from typing import Any
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2 import TemplateNotFound
 
+from emails import i18n
 from emails.compiler import Compiler, compile_mjml, mjml_compiler
 from emails.errors import TemplateError
+from emails.i18n import SOURCE
 from emails.links import find_links
 from emails.sandbox import HTML_ENV, TEXT_ENV, StrictSandbox, build_env, parse_checked, run, string_template
 from emails.text import html_to_text, normalize
@@ -66,8 +68,11 @@ class CompiledTemplate:
     html: Any  # jinja2.Template (html env, autoescape)
     text: Any | None  # jinja2.Template (text env); None: convert the rendered HTML instead
 
+    locale: str = SOURCE  # the language its copy was translated into (emails/i18n.py)
+
     def render(self, context: dict[str, Any], subject: str | None = None) -> RenderedEmail:
         subject_template = self.subject if subject is None else string_template(subject, html=False)
+        context = {**context, "locale": self.locale}  # money and dates are written the language's way
         subject_line = " ".join(run(subject_template, context, self.name).split())
         html = run(self.html, context, self.name)
         text = normalize(run(self.text, context, self.name)) if self.text is not None else html_to_text(html)
@@ -90,9 +95,9 @@ class TemplateLibrary:
         self.directory = self.directories[-1]  # the built-in (last) folder
         self.compiler = compiler
         self.auto_reload = auto_reload
-        # name -> last compiled version; valid while the content hash of its files matches.
-        self._compiled: dict[str, CompiledTemplate] = {}
-        self._deps: dict[str, tuple[str, ...]] = {}  # template name -> files it was built from
+        # (name, language) -> last compiled version; valid while the content hash of its files matches.
+        self._compiled: dict[tuple[str, str], CompiledTemplate] = {}
+        self._deps: dict[tuple[str, str], tuple[str, ...]] = {}  # -> the files it was built from
         self._hashes: dict[str, tuple[tuple[int, int], str]] = {}  # file -> ((mtime_ns, size), sha256)
 
     def names(self) -> list[str]:
@@ -125,22 +130,35 @@ class TemplateLibrary:
             self._hashes[filename] = known
         return known[1]
 
-    def _version(self, files: tuple[str, ...]) -> str:
-        digest = hashlib.sha256()
+    def _version(self, files: tuple[str, ...], locale: str = SOURCE) -> str:
+        digest = hashlib.sha256(i18n.stamp(self.directories, locale).encode())
         for filename in files:
             digest.update(f"{filename}\0{self._file_hash(filename)}\0".encode())
         return digest.hexdigest()[:16]
 
-    def compiled(self, name: str) -> CompiledTemplate:
-        """The compiled current version of `name`; compiles (MJML included) only on a change."""
-        cached = self._compiled.get(name)
-        if cached is not None and (not self.auto_reload or cached.version == self._version(self._deps[name])):
+    def languages(self) -> list[str]:
+        """English and every language a catalog here translates the templates into."""
+        return sorted({i18n.SOURCE} | i18n.catalogs_in(self.directories))
+
+    def language_for(self, *wanted: str) -> str:
+        """The first of `wanted` (locale tags, most preferred first) these templates are written in."""
+        return i18n.choose(wanted, self.languages())
+
+    def translate(self, text: str, locale: str) -> str:
+        """`text` from the catalogs of `locale` when they have it (a journey's built-in subject line)."""
+        return str(i18n.translations(self.directories, locale).gettext(text)) if text else text
+
+    def compiled(self, name: str, locale: str = SOURCE) -> CompiledTemplate:
+        """The compiled current version of `name` in `locale`; compiles (MJML included) only on a change."""
+        key = (name, locale)
+        cached = self._compiled.get(key)
+        if cached is not None and (not self.auto_reload or cached.version == self._version(self._deps[key], locale)):
             return cached
-        cached = self._compile_file(name)
-        self._compiled[name] = cached  # replaces the old version: the cache holds one per name
+        cached = self._compile_file(name, locale)
+        self._compiled[key] = cached  # replaces the old version: the cache holds one per name and language
         return cached
 
-    def _compile_file(self, name: str) -> CompiledTemplate:
+    def _compile_file(self, name: str, locale: str) -> CompiledTemplate:
         loaded: list[str] = []
 
         def deps() -> tuple[str, ...]:
@@ -150,33 +168,33 @@ class TemplateLibrary:
             loaded.append(filename)
             return self.source(filename)
 
-        env = build_env(load)
+        env = build_env(load, i18n.translations(self.directories, locale), locale)
         try:
             build_template = env.get_template(name + SUFFIX)
         except TemplateNotFound as exc:
             raise TemplateError("template not found", template=name) from exc
         except JinjaTemplateError as exc:
             raise _build_error(exc, name) from exc
-        compiled = _finish(build_template, name, self.compiler, lambda: self._version(deps()))
-        self._deps[name] = deps()
+        compiled = _finish(build_template, name, self.compiler, lambda: self._version(deps(), locale), locale)
+        self._deps[(name, locale)] = deps()
         return compiled
 
-    def compile_source(self, source: str, name: str = "<string>") -> CompiledTemplate:
+    def compile_source(self, source: str, name: str = "<string>", locale: str = SOURCE) -> CompiledTemplate:
         """Compile MJML(+Jinja) text that is not a library file, e.g. an imported template.
 
         It may extend the library's layout. Never cached: callers hold on to the result.
         """
-        env = build_env(self.source)
+        env = build_env(self.source, i18n.translations(self.directories, locale), locale)
         try:
             build_template = env.from_string(source)
         except JinjaTemplateError as exc:
             raise _build_error(exc, name) from exc
         return _finish(build_template, name, self.compiler,
-                       lambda: hashlib.sha256(source.encode()).hexdigest()[:16])
+                       lambda: hashlib.sha256(source.encode()).hexdigest()[:16], locale)
 
-    def validate(self, name: str) -> CompiledTemplate:
+    def validate(self, name: str, locale: str = SOURCE) -> CompiledTemplate:
         """Compile `name` and require a subject; raises TemplateError naming the problem."""
-        compiled = self.compiled(name)
+        compiled = self.compiled(name, locale)
         if not compiled.subject_source:
             raise TemplateError("no subject: add {%@ block subject %}...{%@ endblock %}", template=name)
         return compiled
@@ -208,7 +226,7 @@ def _build_block(build_template: Any, block: str, name: str) -> str:
 
 
 def _finish(build_template: Any, name: str, compiler: Compiler,
-            version: Callable[[], str]) -> CompiledTemplate:
+            version: Callable[[], str], locale: str = SOURCE) -> CompiledTemplate:
     """Build stage -> MJML -> recipient-stage templates. The slow part, once per version."""
     try:
         mjml = build_template.render()
@@ -224,6 +242,7 @@ def _finish(build_template: Any, name: str, compiler: Compiler,
         subject=parse_checked(TEXT_ENV, subject_source, name),
         html=parse_checked(HTML_ENV, html_source, name),
         text=_text_template(TEXT_ENV, html_source, name),
+        locale=locale,
     )
 
 
@@ -237,7 +256,10 @@ def _text_template(env: StrictSandbox, html_source: str, name: str) -> Any | Non
 
 
 def render(library: TemplateLibrary, name: str, context: dict[str, Any], *,
-           subject: str | None = None) -> RenderedEmail:
-    """Render template `name` for one recipient. `subject` overrides the template's subject
-    line with marketer-written text (sandboxed like everything else)."""
-    return library.compiled(name).render(context, subject)
+           subject: str | None = None, locale: str = SOURCE) -> RenderedEmail:
+    """Render template `name` for one recipient in `locale` (a language the library has; see
+    `language_for`). `subject` overrides the template's subject line with marketer-written text
+    (sandboxed like everything else), translated when the catalogs know it."""
+    if subject and locale != SOURCE:
+        subject = library.translate(subject, locale)
+    return library.compiled(name, locale).render(context, subject)

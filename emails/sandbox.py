@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from babel.support import NullTranslations
 from jinja2 import ChainableUndefined, FunctionLoader, nodes
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError
@@ -26,6 +27,7 @@ from markupsafe import Markup
 
 from emails.errors import TemplateError
 from emails.filters import FILTERS
+from emails.i18n import SOURCE, font_stack, html_lang
 from emails.text import html_to_text
 
 # Names that are harmless-looking but lead out of the sandbox on some objects.
@@ -62,11 +64,19 @@ def _new_env(*, autoescape: bool, build_stage: bool = False, **options: Any) -> 
     return env
 
 
-def build_env(load: Callable[[str], str]) -> StrictSandbox:
-    """Build-stage environment; `load` returns a template's source (and records the dependency)."""
+def build_env(load: Callable[[str], str], translations: NullTranslations | None = None,
+              locale: str = SOURCE) -> StrictSandbox:
+    """Build-stage environment; `load` returns a template's source (and records the dependency).
+    Copy marked for translation is translated here, once per language (emails/i18n.py), and the
+    language's `lang` and font stack are build-stage globals of the layout."""
 
     # cache_size=0: the library decides freshness by content hash, Jinja must not keep stale copies.
-    return _new_env(autoescape=False, build_stage=True, loader=FunctionLoader(load), cache_size=0)
+    env = _new_env(autoescape=False, build_stage=True, loader=FunctionLoader(load), cache_size=0,
+                   extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True  # a paragraph's line breaks are not part of its message
+    env.install_gettext_translations(translations or NullTranslations(), newstyle=False)  # type: ignore[attr-defined]
+    env.globals.update(lang=html_lang(locale), font_family=font_stack(locale), locale=locale)
+    return env
 
 
 HTML_ENV = _new_env(autoescape=True)

@@ -68,13 +68,20 @@ def contact_fields(contact: Contact | None) -> dict[str, Any]:
     return {**fields, "attributes": dict(contact.attributes), "tags": list(contact.tags)}
 
 
-def draft_for(message: Message, contact: Contact | None) -> Draft:
+def draft_for(message: Message, contact: Contact | None, locale: str = "en") -> Draft:
     return Draft(
         id=message.id, message_id=message.message_id, to=message.to_email, template=message.template,
         context=message.context, contact=contact_fields(contact), contact_id=message.contact_id,  # type: ignore[attr-defined]
         subject=message.subject, marketing=message.marketing, from_name=message.from_name,
-        reply_to=message.reply_to,
+        reply_to=message.reply_to, locale=locale,
     )
+
+
+def language_of(services: Services, message: Message, contact: Contact | None, library: TemplateLibrary) -> str:
+    """The journey's language, else the contact's, else the workspace's, else English: the first the
+    templates are written in (emails/i18n.py)."""
+    return library.language_for(message.locale, contact.locale if contact else "",
+                                services.workspace.languages.default)
 
 
 def new_message_id(mail_from: str) -> str:
@@ -119,9 +126,10 @@ async def _prepare(services: Services, message: Message, contact: Contact | None
     """Personalise, and store the Message-ID and link targets before anything is sent."""
     if not message.message_id:
         message.message_id = new_message_id(services.settings.mail_from)  # reused by every retry
-    mime, links = personalise(library, draft_for(message, contact), sender_for(services))
+    message.locale = language_of(services, message, contact, library)
+    mime, links = personalise(library, draft_for(message, contact, message.locale), sender_for(services))
     message.links = links
-    await message.save(update_fields=["message_id", "links"])
+    await message.save(update_fields=["message_id", "links", "locale"])
     return mime
 
 

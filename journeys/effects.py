@@ -105,7 +105,7 @@ async def send_email(scope: StepScope, params: dict[str, Any], effects: StepEffe
             marketing=params.get("marketing", True),
             context=await with_catalog(message_context(scope, extra), int(params.get("recommend") or 0)),
             from_name=str(params.get("from_name", "")), reply_to=str(params.get("reply_to", "")),
-            is_test=scope.enrollment.is_test, queued_at=scope.now,
+            is_test=scope.enrollment.is_test, queued_at=scope.now, locale=str(params.get("locale") or ""),
         )
         if params.get("marketing", True):
             scope.contact.consecutive_unopened += 1

@@ -235,7 +235,8 @@ def _held_back(spec: JourneySpec, facts: Facts, now: dt.datetime, email: str) ->
 def _email(node: Node, spec: JourneySpec, state: State, facts: Facts, now: dt.datetime, rand: float) -> Outcome:
     step = node.step
     send = Action("send_email", {"template": step.email, "subject": step.subject or "", "sender": step.sender,
-                                 "marketing": not step.transactional, "recommend": step.recommend})
+                                 "marketing": not step.transactional, "recommend": step.recommend,
+                                 "locale": spec.locale or ""})
     if step.transactional:
         return _next(node, f"sent {step.email} (transactional)", actions=(send,))
     if not facts.marketable:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contacts.models import Contact
 from contacts.view import contact_view
+from core.addresses import fold_address
 from core.errors import BadRequest, NotFound
 from core.expressions import evaluate
 from core.services import Services
@@ -15,7 +16,7 @@ from journeys.triggers import enroll
 async def start_for_contact(services: Services, key: str, email: str, *, test: bool = False,
                             started_by: str = "") -> Enrollment:
     journey = await get_journey(key)
-    contact = await Contact.get_or_none(email=email.strip().lower())
+    contact = await Contact.get_or_none(email=fold_address(email))
     if contact is None:
         raise NotFound(f"no contact with email {email!r}")
     version = await latest_version(journey) if test else await live_version(journey)

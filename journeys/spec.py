@@ -22,6 +22,7 @@ from emails.sandbox import string_template
 from journeys.durations import parse_duration, parse_span
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8}){0,3}$")
 STEP_KINDS = (
     "wait", "wait_for", "email", "branch", "split", "update", "slack_notify", "slack_task",
     "approval", "coupon", "webhook", "start_journey", "stop_journeys", "exit",
@@ -410,9 +411,18 @@ class JourneySpec(Strict):
     priority: int = Field(0, description="higher wins when an exclusive journey pauses others")
     exclusive: bool = Field(False, description="pauses lower-priority journeys for the contact while it runs")
     quiet_hours: QuietHours | None = Field(None, description="marketing email waits out these hours, local time")
+    locale: str | None = Field(None, description="the language of all its emails (e.g. ja, tr, zh), whatever the "
+                                                 "contact's locale: a journey for one market")
     steps: list[Step] = Field(min_length=1, description="what happens, in order")
 
     _x = field_validator("exit_when")(lambda v: [_expression(e) for e in v])
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and not LOCALE.match(value):
+            raise ValueError(f"{value!r} is not a language tag, e.g. ja, tr, zh-CN")
+        return value
 
     @field_validator("key")
     @classmethod

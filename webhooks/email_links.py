@@ -21,6 +21,8 @@ from contacts.models import Consent, Contact, SuppressionReason
 from contacts.suppression import suppress
 from core.errors import BadRequest, NotFound
 from core.services import Services
+from emails.i18n import html_lang
+from emails.library import shared_library
 from emails.models import Message
 from emails.tokens import TokenError, verify
 from pipeline.consent import confirmation, contact_to_confirm
@@ -114,9 +116,23 @@ async def _unsubscribe_target(services: Services, token: str) -> tuple[Message |
     return message, contact, address
 
 
-def page(title: str, body: str) -> web.Response:
+def tr(language: str, message: str, **values: str) -> str:
+    """A page's `message` in `language`, from the emails' catalogs (extracted as `tr` calls), with
+    `values` escaped into its `%(name)s` places."""
+    translated = shared_library().translate(message, language)
+    return translated % {key: html.escape(value) for key, value in values.items()} if values else translated
+
+
+def page_language(services: Services, message: Message | None, contact: Contact | None) -> str:
+    """The language of the email the link came from, else the contact's (as its emails would be)."""
+    if message is not None and message.locale:
+        return message.locale
+    return shared_library().language_for(contact.locale if contact else "", services.workspace.languages.default)
+
+
+def page(title: str, body: str, language: str = "en") -> web.Response:
     document = (
-        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<!doctype html><html lang='{html.escape(html_lang(language))}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{html.escape(title)}</title><style>body{{font-family:sans-serif;max-width:32rem;"
         "margin:4rem auto;padding:0 1rem;color:#2d2a26}button{font-size:1rem;padding:.6rem 1.4rem}"
@@ -132,15 +148,17 @@ def brand_name(services: Services) -> str:
 async def unsubscribe_page(request: web.Request) -> web.Response:
     """GET never unsubscribes: link scanners fetch every URL in a message."""
     services = request.app[SERVICES]
-    _message, _contact, address = await _unsubscribe_target(services, request.match_info["token"])
-    brand = html.escape(brand_name(services))
-    return page(f"Unsubscribe from {brand_name(services)}", (
-        f"<h1>Unsubscribe</h1><p>You're about to unsubscribe <b>{html.escape(address)}</b> from "
-        f"{brand} marketing emails.</p>"
-        f"<form method='post' action='{html.escape(request.path)}'>"
+    message, contact, address = await _unsubscribe_target(services, request.match_info["token"])
+    lang, brand = page_language(services, message, contact), brand_name(services)
+    label = tr(lang, "Unsubscribe")
+    return page(tr(lang, "Unsubscribe from %(brand)s", brand=brand), (
+        f"<h1>{label}</h1><p>"
+        + tr(lang, "You're about to unsubscribe <b>%(address)s</b> from %(brand)s marketing emails.",
+             address=address, brand=brand)
+        + f"</p><form method='post' action='{html.escape(request.path)}'>"
         "<input type='hidden' name='List-Unsubscribe' value='One-Click'>"
-        "<button type='submit'>Unsubscribe</button></form>"
-    ))
+        f"<button type='submit'>{label}</button></form>"
+    ), lang)
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
@@ -148,10 +166,15 @@ async def unsubscribe(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     message, contact, address = await _unsubscribe_target(services, request.match_info["token"])
     await unsubscribe_from_marketing(services, message, contact, address)
-    return page("Unsubscribed", (
-        f"<h1>You're unsubscribed</h1><p>{html.escape(address)} will no longer receive marketing emails "
-        f"from {html.escape(brand_name(services))}.</p>"
-    ))
+    return unsubscribed_page(services, page_language(services, message, contact), address)
+
+
+def unsubscribed_page(services: Services, lang: str, address: str) -> web.Response:
+    return page(tr(lang, "Unsubscribed"), (
+        "<h1>" + tr(lang, "You're unsubscribed") + "</h1><p>"
+        + tr(lang, "%(address)s will no longer receive marketing emails from %(brand)s.", address=address,
+             brand=brand_name(services)) + "</p>"
+    ), lang)
 
 
 async def unsubscribe_from_marketing(services: Services, message: Message | None, contact: Contact | None,

@@ -19,7 +19,15 @@ from core.errors import NotFound
 from core.services import Services
 from emails.models import Message
 from pipeline.ingest import ingest
-from webhooks.email_links import brand_name, page, token_data, unsubscribe_from_marketing
+from webhooks.email_links import (
+    brand_name,
+    page,
+    page_language,
+    token_data,
+    tr,
+    unsubscribe_from_marketing,
+    unsubscribed_page,
+)
 from webhooks.keys import SERVICES
 
 UNSUBSCRIBE_ALL = "unsubscribe_all"
@@ -34,34 +42,38 @@ async def _target(services: Services, token: str) -> tuple[Message | None, Conta
     return message, contact
 
 
-def _form(services: Services, contact: Contact, action: str, saved: bool = False) -> str:
+def _form(services: Services, contact: Contact, action: str, lang: str, saved: bool = False) -> str:
+    """Topic labels are the store's words (workspace file), shown as written."""
     off = set(contact.attributes.get(TOPICS_OFF) or [])
     boxes = "".join(
         f"<p><label><input type='checkbox' name='topic' value='{html.escape(key)}'"
         f"{'' if key in off else ' checked'}> {html.escape(label)}</label></p>"
         for key, label in services.workspace.topics.items())
-    note = "<p><b>Saved.</b></p>" if saved else ""
-    return (f"<h1>Email preferences</h1>{note}<p>For <b>{html.escape(contact.email or '')}</b>: choose what "
-            f"{html.escape(brand_name(services))} may send you.</p>"
-            f"<form method='post' action='{html.escape(action)}'>{boxes}"
-            f"<p><label><input type='checkbox' name='{UNSUBSCRIBE_ALL}' value='1'> Unsubscribe from all "
-            "marketing emails</label></p><button type='submit'>Save</button></form>")
+    note = "<p><b>" + tr(lang, "Saved.") + "</b></p>" if saved else ""
+    return ("<h1>" + tr(lang, "Email preferences") + f"</h1>{note}<p>"
+            + tr(lang, "For <b>%(address)s</b>: choose what %(brand)s may send you.", address=contact.email or "",
+                 brand=brand_name(services))
+            + f"</p><form method='post' action='{html.escape(action)}'>{boxes}"
+            f"<p><label><input type='checkbox' name='{UNSUBSCRIBE_ALL}' value='1'> "
+            + tr(lang, "Unsubscribe from all marketing emails")
+            + "</label></p><button type='submit'>" + tr(lang, "Save") + "</button></form>")
 
 
 async def preferences_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    _message, contact = await _target(services, request.match_info["token"])
-    return page("Email preferences", _form(services, contact, request.path))
+    message, contact = await _target(services, request.match_info["token"])
+    lang = page_language(services, message, contact)
+    return page(tr(lang, "Email preferences"), _form(services, contact, request.path, lang), lang)
 
 
 async def save_preferences(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     message, contact = await _target(services, request.match_info["token"])
+    lang = page_language(services, message, contact)
     form = await request.post()
     if form.get(UNSUBSCRIBE_ALL):
         await unsubscribe_from_marketing(services, message, contact, contact.email or "")
-        return page("Unsubscribed", f"<h1>You're unsubscribed</h1><p>{html.escape(contact.email or '')} will no "
-                                    f"longer receive marketing emails from {html.escape(brand_name(services))}.</p>")
+        return unsubscribed_page(services, lang, contact.email or "")
     wanted = {str(value) for value in form.getall("topic", [])}
     switched_off = sorted(key for key in services.workspace.topics if key not in wanted)
     await ingest(services, [NormalizedEvent(
@@ -69,7 +81,7 @@ async def save_preferences(request: web.Request) -> web.Response:
         occurred_at=services.clock.now(), email=contact.email,
         properties={"topics_off": switched_off, "message_id": message.message_id if message else ""})])
     await contact.refresh_from_db()
-    return page("Email preferences", _form(services, contact, request.path, saved=True))
+    return page(tr(lang, "Email preferences"), _form(services, contact, request.path, lang, saved=True), lang)
 
 
 def register(app: web.Application) -> None:

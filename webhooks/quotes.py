@@ -21,7 +21,7 @@ from emails.tokens import TokenError, verify
 from journeys.quote_models import Quote, QuoteStatus
 from journeys.quotes import QuoteExpired, accept, context_of, quote_of_token, today
 from pipeline.ingest import ingest
-from webhooks.email_links import brand_name, page
+from webhooks.email_links import brand_name, page, page_language, tr
 from webhooks.keys import SERVICES
 
 
@@ -36,58 +36,79 @@ def _off(discount: str) -> str:
     return f" (\N{MINUS SIGN}{html.escape(discount)}%)" if discount else ""
 
 
-def _table(services: Services, quote: Quote) -> str:
+def _table(services: Services, quote: Quote, lang: str) -> str:
     shown = context_of(services, quote)
     currency = shown["currency"]
+
+    def cash(amount: str) -> str:
+        return html.escape(money(amount, currency, lang))
+
     rows = "".join(
         f"<tr><td>{html.escape(str(item['title']))}{_off(item['discount'])}"
         f"</td><td style='text-align:center'>{item['quantity']}</td>"
-        f"<td style='text-align:right'>{html.escape(money(item['amount'], currency))}</td></tr>"
+        f"<td style='text-align:right'>{cash(item['amount'])}</td></tr>"
         for item in shown["items"])
-    tax = (f"<tr><td colspan='2'>{html.escape(shown['tax_label'])} {html.escape(shown['tax_rate'])}%"
-           f"{' included' if shown['tax_included'] else ''}</td><td style='text-align:right'>"
-           f"{html.escape(money(shown['tax'], currency))}</td></tr>" if shown["tax"] else "")
-    return (f"<table style='width:100%;border-collapse:collapse'><tr><th align='left'>Item</th><th>Qty</th>"
-            f"<th align='right'>Amount</th></tr>{rows}{tax}<tr><td colspan='2'><b>Total</b></td>"
-            f"<td style='text-align:right'><b>{html.escape(money(shown['total'], currency))}</b></td></tr></table>")
+    if shown["tax_included"]:
+        label = tr(lang, "Including %(label)s %(rate)s%%", label=shown["tax_label"], rate=shown["tax_rate"])
+    else:
+        label = html.escape(f"{shown['tax_label']} {shown['tax_rate']}%")
+    tax = f"<tr><td colspan='2'>{label}</td><td style='text-align:right'>{cash(shown['tax'])}</td></tr>" \
+        if shown["tax"] else ""
+    item, qty, amount, total = tr(lang, "Item"), tr(lang, "Qty"), tr(lang, "Amount"), tr(lang, "Total")
+    return (f"<table style='width:100%;border-collapse:collapse'><tr><th align='left'>{item}</th>"
+            f"<th>{qty}</th><th align='right'>{amount}</th></tr>{rows}{tax}<tr>"
+            f"<td colspan='2'><b>{total}</b></td><td style='text-align:right'><b>{cash(shown['total'])}"
+            "</b></td></tr></table>")
 
 
-def _quote_page(services: Services, quote: Quote, action: str, note: str = "") -> web.Response:
-    title = f"Quote {quote.number} from {brand_name(services)}"
-    head = f"<h1>{html.escape(title)}</h1>{note}{_table(services, quote)}"
+def _accepted(services: Services, quote: Quote, lang: str) -> str:
+    if quote.invoice_url.startswith("https://"):  # from the shop's Admin API, never from a request
+        pay = f"<a href='{html.escape(quote.invoice_url)}'>" + tr(lang, "Complete your order") + "</a>"
+    elif services.shop is not None:
+        pay = tr(lang, "We'll email you the link to complete your order in a moment.")
+    else:
+        pay = tr(lang, "We'll be in touch shortly to arrange delivery and payment.")
+    when = format_date(quote.accepted_at, "", lang)
+    return "<p><b>" + tr(lang, "Accepted on %(date)s. Thank you!", date=when) + f"</b></p><p>{pay}</p>"
+
+
+def _quote_page(services: Services, quote: Quote, action: str, lang: str, note: str = "") -> web.Response:
+    title = tr(lang, "Quote %(number)s from %(brand)s", number=quote.number, brand=brand_name(services))
+    head = f"<h1>{title}</h1>{note}{_table(services, quote, lang)}"
     if quote.status == QuoteStatus.ACCEPTED:
-        if quote.invoice_url.startswith("https://"):  # from the shop's Admin API, never from a request
-            pay = f"<p><a href='{html.escape(quote.invoice_url)}'>Complete your order</a></p>"
-        elif services.shop is not None:
-            pay = "<p>We'll email you the link to complete your order in a moment.</p>"
-        else:
-            pay = "<p>We'll be in touch shortly to arrange delivery and payment.</p>"
-        return page(title, f"{head}<p><b>Accepted on {format_date(quote.accepted_at)}.</b> Thank you!</p>{pay}")
+        return page(title, head + _accepted(services, quote, lang), lang)
     if today(services) > quote.valid_until:
-        return page(title, f"{head}<p>This quote expired on {format_date(quote.valid_until)}. Reply to the email "
-                           "it came with and we'll send you a new one.</p>")
-    return page(title, f"{head}<p>Prices held until {format_date(quote.valid_until)}.</p>"
-                       f"<form method='post' action='{html.escape(action)}'>"
-                       "<button type='submit'>Accept this quote</button></form>")
+        expired = tr(lang, "This quote expired on %(date)s. Reply to the email it came with and we'll send you a "
+                           "new one.", date=format_date(quote.valid_until, "", lang))
+        return page(title, f"{head}<p>{expired}</p>", lang)
+    held = tr(lang, "These prices are held for you until %(date)s.", date=format_date(quote.valid_until, "", lang))
+    return page(title, f"{head}<p>{held}</p><form method='post' action='{html.escape(action)}'>"
+                       "<button type='submit'>" + tr(lang, "Accept this quote") + "</button></form>", lang)
+
+
+def _language(services: Services, quote: Quote) -> str:
+    return page_language(services, None, quote.contact)
 
 
 async def quote_page(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     quote = await quote_of_token(quote_id_of(services, request.match_info["token"]))
-    return _quote_page(services, quote, request.path)
+    return _quote_page(services, quote, request.path, _language(services, quote))
 
 
 async def accept_quote(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     found = await quote_of_token(quote_id_of(services, request.match_info["token"]))
+    lang = _language(services, found)
     try:
         quote, accepted = await accept(services, found.id)
     except QuoteExpired:
-        return _quote_page(services, found, request.path)
+        return _quote_page(services, found, request.path, lang)
     # Recorded on every accepting POST: a POST retried after a crash between the acceptance and
     # the event still records it, and the keys below keep it to one event and one job.
     await _record(services, quote, found.contact.email or "")
-    return _quote_page(services, quote, request.path, "" if accepted else "<p>You accepted this quote already.</p>")
+    again = "" if accepted else "<p>" + tr(lang, "You accepted this quote already.") + "</p>"
+    return _quote_page(services, quote, request.path, lang, again)
 
 
 async def _record(services: Services, quote: Quote, email: str) -> None:

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from contacts.export import contact_profile
 from contacts.models import Contact
+from core.addresses import fold_address
 from core.services import Services
 from journeys.models import TraceEntry
 from nurture.cli.common import run, with_services
@@ -27,7 +28,7 @@ def show(email: str, as_json: bool) -> None:
     """Show one contact's profile and latest events."""
 
     async def work(services: Services) -> dict:
-        contact = await Contact.get_or_none(email=email.strip().lower())
+        contact = await Contact.get_or_none(email=fold_address(email))
         if contact is None:
             raise CliError(
                 f"no contact with email {email!r}: check the spelling, or see what arrived with `nurture inbox list`"
@@ -68,7 +69,7 @@ def trace(email: str, journey_key: str | None, limit: int) -> None:
     """Why everything did or did not happen to a contact, as a timeline."""
 
     async def work(services: Services) -> list[TraceEntry]:
-        contact = await Contact.get_or_none(email=email.strip().lower())
+        contact = await Contact.get_or_none(email=fold_address(email))
         if contact is None:
             raise CliError(f"no contact with email {email!r}")
         query = TraceEntry.filter(contact=contact)

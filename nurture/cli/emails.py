@@ -11,6 +11,7 @@ import click
 from rich.table import Table
 
 from contacts.models import Contact
+from core.addresses import fold_address
 from core.services import Services
 from emails.errors import TemplateError
 from emails.library import shared_library
@@ -20,6 +21,7 @@ from emails.samples import sample_context
 from journeys.delivery import contact_fields, create_message, deliver
 from nurture.cli.common import run, settings, with_services
 from nurture.cli.email_import import import_command
+from nurture.cli.email_messages import messages_command
 from nurture.terminal import CliError, console
 
 TEST_PREFIX = "[test]"
@@ -56,7 +58,7 @@ def list_templates() -> None:
 
 async def _contact_context(email: str) -> dict[str, Any]:
     async def work(services: Services) -> dict[str, Any]:
-        contact = await Contact.get_or_none(email=email.strip().lower())
+        contact = await Contact.get_or_none(email=fold_address(email))
         if contact is None:
             raise CliError(f"no contact with email {email!r}: see `nurture contacts show EMAIL`")
         context = sample_context()
@@ -80,20 +82,34 @@ def _write(rendered: RenderedEmail, name: str, out: Path) -> tuple[Path, Path]:
 @click.option("--contact", "contact_email", help="Render for this contact instead of the sample one.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Directory for the files.")
 @click.option("--open", "open_browser", is_flag=True, help="Open the HTML in a browser.")
-def preview(template: str, contact_email: str | None, out: Path | None, open_browser: bool) -> None:
+@click.option("--locale", help="The language, e.g. ja, tr, zh (default: the contact's, else English).")
+def preview(template: str, contact_email: str | None, out: Path | None, open_browser: bool,
+            locale: str | None) -> None:
     """Render TEMPLATE to an HTML and a text file and print their paths."""
     library = shared_library()
     name = _template(library, template)
     context = run(_contact_context(contact_email)) if contact_email else sample_context()
+    language = _language(library, locale, str(context["contact"].get("locale") or ""))
     try:
-        rendered = render(library, name, context)
+        rendered = render(library, name, context, locale=language)
     except TemplateError as error:
         raise CliError(str(error)) from None
-    html_path, text_path = _write(rendered, name, out or settings().var_dir / "previews")
+    suffix = "" if language == "en" else f".{language}"
+    html_path, text_path = _write(rendered, name + suffix, out or settings().var_dir / "previews")
     click.echo(html_path.resolve())
     click.echo(text_path.resolve())
     if open_browser:
         webbrowser.open(html_path.resolve().as_uri())
+
+
+def _language(library: TemplateLibrary, asked: str | None, contact_locale: str) -> str:
+    if asked is None:
+        return library.language_for(contact_locale)
+    chosen = library.language_for(asked)
+    if chosen == "en" and asked.split("-")[0].split("_")[0].lower() != "en":
+        raise CliError(f"no emails in {asked!r}: the languages are {', '.join(library.languages())} "
+                       f"(start one with `nurture emails messages --add {asked}`)")
+    return chosen
 
 
 @emails.command("outbox")
@@ -125,7 +141,7 @@ def _test_subject(name: str) -> str:
 
 async def _send_test(services: Services, name: str, to: str) -> Message:
     context = sample_context()
-    contact = await Contact.get_or_none(email=to.strip().lower())
+    contact = await Contact.get_or_none(email=fold_address(to))
     context["contact"] = {**context["contact"], "email": to, **contact_fields(contact)}
     context["brand"] = {**context["brand"], **services.workspace.brand}
     # is_test without an enrollment: delivered (journey test runs are not), kept out of analytics;
@@ -151,6 +167,7 @@ def send_test(template: str, to: str) -> None:
 
 
 emails.add_command(import_command)
+emails.add_command(messages_command)
 
 
 def register(group: click.Group) -> None:

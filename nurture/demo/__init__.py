@@ -11,7 +11,6 @@ import shutil
 import socket
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -28,7 +27,15 @@ from journeys.store import publish
 from nurture.bootstrap import open_services
 from nurture.demo import images
 from nurture.demo.month import STEPS, play_month
-from nurture.demo.report import email_table, export_emails, funnel_table, funnels, print_email_paths, slack_table
+from nurture.demo.report import (
+    Exported,
+    email_table,
+    export_emails,
+    funnel_table,
+    funnels,
+    print_email_paths,
+    slack_table,
+)
 from nurture.demo.store import FORM_SECRET, SHOP, DemoStore
 from nurture.migrate import apply_migrations
 from nurture.slack_double import SlackApiDouble
@@ -46,7 +53,7 @@ class DemoFailed(CliError):
 class DemoResult:
     services: Services
     slack: SlackApiDouble
-    emails: list[tuple[str, str, Path]]
+    emails: list[Exported]
     failures: list[str]  # requests an endpoint answered non-2xx; the demo fails if any
 
 

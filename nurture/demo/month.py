@@ -37,6 +37,8 @@ ACCOUNTS = [(1, "hana.sato@example.com", "Hana", "Sato"), (10, "jonas.berg@examp
 SUBSCRIBERS = [("ravi.kumar@example.com", "Ravi"), ("hana.sato@example.com", "Hana"),
                ("mehmet.yilmaz@example.com", "Mehmet"), ("li.wei@example.com", "Li"),
                ("ana.souza@example.com", "Ana"), ("jonas.berg@example.com", "Jonas")]
+# Hana reads Japanese: her browser says so when she signs up, and so does her Shopify order.
+BROWSER_LANGUAGES = {"hana.sato@example.com": "ja-JP,ja;q=0.9,en;q=0.5"}
 HEADPHONES = [("Studio Headphones Pro", "189.00")]
 EARBUDS = [("Wireless Earbuds", "129.00"), ("Charging Case", "29.00")]
 Progress = Callable[[int, str], None]
@@ -76,14 +78,15 @@ async def click_first_link(store: DemoStore, email: str) -> None:
 
 async def week_one(services: Services, store: DemoStore, clock: ManualClock, step: Callable[[str], None]) -> None:
     for email, name in SUBSCRIBERS:
-        await store.newsletter(email, name)
+        await store.newsletter(email, name, BROWSER_LANGUAGES.get(email, "en-GB,en;q=0.9"))
     step("6 newsletter signups")
     await drain(services)
     for title, price in HEADPHONES + EARBUDS:  # the shop's catalog: pictures, variants, product pages
         await store.shopify("products/create", product(title, price, f"{store.base_url}/demo/images", clock.now()))
     for n, email, first, last in ACCOUNTS:  # Hana's account is the customer on her order below
         await store.shopify("customers/create", customer(n, email, first, last, clock.now()))
-    await store.shopify("orders/create", order(1, "hana.sato@example.com", "Hana", "Sato", clock.now(), HEADPHONES))
+    await store.shopify("orders/create", order(1, "hana.sato@example.com", "Hana", "Sato", clock.now(), HEADPHONES,
+                                               locale="ja"))
     for token, email in (("demo-cart-1", "jonas.berg@example.com"), ("demo-cart-2", "li.wei@example.com"),
                          ("demo-cart-3", "ana.souza@example.com")):
         await store.shopify("checkouts/create", checkout(token, email, clock.now(), EARBUDS))

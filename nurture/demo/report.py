@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from emails.models import OutboxMessage
+from emails.models import Message, OutboxMessage
 from journeys.analytics import Funnel, funnel
 from journeys.models import Enrollment, Journey, StepRun
 from journeys.store import latest_version, loaded
@@ -102,28 +102,46 @@ def slack_table(calls: list[SlackCall]) -> Table:
     return table
 
 
-async def export_emails(directory: Path) -> list[tuple[str, str, Path]]:
-    """Write the HTML part of every email the sink received; returns (to, subject, path)."""
+LANGUAGE_NAMES = {"en": "English", "ja": "Japanese", "zh": "Chinese", "tr": "Turkish"}
+
+
+@dataclass(frozen=True)
+class Exported:
+    to: str
+    subject: str
+    path: Path
+    language: str  # what the email is written in (Message.locale)
+
+
+def _file_name(n: int, subject: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", subject.lower())[:50].strip("-") or "email"
+    return f"{n:02d}-{slug}.html"
+
+
+async def export_emails(directory: Path) -> list[Exported]:
+    """Write the HTML part of every email the sink received, with the language it went out in."""
     directory.mkdir(parents=True, exist_ok=True)
+    languages = dict(await Message.exclude(message_id="").values_list("message_id", "locale"))
     written = []
     for n, row in enumerate(await OutboxMessage.all().order_by("id"), start=1):
         parsed = email.message_from_bytes(Path(row.path).read_bytes(), policy=email.policy.default)
         html = parsed.get_body(preferencelist=("html",))
-        target = directory / f"{n:02d}-{re.sub(r'[^a-z0-9]+', '-', row.subject.lower())[:50].strip('-')}.html"
+        target = directory / _file_name(n, row.subject)
         target.write_text(html.get_content() if html is not None else "")
-        written.append((", ".join(row.recipients), row.subject, target))
+        language = str(languages.get(str(parsed["Message-ID"] or "").strip(), "") or "en")
+        written.append(Exported(", ".join(row.recipients), row.subject, target, language))
     return written
 
 
-def email_table(written: list[tuple[str, str, Path]]) -> Table:
-    table = Table("#", "to", "subject", title="Emails received by the SMTP sink")
-    for n, (to, subject, _) in enumerate(written, start=1):
-        table.add_row(str(n), to, subject)
+def email_table(written: list[Exported]) -> Table:
+    table = Table("#", "to", "language", "subject", title="Emails received by the SMTP sink")
+    for n, sent in enumerate(written, start=1):
+        table.add_row(str(n), sent.to, LANGUAGE_NAMES.get(sent.language, sent.language), sent.subject)
     return table
 
 
-def print_email_paths(console: Console, written: list[tuple[str, str, Path]]) -> None:
+def print_email_paths(console: Console, written: list[Exported]) -> None:
     """One full path per line: a table cell would cut a long path to the terminal width ("…")."""
     console.print("Open them in a browser:")
-    for n, (_, _, path) in enumerate(written, start=1):
+    for n, path in enumerate((sent.path for sent in written), start=1):
         console.print(f"{n:>3}  {path.resolve()}", soft_wrap=True, markup=False, highlight=False)

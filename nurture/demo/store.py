@@ -52,10 +52,12 @@ class DemoStore:
             "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-Shop-Domain": "acme-audio.myshopify.com",
         }, what=f"({topic})")
 
-    async def newsletter(self, email: str, first_name: str) -> int:
+    async def newsletter(self, email: str, first_name: str, browser_language: str = "") -> int:
+        """A signup from the shop's page, in a browser that reads `browser_language` (Accept-Language)."""
         body = urlencode({"email": email, "first_name": first_name, "consent": "yes", "website": ""}).encode()
+        language = {"Accept-Language": browser_language} if browser_language else {}
         return await self._post("/webhooks/forms/newsletter", body, {
-            "Content-Type": "application/x-www-form-urlencoded", "Origin": SHOP})
+            "Content-Type": "application/x-www-form-urlencoded", "Origin": SHOP, **language})
 
     async def quote_request(self, fields: dict[str, Any]) -> int:
         body = json.dumps(fields).encode()
@@ -164,10 +166,11 @@ def customer(n: int, email: str, first: str, last: str, at: dt.datetime) -> dict
 
 
 def order(n: int, email: str, first: str, last: str, at: dt.datetime, items: list[tuple[str, str]],
-          currency: str = "EUR", checkout_token: str | None = None) -> dict[str, Any]:
+          currency: str = "EUR", checkout_token: str | None = None, locale: str = "en") -> dict[str, Any]:
     total = sum(float(price) for _, price in items)
     return {
         "id": 5_600_000_000_000 + n, "name": f"#{1100 + n}", "email": email, "currency": currency,
+        "customer_locale": locale,
         "total_price": f"{total:.2f}", "created_at": at.isoformat(), "processed_at": at.isoformat(),
         "updated_at": at.isoformat(), "financial_status": "paid", "checkout_token": checkout_token,
         "buyer_accepts_marketing": True,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -95,7 +96,7 @@ async def eventually(check: Callable[[], Awaitable[Any]] | Callable[[], Any], ti
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         result = check()
-        if asyncio.iscoroutine(result):
+        if inspect.isawaitable(result):  # a coroutine, or a query such as Model.exists() (awaitable, not a coroutine)
             result = await result
         if result:
             return result

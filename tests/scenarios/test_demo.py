@@ -53,6 +53,13 @@ def test_demo_plays_a_month_and_shows_the_outcome(tmp_path: Path) -> None:
     quote_html = next(path for path in (tmp_path / "demo" / "emails").glob("*your-quote*")).read_text()
     assert "Laser engraving with your logo" in quote_html and "€5,238.98" in quote_html
     assert "+49 30 901820" in quote_html  # the rep's phone, from the workspace file
+    # Hana reads Japanese (her browser and her Shopify order say so): her emails are Japanese.
+    languages = {(to, locale) for to, locale in database.execute(
+        "SELECT to_email, locale FROM messages WHERE status = 'sent'")}
+    assert {locale for to, locale in languages if to == "hana.sato@example.com"} == {"ja"}
+    assert {locale for to, locale in languages if to != "hana.sato@example.com"} == {"en"}
+    hana_row = next(line for line in out.splitlines() if "hana.sato@example.com" in line and "Japanese" in line)
+    assert "Acme Audio" in hana_row and "Welcome to" not in hana_row
     assert "Hot lead: maria.rossi@example.com" in out and "Quote approval for maria.rossi@example.com" in out
     html_files = sorted((tmp_path / "demo" / "emails").glob("*.html"))
     assert len(html_files) == len(subjects) and "<html" in html_files[0].read_text().lower()

@@ -15,6 +15,8 @@ from aiohttp.test_utils import TestClient
 from contacts.models import Consent, Contact, Event, Suppression, SuppressionReason
 from core.services import Services
 from core.settings import Settings
+from emails.i18n import translations
+from emails.library import TEMPLATES
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
 from journeys.delivery import deliver, queue_email
@@ -22,9 +24,10 @@ from journeys.delivery import deliver, queue_email
 Outbox = Callable[[], Awaitable[list[Any]]]
 
 
-async def _sent(services: Services, outbox: Outbox) -> tuple[Message, str, str]:
+async def _sent(services: Services, outbox: Outbox, locale: str = "") -> tuple[Message, str, str]:
     """A delivered cart reminder: the message row, its HTML and its List-Unsubscribe URL."""
-    contact = await Contact.create(email="ravi.kumar@example.com", first_name="Ravi", consent=Consent.SUBSCRIBED)
+    contact = await Contact.create(email="ravi.kumar@example.com", first_name="Ravi", consent=Consent.SUBSCRIBED,
+                                   locale=locale)
     message = await queue_email(services, send_key="enr:9:1", contact=contact, template="cart-reminder",
                                 context=sample_context())
     assert (await deliver(services, message.id)).status == MessageStatus.SENT
@@ -146,6 +149,32 @@ def test_cli_preview_writes_html_and_text(settings: Settings, tmp_path: Path) ->
     unknown = _cli(settings, tmp_path, "preview", "no-such-template")
     assert unknown.returncode == 2
     assert unknown.stderr.strip().count("\n") == 0 and "welcome-1" in unknown.stderr
+
+
+async def test_the_pages_an_email_links_to_speak_its_language(
+    services: Services, client: TestClient, outbox: Outbox
+) -> None:
+    message, html, unsubscribe_url = await _sent(services, outbox, locale="ja-JP")
+    assert message.locale == "ja" and '<html lang="ja"' in html
+    japanese = translations([TEMPLATES], "ja")
+    page = await client.get(_path(unsubscribe_url, services))
+    shown = await page.text()
+    assert "<html lang='ja'>" in shown and str(japanese.gettext("Unsubscribe")) in shown
+    (preferences,) = _urls(html, "p", services)
+    shown = await (await client.get(preferences)).text()
+    assert str(japanese.gettext("Unsubscribe from all marketing emails")) in shown
+    done = await client.post(_path(unsubscribe_url, services), data="List-Unsubscribe=One-Click")
+    assert str(japanese.gettext("You're unsubscribed")) in await done.text()
+
+
+def test_cli_preview_in_a_language(settings: Settings, tmp_path: Path) -> None:
+    result = _cli(settings, tmp_path, "preview", "quote", "--locale", "ja-JP", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    html_path, text_path = (Path(line) for line in result.stdout.split())
+    assert html_path.name == "quote.ja.html" and '<html lang="ja"' in html_path.read_text()
+    assert "2026年2月28日" in text_path.read_text()  # the sample quote's validity, as Japanese writes dates
+    unknown = _cli(settings, tmp_path, "preview", "quote", "--locale", "fr")
+    assert unknown.returncode == 2 and "no emails in 'fr'" in unknown.stderr and "ja" in unknown.stderr
 
 
 async def test_unsubscribe_records_which_message_it_came_from(

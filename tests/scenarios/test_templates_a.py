@@ -107,7 +107,7 @@ async def shopify_order(client: TestClient, services: Services, email: str, firs
     order.update(id=number, name=f"#{number % 10000}", order_number=number % 10000, email=email,
                  contact_email=email, created_at=stamp, processed_at=stamp, updated_at=stamp, currency="EUR",
                  total_price=total, current_total_price=total, subtotal_price=total, checkout_token=None,
-                 checkout_id=None, cart_token=None)
+                 checkout_id=None, cart_token=None, customer_locale="en")
     order["customer"] = {**order["customer"], "id": _customer_id(email), "email": email, "first_name": first_name,
                          "last_name": "Tester"}
     body = json.dumps(order).encode()

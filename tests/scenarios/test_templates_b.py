@@ -81,10 +81,11 @@ async def shopify(client: TestClient, services: Services, topic: str, payload: d
 
 
 def order(order_id: int, email: str, at: dt.datetime, name: str = "") -> dict[str, Any]:
-    """The real orders/create sample (contact lenses and a lens kit), for another buyer and time."""
+    """The real orders/create sample (contact lenses and a lens kit), for another buyer and time, who
+    shops in English (the sample's buyer shops in Japanese: tests/scenarios/test_languages.py)."""
     data = sample_json("shopify/orders-create.json")
     data.update(id=order_id, email=email, name=name or f"#{order_id}", created_at=at.isoformat(),
-                processed_at=at.isoformat(), updated_at=at.isoformat(), checkout_token=None)
+                processed_at=at.isoformat(), updated_at=at.isoformat(), checkout_token=None, customer_locale="en")
     data["customer"] = None
     return data
 

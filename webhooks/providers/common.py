@@ -8,11 +8,11 @@ import hashlib
 import hmac
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from core.addresses import fold_address
 from core.errors import BadRequest, InvalidSignature, UnprocessablePayload
 
 # Stamped on every stored delivery by the receiving handler.
@@ -27,8 +27,9 @@ def normalize_email(value: Any) -> str | None:
     """Lower-cased, trimmed address, or None when it is missing or not an address."""
     if not isinstance(value, str):
         return None
-    # NFC: "é" typed as one code point or as "e" + combining accent is the same address.
-    candidate = unicodedata.normalize("NFC", value).strip().lower()
+    # NFC ("é" typed as one code point or as "e" + combining accent is the same address), and a
+    # Turkish capital İ is an i (core/addresses.py).
+    candidate = fold_address(value)
     if "<" in candidate and candidate.endswith(">"):  # "Name <addr>" or "<addr>"
         candidate = candidate[candidate.rindex("<") + 1:-1].strip()
     if candidate.startswith("mailto:"):

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from contacts.events import NormalizedEvent
 from contacts.models import Consent
 from core.errors import UnprocessablePayload
+from emails.i18n import accept_language
 from webhooks.providers import IgnoredTopic
 from webhooks.providers.common import (
     DELIVERY_HEADER,
@@ -97,6 +98,7 @@ def parse(headers: Mapping[str, str], body: bytes) -> list[NormalizedEvent]:
             attributes={k: _text(v)[:200] for k, v in fields.items() if k in ATTRIBUTES and _text(v)},
             tags=tuple(t for t in headers.get(TAGS_HEADER, "").split(",") if t),
             consent=_consent(fields, headers.get(CONSENT_HEADER, "consent")),
+            locale_guess=next(iter(accept_language(headers.get("accept-language", ""))), ""),
             properties={"form_key": key, "fields": json.loads(json.dumps(clean, default=str))},
         )
     ]

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from contacts.events import NormalizedEvent
+from core.addresses import fold_address
 from core.errors import InvalidSignature, UnprocessablePayload
 from webhooks.providers.common import (
     DELIVERY_HEADER,
@@ -44,12 +45,12 @@ _LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$")
 
 
 def identity_digest(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return hashlib.sha256(fold_address(email).encode()).hexdigest()[:32]
 
 
 def user_hash(email: str, secret: str) -> str:
     """What the store's backend puts in `user_hash` for an identify of `email`."""
-    return hmac.new(secret.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode(), fold_address(email).encode(), hashlib.sha256).hexdigest()
 
 
 def verified_identities(body: bytes, secret: str) -> str:
@@ -71,7 +72,7 @@ def _proves(item: Mapping[str, Any], email: str, secret: str) -> bool:
     given = item.get("user_hash")
     if not isinstance(given, str) or not given.isascii():
         return False
-    spellings = {email, str(item.get("email")).strip().lower()}
+    spellings = {email, fold_address(str(item.get("email")))}
     return any(hmac.compare_digest(given.lower().encode(), user_hash(s, secret).encode()) for s in spellings)
 
 
