@@ -28,7 +28,7 @@ test-pg: $(STAMP)
 # ruff, mypy, and the layer contracts of pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy nurture shopify catalog core pipeline inbox contacts journeys webhooks emails jobs bot
+	$(BIN)/mypy nurture shopify catalog core pipeline inbox contacts journeys webhooks emails jobs bot console
 	$(BIN)/lint-imports
 
 # Mutation testing of the security and exactly-once decisions (not part of `make test`; hours on

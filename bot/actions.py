@@ -12,11 +12,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks, slackio, task_blocks
 from bot.context import services_of
 from bot.decide import change_task, decide_quote, may_act, refuse
-from bot.permissions import may_edit_journeys
 from bot.tasks import quote_preview, task_id_of, task_quote
 from contacts.models import Contact
 from core.errors import NurtureError
 from journeys.decisions import load_task, may_reassign
+from journeys.permissions import may_edit_journeys
 from journeys.store import publish
 
 Ack = Callable[..., Awaitable[None]]

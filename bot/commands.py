@@ -14,15 +14,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks, slackio
 from bot.context import services_of
 from bot.mrkdwn import escape
-from bot.permissions import may_edit_journeys
 from contacts.export import contact_profile
 from contacts.models import Contact
 from core.addresses import fold_address
 from core.errors import NurtureError
 from core.services import Services
+from emails.signin import LINK_TTL, console_link
 from journeys.library import templates
 from journeys.manual import start_for_contact
 from journeys.models import Enrollment, Journey, JourneyStatus, TraceEntry
+from journeys.permissions import may_edit_journeys
 from journeys.store import get_journey, latest_version, loaded, set_status
 
 Ack = Callable[..., Awaitable[None]]
@@ -132,7 +133,9 @@ async def dispatch(services: Services, name: str, args: list[str], command: dict
         return await list_journeys()
     if name == "templates":
         return list_templates()
-    if name == "show":
+    if name == "show":  # the words now, the diagram with its live counts as a picture right after
+        await services.redis.enqueue_job("journey_diagram", key=args[0], user=user, channel=channel,
+                                         response_url=str(command.get("response_url") or ""))
         return await show_journey(args[0])
     if name in ("pause", "resume"):
         return await change_status(args[0], JourneyStatus.PAUSED if name == "pause" else JourneyStatus.LIVE)
@@ -202,6 +205,24 @@ async def contact_command(ack: Ack, command: dict[str, Any]) -> None:
     await ack(**await contact_reply(words[0]))
 
 
+def console_reply(services: Services, user: str) -> Reply:
+    link = console_link(services.settings.secret_key, services.settings.public_url, user,
+                        services.clock.now().timestamp())
+    return {"response_type": "ephemeral", "text": f":link: <{link}|Open the Nurture console> (a sign-in link for you "
+                                                  f"alone: it works once, for {LINK_TTL // 60} minutes)",
+            "unfurl_links": False}
+
+
+@answers_outages
+async def nurture_command(ack: Ack, command: dict[str, Any], context: AsyncBoltContext) -> None:
+    """`/nurture console`: a single-use sign-in link, shown to the one who asked (ephemeral)."""
+    if (command.get("text") or "").strip().lower() != "console":
+        await ack(**blocks.usage_error("`/nurture` knows `console` so far.", "`/nurture console`"))
+        return
+    await ack(**console_reply(services_of(context), command["user_id"]))
+
+
 def register(app: AsyncApp) -> None:
     app.command("/journey")(journey_command)
     app.command("/contact")(contact_command)
+    app.command("/nurture")(nurture_command)

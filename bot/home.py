@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import task_blocks
+from bot.commands import console_reply
 from bot.context import services_of
 from bot.tasks import task_view, unposted_tasks
 from contacts.models import Contact
@@ -57,5 +58,14 @@ async def app_home_opened(event: dict[str, Any], context: AsyncBoltContext, clie
     await client.views_publish(user_id=event["user"], view=await home_for(services_of(context), event["user"]))
 
 
+async def open_console(ack: Any, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    """App Home's "Open console": a single-use sign-in link, in a DM to the one who pressed it."""
+    await ack()
+    user = body["user"]["id"]
+    reply = {k: v for k, v in console_reply(services_of(context), user).items() if k != "response_type"}
+    await client.chat_postMessage(channel=user, **reply)
+
+
 def register(app: AsyncApp) -> None:
     app.event("app_home_opened")(app_home_opened)
+    app.action("console_open")(open_console)

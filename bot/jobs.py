@@ -81,7 +81,7 @@ async def erase_slack_message(ctx: dict[str, Any], *, channel: str, ts: str) -> 
     return "erased"
 
 
-async def _answer(services: Services, response_url: str, channel: str, user: str, content: dict[str, Any]) -> None:
+async def answer(services: Services, response_url: str, channel: str, user: str, content: dict[str, Any]) -> None:
     """The later answer to a command: through its response_url (any channel or DM); jobs queued
     before response_url was passed still answer with an ephemeral message."""
     if response_url:
@@ -97,9 +97,9 @@ async def journey_stats(ctx: dict[str, Any], *, key: str, user: str, channel: st
         version = await live_version(journey) or await latest_version(journey)
         stats = await outcomes.journey_stats(await funnel(journey), journey.id, loaded(version).program)
     except NurtureError as error:
-        await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
+        await answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
-    await _answer(services, response_url, channel, user, blocks.stats_message(stats))
+    await answer(services, response_url, channel, user, blocks.stats_message(stats))
     return "answered"
 
 
@@ -125,14 +125,14 @@ async def journey_test(ctx: dict[str, Any], *, key: str, email: str, user: str, 
     try:
         enrollment = await start_for_contact(services, key, email, test=True, started_by=user)
     except NurtureError as error:
-        await _answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
+        await answer(services, response_url, channel, user, blocks.message(f":warning: {escape(str(error))}"))
         return "refused"
     done = await run_fast(services, enrollment.id)
     messages = await Message.filter(enrollment_ref=done.id).order_by("id")
     sends = [f"`{m.template}`" + (f' - "{m.subject}"' if m.subject else '') for m in messages]
     tasks = [t.kind.value for t in await Task.filter(enrollment_id=done.id).order_by("id")]
     outcome = f"{done.state.value}" + (f" ({done.exit_reason})" if done.exit_reason else "")
-    await _answer(services, response_url, channel, user, blocks.test_report(key, email, sends, tasks, outcome))
+    await answer(services, response_url, channel, user, blocks.test_report(key, email, sends, tasks, outcome))
     return outcome
 
 

@@ -213,7 +213,9 @@ def refusals_section(refusals: Sequence[Refusal]) -> list[Block]:
 
 def home_view(tasks: Sequence[TaskView], journeys: Sequence[JourneyToday],
               refusals: Sequence[Refusal] = ()) -> Block:
-    blocks: list[Block] = [*refusals_section(refusals), {"type": "header", "text": plain("My open tasks")}]
+    blocks: list[Block] = [*refusals_section(refusals),
+                           actions("console", button("Open console", "console_open", "console", "primary")),
+                           {"type": "header", "text": plain("My open tasks")}]
     if not tasks:
         blocks.append(section("Nothing waiting for you. :tada:"))
     for task in tasks[:20]:

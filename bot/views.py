@@ -13,13 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import blocks, slackio
 from bot.context import services_of
 from bot.decide import decide_quote
-from bot.permissions import may_edit_journeys
 from bot.tasks import refresh_message
 from core.errors import NurtureError
 from journeys.decisions import reassign
 from journeys.durations import parse_span
 from journeys.library import slug, template, templates
 from journeys.models import Journey
+from journeys.permissions import may_edit_journeys
 from journeys.store import import_spec, latest_version
 from journeys.validation import SpecError, parse_spec
 

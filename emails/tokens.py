@@ -18,7 +18,7 @@ import hmac
 import json
 from typing import Any
 
-PURPOSES = frozenset({"click", "open", "unsub", "confirm", "prefs", "quote"})
+PURPOSES = frozenset({"click", "open", "unsub", "confirm", "prefs", "quote", "console", "session"})
 
 
 class TokenError(ValueError):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from journeys.program import Node, Program
+from journeys.spec import JourneySpec
 
 MAX_LABEL = 60
 
@@ -105,3 +106,21 @@ def labelled_counts(counts: Mapping[str, int], program: Program | None) -> list[
     known = {step_id for _, step_id, _ in rows}
     return rows + [(f"(not in this version) {step_id}", step_id, counts[step_id]) for step_id in sorted(counts)
                    if step_id not in known]
+
+
+def trigger_text(spec: JourneySpec) -> str:
+    """Who enters, in a few words (a diagram's first box)."""
+    trigger = spec.trigger
+    if trigger.event:
+        return f"When {trigger.event}" + (f"\nif {_short(str(trigger.where))}" if trigger.where else "")
+    if trigger.segment:
+        return f"On entering: {_short(str(trigger.segment))}"
+    if trigger.date is not None or trigger.inactivity is not None:
+        kind = "date" if trigger.date is not None else "inactivity"
+        shown = getattr(trigger, kind).model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        return f"On {kind}: " + ", ".join(f"{k} {v}" for k, v in shown.items())
+    return "Started by hand"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"

@@ -37,6 +37,8 @@ class SlackApiDouble:
     people: dict[str, dict[str, str]] = field(default_factory=lambda: dict(PEOPLE))
     # usergroups.users.list: members of each user group id; an unknown group is `no_such_subteam`.
     groups: dict[str, list[str]] = field(default_factory=dict)
+    # files.uploadV2: the bytes uploaded, by file id
+    uploads: dict[str, bytes] = field(default_factory=dict)
     # method -> Slack error code answered (HTTP 200, ok false) until removed: not_in_channel...
     refusals: dict[str, str] = field(default_factory=dict)
     on_call: Callable[[SlackCall], None] | None = None
@@ -50,6 +52,7 @@ class SlackApiDouble:
         self.faults.clear()
         self.groups.clear()
         self.refusals.clear()
+        self.uploads.clear()
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -74,7 +77,24 @@ class SlackApiDouble:
             self.on_call(call)
         if method in self.refusals:
             return web.json_response({"ok": False, "error": self.refusals[method]})
+        if method == "files.getUploadURLExternal":  # files.uploadV2, step 1: where to send the bytes
+            file_id = f"F{len(self.uploads) + 1:08d}"
+            self.uploads[file_id] = b""
+            return web.json_response({"ok": True, "file_id": file_id,
+                                      "upload_url": f"{request.url.origin()}/upload/{file_id}"})
         return web.json_response(self._answer(method, params))
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """files.uploadV2, step 2: the file's bytes (recorded by file id; step 3 is completeUploadExternal)."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="unknown upload")
+        if request.content_type.startswith("multipart/"):
+            part = next(iter((await request.post()).values()), None)
+            self.uploads[file_id] = part.file.read() if isinstance(part, web.FileField) else str(part).encode()
+        else:
+            self.uploads[file_id] = await request.read()
+        return web.Response(text=f"OK - {len(self.uploads[file_id])}")
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         self._ts += 1
@@ -120,6 +140,7 @@ class SlackApiDouble:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/hooks/{path:.*}", self.hook)
+        app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_post("/api/{method}", self.handle)
         app.router.add_get("/api/{method}", self.handle)  # users.info and other reads
         return app

@@ -15,6 +15,7 @@ from arq.cron import cron
 from redis.exceptions import RedisError
 
 from bot import jobs as slack_jobs
+from bot.diagrams import journey_diagram
 from bot.digest import post_weekly_digest
 from core.services import Services
 from jobs.checkouts import scan_abandoned_checkouts
@@ -40,7 +41,7 @@ FUNCTIONS: list[Any] = [
     create_discount_code,
     complete_accepted_quote,
     func(slack_jobs.post_task_job, name="post_task"), slack_jobs.post_notification, slack_jobs.journey_stats,
-    slack_jobs.journey_test, slack_jobs.erase_slack_message,
+    slack_jobs.journey_test, slack_jobs.erase_slack_message, journey_diagram,
 ]
 CRON_JOBS: list[Any] = [
     cron(recorded(sweep_pending_jobs_job), second={0, 10, 20, 30, 40, 50}, unique=True),

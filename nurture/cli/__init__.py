@@ -10,6 +10,7 @@ import click
 from core.settings import SettingsError
 from emails.library import use_store_templates
 from nurture.cli import attribution, contacts, coupons, dev_tools, emails, inbox, jobs, journeys, server, simulate
+from nurture.cli import console as console_cli
 from nurture.cli import shopify as shopify_cli
 from nurture.cli import slack as slack_cli
 from nurture.settings import load_settings
@@ -44,6 +45,7 @@ dev_tools.register(cli)
 dev_tools.register_docs(cli)
 slack_cli.register(cli)
 shopify_cli.register(cli)
+console_cli.register(cli)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,10 +11,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.permissions import clear_group_cache
 from core.services import Services
 from journeys.library import TEMPLATES, templates
 from journeys.models import Journey, JourneyStatus
+from journeys.permissions import clear_group_cache
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
 from tests.doubles.slack_api import SlackApiDouble
@@ -95,6 +96,24 @@ async def test_show_lists_trigger_and_steps(client: TestClient, services: Servic
     text = (await _answer(client, services, f"show {key}"))["text"]
     assert f"(`{key}`) - live, v1" in text and "*Trigger:*" in text
     assert "1. " in text and "email: " in text and "wait: " in text
+
+
+async def test_show_posts_the_diagram_with_its_live_counts(client: TestClient, services: Services,
+                                                           slack: SlackApiDouble, drive: Any) -> None:
+    key = await _welcome()
+    await _answer(client, services, f"show {key}")
+    await drive()
+    if not shutil.which("dot"):  # no Graphviz on this machine (`.ci/run` installs it): the answer says so
+        said = slack.called("response_url")[-1].params
+        assert "Graphviz is not installed" in json.dumps(said) and not slack.uploads
+        return
+    (complete,) = slack.called("files.completeUploadExternal")
+    assert complete.params["channel_id"] == "C0MARKETING" and "0 entered" in complete.params["initial_comment"]
+    (picture,) = slack.uploads.values()
+    assert picture.startswith(b"\x89PNG")
+    await _answer(client, services, "show no-such-journey")
+    await drive()
+    assert len(slack.called("files.completeUploadExternal")) == 1  # nothing to draw: said in the answer
 
 
 async def test_pause_and_resume(client: TestClient, services: Services) -> None:

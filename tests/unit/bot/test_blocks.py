@@ -127,10 +127,12 @@ def test_home_view_lists_tasks_and_journeys() -> None:
 def test_manifest_declares_commands_scopes_and_urls() -> None:
     manifest = yaml.safe_load((Path(__file__).parents[3] / "bot" / "manifest.yml").read_text())
     commands = {c["command"] for c in manifest["features"]["slash_commands"]}
-    assert commands == {"/journey", "/contact"}
+    assert commands == {"/journey", "/contact", "/nurture"}
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read"} <= scopes
+    assert {"commands", "chat:write", "im:write", "users:read", "users:read.email", "usergroups:read",
+            "files:write"} <= scopes
     settings = manifest["settings"]
     assert settings["interactivity"]["request_url"].endswith("/slack/events")
+    assert settings["interactivity"]["message_menu_options_url"].endswith("/slack/events")  # the quote builder
     assert settings["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True

@@ -1,0 +1,1 @@
+"""The console: journeys as diagrams with live counts, in a browser (served under /console)."""
