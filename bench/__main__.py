@@ -67,6 +67,7 @@ def main() -> None:
                           + on_postgres("load"))
         # Its own databases, one per size (seeding a million contacts takes minutes).
         report += section("A store of 10k, 100k and 1M contacts (PostgreSQL)", run("scale", timeout=5400))
+        report += section("Console pages, 100k contacts and 1M events (PostgreSQL)", run("console"))
     report += [f"![scheduling lag and throughput vs offered load]({PLOT.name})", ""]
     (REPO / "bench" / "RESULTS.md").write_text("\n".join(report))
     print("\n".join(report))

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from console import pages
+from console import contact_pages, inbox_pages, pages
 from console.auth import NotSignedIn
 from console.keys import PAGES, SERVICES
 from core.errors import BadRequest, Forbidden, NotFound, NurtureError
@@ -36,7 +36,8 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as answer:  # redirects after a form: headers on them too
         answer.headers.update(HEADERS)
         raise
-    response.headers.update(HEADERS)
+    for name, value in HEADERS.items():  # a page that needs others (an email shown in a frame) sets its own
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -47,6 +48,8 @@ def build_console(services: Services) -> web.Application:
     environment.filters["money"] = money
     console[PAGES] = environment
     pages.register(console)
+    contact_pages.register(console)
+    inbox_pages.register(console)
     return console
 
 

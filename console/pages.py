@@ -93,12 +93,33 @@ async def journey_action(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/console/journeys/{key}")
 
 
+# An email shown inside the console's own pages (the gallery's frames): its pictures and styles, no script.
+EMAIL_HEADERS = {"Content-Security-Policy": "default-src 'none'; img-src https: http: data:; "
+                                            "style-src 'unsafe-inline'; frame-ancestors 'self'",
+                 "X-Frame-Options": "SAMEORIGIN"}
+GALLERY_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; "
+                                              "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
+
+
 async def email_preview(request: web.Request) -> web.Response:
     await session_of(request)
     library, name = shared_library(), request.match_info["name"]
     if name not in library.names():
         raise NotFound(f"there is no email template {name!r}")
-    return web.Response(text=render(library, name, sample_context()).html, content_type="text/html")
+    language = library.language_for(request.query.get("locale", ""))
+    html = render(library, name, sample_context(), locale=language).html
+    return web.Response(text=html, content_type="text/html", headers=EMAIL_HEADERS)
+
+
+async def email_gallery(request: web.Request) -> web.Response:
+    """Every template with sample data, at a desktop and a phone's width, in any language there is."""
+    session = await session_of(request)
+    library = shared_library()
+    language = library.language_for(request.query.get("locale", ""))
+    response = page(request, "emails.html", session, title="Emails", names=library.names(), locale=language,
+                    languages=library.languages())
+    response.headers.update(GALLERY_HEADERS)
+    return response
 
 
 def register(app: web.Application) -> None:
@@ -108,4 +129,5 @@ def register(app: web.Application) -> None:
     app.router.add_post("/logout", logout)
     app.router.add_get("/journeys/{key}", journey)
     app.router.add_post("/journeys/{key}/{action:pause|resume|publish}", journey_action)
+    app.router.add_get("/emails", email_gallery)
     app.router.add_get("/emails/{name}", email_preview)

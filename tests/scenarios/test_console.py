@@ -5,9 +5,11 @@ buttons only editors may press, each form with its CSRF token."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlparse
 
 import yaml
@@ -15,10 +17,14 @@ from aiohttp.test_utils import TestClient
 
 from console.auth import login_link, logout_all
 from contacts.events import NormalizedEvent
+from contacts.models import Consent, Contact, Event
 from core.clock import ManualClock
 from core.services import Services
+from emails.samples import sample_context
+from inbox.models import DeliveryStatus, InboundDelivery
 from journeys import library
-from journeys.models import Journey, JourneyStatus
+from journeys.delivery import queue_email
+from journeys.models import Journey, JourneyStatus, TraceEntry
 from journeys.store import import_spec, publish
 from journeys.validation import load_spec
 from pipeline.ingest import ingest
@@ -163,3 +169,69 @@ async def test_slack_sends_a_sign_in_link_to_whoever_asks(client: TestClient, se
     await interact(client, services, click("console_open", "console", "UREP1", "DREP1"))
     dm = (await eventually(calls(slack, "chat.postMessage")))[0].params
     assert dm["channel"] == "UREP1" and "/console/login/" in dm["text"]
+
+
+async def test_a_contact_s_story_and_the_email_they_got(client: TestClient, services: Services, outbox: Any) -> None:
+    person = await Contact.create(email="ilkay@example.com", first_name="İlkay", last_name="Yılmaz", lead_score=40,
+                                  consent=Consent.SUBSCRIBED, tags=["vip"], attributes={"segments": ["big-spenders"]})
+    await Event.create(contact=person, type="page.viewed", source="tracking", occurred_at=services.clock.now(),
+                       idempotency_key="console-test-1",
+                       properties={"path": "/pricing"})
+    await TraceEntry.create(contact=person, journey_key="welcome-series", at=services.clock.now(), kind="email",
+                            message="sent welcome-1")
+    sent = await queue_email(services, send_key="console:1", contact=person, template="welcome-1",
+                             context=sample_context())
+    await Contact.create(email="someone.else@example.com", first_name="Other")
+    await _sign_in(client, services, "UREP1")
+    by_name = await (await client.get("/console/contacts?q=İlk")).text()
+    assert "ilkay@example.com" in by_name and "someone.else" not in by_name
+    by_email = await (await client.get("/console/contacts?q=ILKAY@")).text()
+    assert f'href="/console/contacts/{person.id}"' in by_email
+    story = await (await client.get(f"/console/contacts/{person.id}")).text()
+    assert "sent welcome-1" in story and "big-spenders" in story and "vip" in story and "page.viewed" in story
+    assert f'href="/console/messages/{sent.id}"' in story and "lead 40" in story
+    shown = await client.get(f"/console/messages/{sent.id}")
+    assert shown.status == 200 and "<html" in await shown.text()
+    assert (await client.get("/console/contacts/999999")).status == 404
+
+
+async def test_failed_deliveries_are_replayed_by_editors(client: TestClient, services: Services, drive: Drive) -> None:
+    headers = {"Content-Type": "application/json", "X-Nurture-Form-Secret": "form-secret-contact-sales"}
+    for _ in range(2):  # no email: stored, failed with its error
+        await client.post("/webhooks/forms/contact-sales", data=json.dumps({"name": f"x{_}"}), headers=headers)
+    await drive()
+    failed = await InboundDelivery.filter(status=DeliveryStatus.FAILED).order_by("id")
+    assert len(failed) == 2
+    await _sign_in(client, services, "UREP1")
+    listed = await (await client.get("/console/inbox?status=failed")).text()
+    assert "has no valid `email` field" in listed and "Replay" not in listed  # not an editor
+    client.session.cookie_jar.clear()
+    await _sign_in(client, services, "UADMIN")
+    listed = await (await client.get("/console/inbox?provider=forms&status=failed")).text()
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', listed)
+    assert token and 'id="replay-all"' in listed
+    refused = await client.post(f"/console/inbox/{failed[0].id}/replay", data={}, allow_redirects=False)
+    assert refused.status == 403
+    one = await client.post(f"/console/inbox/{failed[0].id}/replay", data={"csrf": token.group(1)},
+                            allow_redirects=False)
+    assert one.status == 303 and one.headers["Location"] == "/console/inbox?replayed=1"
+    assert (await InboundDelivery.get(id=failed[0].id)).status == DeliveryStatus.PENDING
+    everything = await client.post("/console/inbox/replay", data={"csrf": token.group(1), "provider": "forms"},
+                                   allow_redirects=False)
+    assert everything.headers["Location"] == "/console/inbox?replayed=1"  # the other one; the first is pending
+    await drive()
+    again = await InboundDelivery.filter(id__in=[d.id for d in failed])
+    assert all(d.status == DeliveryStatus.FAILED and d.attempts > 1 for d in again)  # processed again, still no email
+    assert (await client.get("/console/inbox?status=nonsense")).status == 400
+
+
+async def test_every_email_at_two_widths_in_every_language(client: TestClient, services: Services) -> None:
+    await _sign_in(client, services, "UREP1")
+    gallery = await client.get("/console/emails?locale=ja")
+    html = await gallery.text()
+    assert html.count('width="640"') == html.count('width="375"') == len(re.findall(r'<section class="step"', html))
+    assert 'src="/console/emails/quote?locale=ja"' in html and "frame-src 'self'" in gallery.headers[
+        "Content-Security-Policy"]
+    framed = await client.get("/console/emails/quote?locale=ja")
+    assert '<html lang="ja"' in await framed.text() and framed.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert (await client.get("/console/emails/no-such-email")).status == 404
