@@ -7,8 +7,11 @@ this process, installs six journey templates, plays the month through signed req
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -17,6 +20,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from rich.progress import BarColumn, Progress, TextColumn
 
+from console.auth import login_link
 from core.clock import ManualClock
 from core.services import Services
 from core.settings import Settings
@@ -42,6 +46,7 @@ from nurture.slack_double import SlackApiDouble
 from nurture.terminal import CliError, console
 from nurture.web import build_app
 
+DEMO_ADMIN = "UADMIN"  # the Slack user the demo signs in to the console as
 TEMPLATES = ("welcome-series", "abandoned-cart", "hot-lead-alert", "quote-request", "nps-follow-up", "win-back")
 
 
@@ -78,7 +83,7 @@ def demo_workspace() -> Workspace:
         brand={"name": "Acme Audio", "url": SHOP, "address": "Acme Audio GmbH, Torstrasse 1, 10119 Berlin"},
         forms={"newsletter": FormConfig(allowed_origins=(SHOP,), tags=("newsletter",)),
                "quote-request": FormConfig(secret=FORM_SECRET, tags=("quote",))},
-        slack=SlackConfig(admins=("UADMIN",), journey_editors=("UADMIN",), sales_channel="C0SALES",
+        slack=SlackConfig(admins=(DEMO_ADMIN,), journey_editors=(DEMO_ADMIN,), sales_channel="C0SALES",
                           sales_reps=("UREP1", "UREP2"),
                           people={"UREP1": PersonConfig(title="Account Executive", phone="+49 30 901820")}),
         # A Berlin shop: prices in euros, 19% VAT on top for its business customers.
@@ -94,7 +99,13 @@ async def install_templates() -> None:
     await upsert_pool("sorry15", "15% off, with our apologies", generate_prefix="SORRY15-")
 
 
-async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_console: bool = True) -> DemoResult:
+Serving = Callable[[Services, str], Awaitable[None]]
+
+
+async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_console: bool = True,
+                       while_serving: Serving | None = None) -> DemoResult:
+    """Play the month and print what happened; then, the server still up, `while_serving` gets the
+    services and a console sign-in link (an admin's) and the demo stops when it returns."""
     async with open_services(settings) as services:
         services.workspace = demo_workspace()
         clock = ManualClock()
@@ -112,14 +123,25 @@ async def run_scenario(settings: Settings, slack: SlackApiDouble, progress_to_co
                 bar = progress.add_task("a store's month", total=STEPS)
                 await play_month(services, store, clock,
                                  lambda n, what: progress.update(bar, completed=n, description=what))
-        await runner.cleanup()
         emails = await export_emails(settings.var_dir / "emails")
         results = await funnels()
         console.print(funnel_table(results))
         console.print(slack_table(slack.calls))
         console.print(email_table(emails))
         print_email_paths(console, emails)
+        link = login_link(services, DEMO_ADMIN)
+        console.print(f"The console (journeys as diagrams, contacts, inbox), signed in as the demo's admin:\n  {link}",
+                      soft_wrap=True, highlight=False)
+        if while_serving is not None:
+            await while_serving(services, link)
+        await runner.cleanup()
         return DemoResult(services, slack, emails, store.failures())
+
+
+async def until_enter(services: Services, link: str) -> None:
+    """In a terminal the demo's server stays up (for the console link) until Enter is pressed."""
+    console.print("[bold]The demo's server stays up for the console: press Enter to stop it.[/]")
+    await asyncio.to_thread(sys.stdin.readline)
 
 
 async def run_demo(base: Settings) -> None:
@@ -130,7 +152,7 @@ async def run_demo(base: Settings) -> None:
     shutil.rmtree(settings.var_dir, ignore_errors=True)  # every run starts from an empty store
     await apply_migrations(settings)
     try:
-        result = await run_scenario(settings, slack)
+        result = await run_scenario(settings, slack, while_serving=until_enter if sys.stdin.isatty() else None)
     finally:
         await slack_server.close()
     if result.failures:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -30,17 +34,24 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
 Drive = Callable[[], Awaitable[int]]
 
 
-@pytest.fixture
-def browser() -> Iterator[object]:
+def chromium() -> Any:
+    """Debian's headless Chromium through its own chromedriver (Selenium Manager downloads nothing)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must never download a browser or a driver
+    os.environ["SE_OFFLINE"] = "true"
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1600"):
         options.add_argument(flag)
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
+    driver.implicitly_wait(5)  # a page the click leads to has a moment to load before it is read
+    return driver
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    driver = chromium()
     try:
         yield driver
     finally:
@@ -94,3 +105,16 @@ async def test_the_diagram_and_a_contact_s_story_in_chromium(
     if os.environ.get("NURTURE_SCREENSHOTS"):  # refresh the README's pictures
         for name in ("journey", "contact"):
             shutil.copy(tmp_path / f"{name}.png", Path(__file__).parents[2] / "docs" / f"console-{name}.png")
+
+
+def test_the_demo_ends_with_a_console_link_that_shows_its_month(tmp_path: Path) -> None:
+    """As `make demo` does, in a process of its own: the printed link opens the demo's console."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NURTURE_")}
+    done = subprocess.run([sys.executable, "-m", "tests.scenarios.demo_console", str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "/console/login/" in seen["link"] and seen["link"] in done.stdout  # printed at the end of the demo
+    assert "entered 2" in seen["diagram"]  # Jonas's and Li's carts (Ana's checkout completed)
+    assert "Email: cart reminder" in seen["reminder"] and "passed 2" in seen["reminder"]
+    assert "entered abandoned-cart" in seen["trace"]
