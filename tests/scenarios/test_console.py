@@ -129,9 +129,11 @@ async def test_only_editors_publish_pause_and_resume_and_every_form_needs_its_to
     page = await (await client.get("/console/journeys/abandoned-cart")).text()
     token = re.search(r'name="csrf" value="([0-9a-f]+)"', page)
     assert token and 'id="pause"' not in page
-    crafted = await client.post("/console/journeys/abandoned-cart/pause", data={"csrf": token.group(1)},
-                                allow_redirects=False)
-    assert crafted.status == 403 and (await Journey.get(key="abandoned-cart")).status == JourneyStatus.LIVE
+    for action in ("pause", "publish"):  # crafted by someone who may not: refused, whatever the token
+        crafted = await client.post(f"/console/journeys/abandoned-cart/{action}",
+                                    data={"csrf": token.group(1), "policy": "exit"}, allow_redirects=False)
+        assert crafted.status == 403
+    assert (await Journey.get(key="abandoned-cart")).status == JourneyStatus.LIVE
     client.session.cookie_jar.clear()
     await _sign_in(client, services, "UADMIN")
     page = await (await client.get("/console/journeys/abandoned-cart")).text()
