@@ -15,21 +15,16 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from urllib.parse import urlparse
 
 from aiohttp.test_utils import TestClient, TestServer
 from tortoise import connections
 
-from bench.scale import NOW, SERVER, seed
+from bench.scale import NOW, scratch_store, seed
 from console.auth import login_link
 from contacts.models import Contact
 from core.services import Services
-from nurture.bootstrap import open_services
-from nurture.migrate import apply_migrations
-from nurture.scratch_db import create_database, drop_database
-from nurture.settings import load_settings
 from nurture.web import build_app
 
 AIM_MS = 200.0
@@ -93,26 +88,16 @@ async def pages(services: Services, times: int) -> list[str]:
 
 
 async def main(contacts: int, times: int) -> None:
-    url, name = await create_database(SERVER, "nurture_console")
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(dotenv_path=None, overrides={
-                "NURTURE_VAR_DIR": tmp, "NURTURE_SECRET_KEY": "s" * 40, "NURTURE_DATABASE_URL": url,
-                "NURTURE_REDIS_URL": "redis://127.0.0.1:6379/9"})
-            await apply_migrations(settings)
-            async with open_services(settings) as services:
-                await services.redis.flushdb()
-                print(f"seeding {contacts:,} contacts and {contacts * 10:,} events", file=sys.stderr)
-                await seed(services, contacts)
-                for statement in more_sql(contacts // 5):
-                    await connections.get("default").execute_script(statement)
-                print(f"| page ({contacts:,} contacts, {contacts * 10:,} events) | ours | peer | peer figure | ratio "
-                      f"| all under {AIM_MS:.0f} ms |")
-                print("|---|---|---|---|---|---|")
-                for line in await pages(services, times):
-                    print(line, flush=True)
-    finally:
-        await drop_database(SERVER, name)
+    async with scratch_store("nurture_console") as services:
+        print(f"seeding {contacts:,} contacts and {contacts * 10:,} events", file=sys.stderr)
+        await seed(services, contacts)
+        for statement in more_sql(contacts // 5):
+            await connections.get("default").execute_script(statement)
+        print(f"| page ({contacts:,} contacts, {contacts * 10:,} events) | ours | peer | peer figure | ratio "
+              f"| all under {AIM_MS:.0f} ms |")
+        print("|---|---|---|---|---|---|")
+        for line in await pages(services, times):
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import statistics
 import sys
@@ -26,7 +27,7 @@ import tempfile
 import time
 import tracemalloc
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from tortoise import connections
@@ -267,8 +268,10 @@ async def _plain_apply(email: str) -> float:
     return time.perf_counter() - started
 
 
-async def measure(n: int) -> list[str]:
-    url, name = await create_database(SERVER, "nurture_scale")
+@contextlib.asynccontextmanager
+async def scratch_store(label: str) -> AsyncIterator[Services]:
+    """Services on a PostgreSQL database of their own (dropped afterwards) and Redis database 9."""
+    url, name = await create_database(SERVER, label)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             settings = load_settings(dotenv_path=None, overrides={
@@ -277,17 +280,22 @@ async def measure(n: int) -> list[str]:
             await apply_migrations(settings)
             async with open_services(settings) as services:
                 await services.redis.flushdb()
-                print(f"seeding {n:,} contacts", file=sys.stderr)
-                seconds, journeys = await timed(lambda: seed(services, n))
-                print(f"seeded in {seconds:.1f} s", file=sys.stderr)
-                rows = await stats_rows(services, n, journeys["welcome-series"])
-                rows += await contact_rows(services, n)
-                rows += await event_rows(services, n)
-                rows += await scan_rows(services, n)
-                rows += await refresh_rows(services, n)
-                return rows
+                yield services
     finally:
         await drop_database(SERVER, name)
+
+
+async def measure(n: int) -> list[str]:
+    async with scratch_store("nurture_scale") as services:
+        print(f"seeding {n:,} contacts", file=sys.stderr)
+        seconds, journeys = await timed(lambda: seed(services, n))
+        print(f"seeded in {seconds:.1f} s", file=sys.stderr)
+        rows = await stats_rows(services, n, journeys["welcome-series"])
+        rows += await contact_rows(services, n)
+        rows += await event_rows(services, n)
+        rows += await scan_rows(services, n)
+        rows += await refresh_rows(services, n)
+        return rows
 
 
 async def main(sizes: list[int]) -> None:

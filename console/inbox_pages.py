@@ -8,10 +8,9 @@ import datetime as dt
 from aiohttp import web
 from tortoise.functions import Count
 
-from console import auth
 from console.keys import SERVICES
-from console.pages import page, session_of
-from core.errors import BadRequest, Forbidden, NotFound
+from console.pages import editor_form, page, session_of
+from core.errors import BadRequest, NotFound
 from inbox.dispatch import enqueue_processing
 from inbox.models import DeliveryStatus, InboundDelivery
 
@@ -50,11 +49,7 @@ async def deliveries(request: web.Request) -> web.Response:
 async def replay(request: web.Request) -> web.Response:
     """One delivery (`id` in the path) or every failed one the filter shows: back to pending, queued again."""
     services = request.app[SERVICES]
-    session = await session_of(request)
-    form = await request.post()
-    auth.check_csrf(services, session, form.get("csrf"))  # type: ignore[arg-type]
-    if not session.editor:
-        raise Forbidden("only journey editors and admins may replay deliveries")
+    form = await editor_form(request, "replay deliveries")
     if request.match_info.get("id"):
         ids = [int(request.match_info["id"])]
         if not await InboundDelivery.exists(id=ids[0]):

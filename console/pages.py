@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
 
 from console import auth, views
 from console.keys import PAGES, SERVICES
@@ -76,14 +78,19 @@ async def journey(request: web.Request) -> web.Response:
     return page(request, "journey.html", session, title=found.journey.name, page=found)
 
 
-async def journey_action(request: web.Request) -> web.Response:
-    """Pause, resume and publish: editors only, with the form's CSRF token."""
-    services = request.app[SERVICES]
+async def editor_form(request: web.Request, what: str) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """A form only editors may send: the session's CSRF token checked first, then the role."""
     session = await session_of(request)
     form = await request.post()
-    auth.check_csrf(services, session, form.get("csrf"))  # type: ignore[arg-type]
+    auth.check_csrf(request.app[SERVICES], session, form.get("csrf"))  # type: ignore[arg-type]
     if not session.editor:
-        raise Forbidden("only journey editors and admins may pause, resume or publish journeys")
+        raise Forbidden(f"only journey editors and admins may {what}")
+    return form
+
+
+async def journey_action(request: web.Request) -> web.Response:
+    """Pause, resume and publish: editors only, with the form's CSRF token."""
+    form = await editor_form(request, "pause, resume or publish journeys")
     key, action = request.match_info["key"], request.match_info["action"]
     await _journey(key)
     if action == "publish":
