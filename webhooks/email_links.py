@@ -204,12 +204,14 @@ async def confirm_page(request: web.Request) -> web.Response:
     """GET never subscribes anyone (link scanners fetch every URL): the button posts."""
     services = request.app[SERVICES]
     contact = await _to_confirm(services, request)
-    brand = html.escape(brand_name(services))
-    return page(f"Confirm your subscription to {brand_name(services)}", (
-        f"<h1>Subscribe again?</h1><p>Confirm that <b>{html.escape(contact.email or '')}</b> would like "
-        f"{brand} emails again.</p><form method='post' action='{html.escape(request.path)}'>"
-        "<button type='submit'>Yes, subscribe me</button></form>"
-    ))
+    lang, brand = page_language(services, None, contact), brand_name(services)
+    return page(tr(lang, "Confirm your subscription to %(brand)s", brand=brand), (
+        "<h1>" + tr(lang, "Subscribe again?") + "</h1><p>"
+        + tr(lang, "Confirm that <b>%(address)s</b> would like %(brand)s emails again.", address=contact.email or "",
+             brand=brand)
+        + f"</p><form method='post' action='{html.escape(request.path)}'><button type='submit'>"
+        + tr(lang, "Yes, subscribe me") + "</button></form>"
+    ), lang)
 
 
 async def confirm(request: web.Request) -> web.Response:
@@ -217,10 +219,12 @@ async def confirm(request: web.Request) -> web.Response:
     contact = await _to_confirm(services, request)
     if contact.consent != Consent.SUBSCRIBED:
         await _ingest(services, confirmation(services, contact))
-    return page("Subscribed", (
-        f"<h1>You're subscribed</h1><p>{html.escape(contact.email or '')} will get emails from "
-        f"{html.escape(brand_name(services))} again. Every email has a link to stop them.</p>"
-    ))
+    lang = page_language(services, None, contact)
+    return page(tr(lang, "Subscribed"), (
+        "<h1>" + tr(lang, "You're subscribed") + "</h1><p>"
+        + tr(lang, "%(address)s will get emails from %(brand)s again. Every email has a link to stop them.",
+             address=contact.email or "", brand=brand_name(services)) + "</p>"
+    ), lang)
 
 
 def register(app: web.Application) -> None:

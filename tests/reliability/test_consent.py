@@ -16,11 +16,14 @@ from contacts.models import Consent, Contact, Event, Suppression
 from core.clock import ManualClock
 from core.services import Services
 from core.workspace import ConsentConfig
+from emails.i18n import translations
+from emails.library import TEMPLATES
 from emails.models import Message, MessageStatus
 from emails.samples import sample_context
 from journeys.delivery import deliver, queue_email
 from journeys.library import install
 from journeys.store import publish
+from pipeline.consent import confirm_url
 from tests.support import sample_json, shopify_headers
 
 Drive = Callable[[], Awaitable[int]]
@@ -146,3 +149,14 @@ async def test_a_shopify_subscription_starts_the_welcome_series_and_an_unsubscri
     contact = await Contact.get(id=contact.id)
     assert contact.consent == Consent.PENDING  # from Shopify too, coming back needs the confirmation
     assert [m for m in await outbox() if "Confirm you'd like emails" in str(m["Subject"])]
+
+
+async def test_the_confirmation_pages_speak_the_contact_s_language(client: TestClient, services: Services,
+                                                                   drive: Drive) -> None:
+    ayse = await Contact.create(email="ayse@example.com", first_name="Ayşe", consent=Consent.PENDING, locale="tr-TR")
+    path = confirm_url(services, ayse).removeprefix(services.settings.public_url)
+    turkish = translations([TEMPLATES], "tr")
+    shown = await (await client.get(path)).text()
+    assert "<html lang='tr'>" in shown and str(turkish.gettext("Yes, subscribe me")) in shown
+    done = await (await client.post(path)).text()
+    assert str(turkish.gettext("You're subscribed")) in done and "ayse@example.com" in done
