@@ -39,8 +39,10 @@ async def decide_quote(services: Services, task_id: int, user: str, channel: str
                        subject: str = "", text: str = "", reason: str = "") -> None:
     email: QuoteEmail | None = None
     try:
-        if approved and (await load_task(task_id)).status == TaskStatus.OPEN:  # else decide_approval says why not
-            email = await _quote_email(services, task_id, user, subject, text)
+        if approved:
+            task = await load_task(task_id)
+            if task.status == TaskStatus.OPEN:  # else decide_approval says why not
+                email = await _quote_email(services, task, user, subject, text)
         task = await decide_approval(services, task_id, user, approved=approved, email=email, reason=reason)
     except NurtureError as error:
         await refuse(services, None, user, channel, str(error))
@@ -48,9 +50,9 @@ async def decide_quote(services: Services, task_id: int, user: str, channel: str
     await refresh_message(services, task)
 
 
-async def _quote_email(services: Services, task_id: int, user: str, subject: str, text: str) -> QuoteEmail:
+async def _quote_email(services: Services, task: Task, user: str, subject: str, text: str) -> QuoteEmail:
     """The approved email, with the task's priced quote; refused while a line has no price."""
-    quote = await quote_for_task(services, await load_task(task_id))
+    quote = await quote_for_task(services, task)
     missing = unpriced(quote)
     if missing:
         raise BadRequest(f"price every line before sending: press *Edit quote* (no price yet for "

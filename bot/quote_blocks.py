@@ -44,8 +44,6 @@ class BuilderForm:
     tax_rate: str
     valid_until: str  # ISO date
     note: str = ""
-    tax_label: str = "Tax"
-    catalog: bool = False  # offer the product picker (the shop's catalog is imported)
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ class BuilderMeta:
     quote_id: int
     revision: int = 0
     tax_label: str = "Tax"
-    catalog: bool = False
+    catalog: bool = False  # offer the product picker (the shop's catalog is imported)
 
     def dump(self) -> str:
         return json.dumps({"t": self.task_id, "q": self.quote_id, "r": self.revision, "l": self.tax_label,
@@ -178,7 +176,7 @@ def read_form(state: Mapping[str, Any], meta: BuilderMeta) -> BuilderForm:
                      and key[1:key.index("_")].isdigit()), default=0)
     return BuilderForm(tuple(_line_form(fields, i) for i in range(count)), _value(fields.get("currency", {})),
                        _value(fields.get("tax", {})), _value(fields.get("valid_until", {})),
-                       _value(fields.get("note", {})), meta.tax_label, meta.catalog)
+                       _value(fields.get("note", {})))
 
 
 def variant_of(line: LineForm) -> int | None:

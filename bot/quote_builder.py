@@ -39,7 +39,7 @@ from emails.filters import money
 from emails.quotes import QuoteLine
 from journeys.decisions import load_task, may_decide
 from journeys.models import TaskStatus
-from journeys.quote_models import Quote
+from journeys.quote_models import Quote, quote_number
 from journeys.quotes import MAX_LINES, QuoteDraft, lines_of, quote_for_task, save_draft, today
 
 Ack = Callable[..., Awaitable[None]]
@@ -51,10 +51,9 @@ def _line_form(line: QuoteLine) -> LineForm:
     return LineForm(line.title, str(line.quantity), price, "" if not line.discount else str(line.discount), product)
 
 
-def form_of(quote: Quote, catalog: bool) -> BuilderForm:
+def form_of(quote: Quote) -> BuilderForm:
     return BuilderForm(tuple(_line_form(line) for line in lines_of(quote)), quote.currency,
-                       f"{Decimal(quote.tax_rate).normalize():f}", quote.valid_until.isoformat(), quote.note,
-                       quote.tax_label, catalog)
+                       f"{Decimal(quote.tax_rate).normalize():f}", quote.valid_until.isoformat(), quote.note)
 
 
 async def open_builder(ack: Ack, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext,
@@ -71,7 +70,7 @@ async def open_builder(ack: Ack, body: dict[str, Any], action: dict[str, Any], c
     catalog = await Product.exists()
     meta = BuilderMeta(task.id, quote.id, 0, quote.tax_label, catalog)
     await client.views_open(trigger_id=body["trigger_id"],
-                            view=builder_modal(form_of(quote, catalog), meta, quote.number, MAX_LINES))
+                            view=builder_modal(form_of(quote), meta, quote.number, MAX_LINES))
 
 
 def change_lines(kind: str) -> Callable[..., Awaitable[None]]:
@@ -82,9 +81,8 @@ def change_lines(kind: str) -> Callable[..., Awaitable[None]]:
         form = read_form(view.get("state") or {}, meta)
         form = with_line_added(form) if kind == "add" else with_line_removed(form, int(action.get("value") or 0))
         meta = dataclasses.replace(meta, revision=meta.revision + 1)
-        number_text = f"Q-{meta.quote_id:05d}"
         await client.views_update(view_id=view["id"], hash=view.get("hash"),
-                                  view=builder_modal(form, meta, number_text, MAX_LINES))
+                                  view=builder_modal(form, meta, quote_number(meta.quote_id), MAX_LINES))
 
     return listener
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -48,6 +49,7 @@ def money(amount: Any, currency: Any = "", locale: str = "en") -> str:
     return format_currency(value, code, locale=_babel(locale))
 
 
+@functools.lru_cache(maxsize=64)  # asked for every amount and date of every email
 def _babel(locale: str) -> str:
     try:
         return str(Locale.parse(locale.replace("-", "_") or "en"))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,7 @@ from emails.text import html_to_text, normalize
 __all__ = ["CompiledTemplate", "RenderedEmail", "TemplateError", "TemplateLibrary", "render"]
 
 SUFFIX = ".mjml.j2"
+LANGUAGES_TTL = 1.0  # seconds: a catalog a store adds counts for the next emails within this long
 # Files that are building material, not emails of their own.
 PARTIALS = frozenset({"layout", "blocks"})
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -99,6 +101,7 @@ class TemplateLibrary:
         self._compiled: dict[tuple[str, str], CompiledTemplate] = {}
         self._deps: dict[tuple[str, str], tuple[str, ...]] = {}  # -> the files it was built from
         self._hashes: dict[str, tuple[tuple[int, int], str]] = {}  # file -> ((mtime_ns, size), sha256)
+        self._languages: tuple[float, list[str]] | None = None  # (when looked, the languages)
 
     def names(self) -> list[str]:
         """Email templates (partials such as the layout and blocks excluded), sorted."""
@@ -137,8 +140,13 @@ class TemplateLibrary:
         return digest.hexdigest()[:16]
 
     def languages(self) -> list[str]:
-        """English and every language a catalog here translates the templates into."""
-        return sorted({i18n.SOURCE} | i18n.catalogs_in(self.directories))
+        """English and every language a catalog here translates the templates into. Asked for every
+        message sent: the folders are looked through at most once a LANGUAGES_TTL (once, without
+        auto_reload), not by a glob per message."""
+        now = time.monotonic()
+        if self._languages is None or (self.auto_reload and now - self._languages[0] > LANGUAGES_TTL):
+            self._languages = (now, sorted({i18n.SOURCE} | i18n.catalogs_in(self.directories)))
+        return self._languages[1]
 
     def language_for(self, *wanted: str) -> str:
         """The first of `wanted` (locale tags, most preferred first) these templates are written in."""

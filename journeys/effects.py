@@ -16,14 +16,16 @@ from catalog.products import dress_line_items, related_products
 from catalog.shops import store_url
 from contacts.derived import promote
 from contacts.models import Consent, Contact, LifecycleStage
+from core.workspace import QuoteConfig
 from emails.models import Message
 from emails.quotes import quote_from_request
 from journeys.engine import Action
 from journeys.models import Coupon, CouponPool, Enrollment, Task, TaskKind, TaskStatus
 from journeys.store import exit_in_flight
 
-# How long an unpriced request's "quote" says it holds (a priced one says what the rep set).
-REQUEST_VALID_FOR = dt.timedelta(days=30)
+# How long an unpriced request's "quote" says it holds: the workspace's default (the step has no
+# workspace at hand; a priced quote says what the rep set).
+REQUEST_VALID_FOR: dt.timedelta = QuoteConfig().valid_for
 
 
 @dataclass

@@ -8,6 +8,11 @@ from tortoise import fields
 from tortoise.models import Model
 
 
+def quote_number(quote_id: int) -> str:
+    """What a customer and a rep call a quote: Q-00042."""
+    return f"Q-{quote_id:05d}"
+
+
 class QuoteStatus(StrEnum):
     DRAFT = "draft"  # being priced in Slack
     SENT = "sent"  # approved: the email went out, the accept link works until valid_until
@@ -56,4 +61,4 @@ class Quote(Model):
 
     @property
     def number(self) -> str:
-        return f"Q-{self.id:05d}"
+        return quote_number(self.id)
