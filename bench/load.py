@@ -77,7 +77,8 @@ def _slack(body: bytes, stale: bool = False) -> dict[str, str]:
 def build_request(kind: str, n: int, double_url: str) -> tuple[str, bytes, dict[str, str]]:
     """(path, body, headers) of request number n of this kind."""
     if kind.startswith("shopify"):
-        order = dict(ORDER, id=20_000_000 + n, email=f"buyer{n % 300}@load.example")
+        order = dict(ORDER, id=20_000_000 + n, email=f"buyer{n % 300}@load.example",
+                     customer=dict(ORDER["customer"], id=7_000_000 + n % 300, email=f"buyer{n % 300}@load.example"))
         body = json.dumps(order).encode() if kind != "shopify-garbage" else b'{"id": ' + str(n).encode() + b", oops"
         digest = _b64_hmac(SHOPIFY_SECRET if kind != "shopify-forged" else "guess", body)
         return "/webhooks/shopify", body, {

@@ -7,6 +7,11 @@ the lock is never released: every later query of the process waits forever. (BEG
 runs on aiosqlite's thread, so the connection is also left inside a transaction.) Here the lock
 is given back whatever happens, after a rollback queued behind that BEGIN on the same thread.
 
+Transactions begin IMMEDIATE: they take the write lock at BEGIN, waiting for it as long as the
+busy timeout allows. A deferred transaction reads first and asks for the lock at its first write;
+in WAL mode, when another process (the server's inbox INSERT) committed in between, SQLite fails
+that write at once with "database is locked", whatever the busy timeout, and the job had to retry.
+
 Selected by `nurture.db.connection_config` as the engine for sqlite:// URLs.
 """
 
@@ -14,11 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from typing import Any
 
 from tortoise.backends.base.client import ConnectionWrapper, TransactionalDBClient
 from tortoise.backends.sqlite.client import SqliteClient, SqliteTransactionContext, SqliteTransactionWrapper
 from tortoise.connection import get_connections
+from tortoise.exceptions import TransactionManagementError
+
+
+class ImmediateTransactionWrapper(SqliteTransactionWrapper):
+    async def begin(self) -> None:
+        try:
+            await self._connection.commit()
+            await self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise TransactionManagementError(error) from error
 
 
 class CancellationSafeTransaction(SqliteTransactionContext):
@@ -62,7 +78,7 @@ class CancellationSafeSqliteClient(SqliteClient):
         return CancellationSafeConnection(self._lock, self)
 
     def _in_transaction(self) -> CancellationSafeTransaction:
-        return CancellationSafeTransaction(SqliteTransactionWrapper(self), self._lock)
+        return CancellationSafeTransaction(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = CancellationSafeSqliteClient

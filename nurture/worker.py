@@ -27,6 +27,7 @@ from jobs.outbound import call_webhook
 from jobs.quotes import complete_accepted_quote
 from jobs.runs import recorded
 from jobs.scheduler import dispatch_due, run_step_job, run_steps_job, sweep_pending_jobs_job
+from webhooks.group_apply import GroupApplier
 from webhooks.jobs import process_deliveries, process_delivery, sweep_pending_deliveries
 
 FUNCTIONS: list[Any] = [
@@ -75,7 +76,8 @@ def build_worker(services: Services, *, burst: bool = False, max_jobs: int = 50,
         functions=FUNCTIONS,
         cron_jobs=[cron(heartbeat, second={0, 30}, run_at_startup=True), *crons],
         redis_settings=services.redis_endpoint.settings,
-        ctx={"services": services},
+        # arq copies this dict for every job: what it holds is shared by the worker's jobs.
+        ctx={"services": services, "group_applier": GroupApplier(services)},
         burst=burst,
         max_jobs=max_jobs,
         poll_delay=0.05,

@@ -11,7 +11,8 @@ from core.services import Services
 from inbox.dispatch import enqueue_processing
 from inbox.models import DeliveryStatus, InboundDelivery
 from pipeline.faults import TRANSIENT
-from webhooks.processing import process, process_batch
+from webhooks.group_apply import GroupApplier
+from webhooks.processing import process
 
 SWEEP_AFTER = dt.timedelta(seconds=30)
 
@@ -30,10 +31,11 @@ async def process_delivery(ctx: dict[str, Any], *, delivery_id: int) -> str:
 
 
 async def process_deliveries(ctx: dict[str, Any], *, delivery_ids: list[int]) -> int:
-    """A group-committed batch: applied in one transaction (webhooks/processing.py)."""
-    services: Services = ctx["services"]
+    """A group-committed batch: applied with the other jobs' waiting deliveries (webhooks/group_apply.py)."""
+    # One per worker (nurture/worker.py puts it in the ctx every job's ctx is copied from).
+    applier: GroupApplier = ctx.get("group_applier") or GroupApplier(ctx["services"])
     try:
-        return await process_batch(services, await InboundDelivery.filter(id__in=delivery_ids).order_by("id"))
+        return await applier.apply(delivery_ids)
     except TRANSIENT as error:
         raise Retry(defer=min(60, 2 ** ctx.get("job_try", 1))) from error
 

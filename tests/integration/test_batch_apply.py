@@ -128,10 +128,10 @@ async def test_the_same_happening_twice_in_a_batch_or_again_later_applies_once(s
 async def test_a_batch_reads_once_and_writes_each_table_once(services: Services, query_log: QueryLog) -> None:
     """Contacts, orders seen and product interests are read by one query for the whole batch; each
     changed contact and product interest is written once, by one prepared statement for them all."""
-    ids = [await store(services, "orders/create", order(n, f"buyer{n % 3}@example.com"), f"o-{n}") for n in range(6)]
     for buyer in range(3):  # known before the batch, with an interest in the first line's product
         first = order(10 + buyer, f"buyer{buyer}@example.com")
         await run_batch(services, [await store(services, "orders/create", first, f"before-{buyer}")])
+    ids = [await store(services, "orders/create", order(n, f"buyer{n % 3}@example.com"), f"o-{n}") for n in range(6)]
     query_log.queries.clear()
     assert await run_batch(services, ids) == 6
     # The batch's transaction: up to the statement that marks its deliveries processed.
