@@ -25,6 +25,7 @@ from tortoise.models import Model
 
 from contacts.events import NormalizedEvent
 from contacts.models import Checkout, Contact, Event, Order, ProductInterest
+from contacts.rows import IdBlock
 
 IDENTITIES = ("email", "shopify_customer_id", "anonymous_id")
 
@@ -58,6 +59,9 @@ class Batch:
     completed_checkouts: dict[str, dt.datetime] = field(default_factory=dict)
     touched: dict[int, Contact] = field(default_factory=dict)
     forgotten: set[int] = field(default_factory=set)  # contacts merged away during the batch
+    new_events: list[Event] = field(default_factory=list)  # inserted when the batch ends
+    new_orders: list[Order] = field(default_factory=list)  # inserted before anything reads orders
+    event_ids: IdBlock = field(default_factory=lambda: IdBlock(Event))
 
     @classmethod
     async def load(cls, events: Iterable[NormalizedEvent]) -> Batch:
@@ -121,6 +125,9 @@ class Batch:
             kept = self.interest(into, row.product_key, row.title, row.last_seen_at)
             kept.views, kept.purchases = kept.views + row.views, kept.purchases + row.purchases
             kept.last_seen_at = max(kept.last_seen_at, row.last_seen_at)
+        for row in [*self.new_events, *self.new_orders]:  # not written yet: moved as the stored ones are
+            if row.contact_id == contact.id:
+                row.contact_id = into.id
         self.contacts.pop(contact.id, None)
         self.touched.pop(contact.id, None)
         self.forgotten.add(contact.id)
@@ -129,14 +136,34 @@ class Batch:
     def touch(self, contact: Contact) -> None:
         self.touched[contact.id] = contact
 
+    # Events
+
+    async def new_event(self, contact: Contact, **values: Any) -> Event:
+        """An event row with its id, written when the batch ends."""
+        # The keys not claimed yet: at most that many more events in this batch.
+        row = Event(id=await self.event_ids.take(len(self.new_keys) + 1), contact_id=contact.id, **values)
+        self.new_events.append(row)
+        return row
+
     # Orders and checkouts
 
     def order_exists(self, shopify_id: int) -> bool:
         """Whether the order is recorded (the batch read which of its orders were before it began)."""
         return int(shopify_id) in self.known_orders
 
-    def order_created(self, shopify_id: int) -> None:
-        self.known_orders.add(int(shopify_id))
+    def new_order(self, row: Order) -> Order:
+        """An order recorded by this batch: inserted with the others before anything reads orders."""
+        self.known_orders.add(int(row.shopify_id))
+        self.new_orders.append(row)
+        return row
+
+    async def write_orders(self) -> None:
+        """Insert the orders recorded so far: every reader of orders in a batch calls this first."""
+        if self.new_orders:
+            rows, self.new_orders = self.new_orders, []
+            await Order.bulk_create(rows)
+            for row in rows:
+                row._saved_in_db = True
 
     def complete_checkout(self, token: str, at: dt.datetime) -> None:
         """Marked completed at the end, unless it is by then (the first order from it wins)."""
@@ -162,11 +189,15 @@ class Batch:
     async def flush(self) -> None:
         """Write what the batch changed (before its transaction commits)."""
         await write_all(list(self.touched.values()))
+        await self.write_orders()
+        await Event.bulk_create(self.new_events)
+        for row in self.new_events:
+            row._saved_in_db = True
         rows = list(self.changed_interests.values())
         await ProductInterest.bulk_create([row for row in rows if row.id is None])
         await write_all([row for row in rows if row.id is not None], ("views", "purchases", "last_seen_at", "title"))
         await _complete_checkouts(self.completed_checkouts)
-        self.touched, self.changed_interests, self.completed_checkouts = {}, {}, {}
+        self.touched, self.changed_interests, self.completed_checkouts, self.new_events = {}, {}, {}, []
 
 
 async def _new_keys(events: list[NormalizedEvent]) -> set[str]:

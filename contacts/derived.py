@@ -93,8 +93,8 @@ async def _record_order(batch: Batch, contact: Contact, event: NormalizedEvent,
     # the caller's transaction then rolls back and applies the event again (contacts.ingest.apply).
     if batch.order_exists(event.properties["order_id"]):
         return
-    order = await Order.create(shopify_id=event.properties["order_id"], **_order_values(contact, event, cancelled_at))
-    batch.order_created(order.shopify_id)
+    values = _order_values(contact, event, cancelled_at)
+    order = batch.new_order(Order(shopify_id=event.properties["order_id"], **values))
     contact.orders_count += 1
     if order.cancelled_at is None:
         contact.total_spent = Decimal(contact.total_spent) + order.total_price
@@ -113,12 +113,14 @@ async def order_created(applying: Applying, contact: Contact, event: NormalizedE
 
 async def order_paid(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     await order_created(applying, contact, event)  # a no-op for an order already recorded
+    await applying.batch.write_orders()
     await Order.filter(shopify_id=event.properties["order_id"]).update(
         paid_at=event.occurred_at, financial_status=event.properties.get("financial_status", "paid")
     )
 
 
 async def order_cancelled(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    await applying.batch.write_orders()  # contact intelligence reads the order after this too
     order = await Order.get_or_none(shopify_id=event.properties["order_id"])
     if order is None:
         # Delivered before orders/create: record the order as cancelled, so the late create is a no-op.
@@ -140,7 +142,8 @@ def refund_share(order: Order, amount: Decimal) -> Decimal:
     return max(Decimal(0), min(amount, order.still_counted()))
 
 
-async def order_refunded(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
+async def order_refunded(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    await applying.batch.write_orders()  # contact intelligence reads the order after this too
     order = await Order.get_or_none(shopify_id=event.properties["order_id"])
     if order is None:
         return  # resolved through the order, so it exists: only a deleted order lands here
@@ -152,11 +155,13 @@ async def order_refunded(_: Applying, contact: Contact, event: NormalizedEvent) 
 
 async def order_fulfilled(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
     await order_created(applying, contact, event)  # a no-op for an order already recorded
+    await applying.batch.write_orders()
     await Order.filter(shopify_id=event.properties["order_id"], fulfilled_at=None).update(
         fulfilled_at=event.occurred_at)
 
 
-async def checkout_updated(_: Applying, contact: Contact, event: NormalizedEvent) -> None:
+async def checkout_updated(applying: Applying, contact: Contact, event: NormalizedEvent) -> None:
+    await applying.batch.write_orders()  # an order placed from this checkout tells it completed
     props = event.properties
     values = {
         "contact": contact, "email": contact.email or "", "currency": props.get("currency", ""),

@@ -48,6 +48,7 @@ def _claimable(by_anonymous: Contact | None, event: NormalizedEvent) -> Contact 
 
 
 async def _by_order(batch: Batch, order_id: int) -> Contact | None:
+    await batch.write_orders()
     order = await Order.get_or_none(shopify_id=order_id).only("id", "contact_id")
     if order is None or order.contact_id is None:
         return None

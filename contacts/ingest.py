@@ -112,8 +112,8 @@ async def apply_in_batch(services: Services, batch: Batch, event: NormalizedEven
         return None
     contact = found  # locked by the batch: concurrent events for this contact wait here
     batch.touch(contact)  # written when the batch ends
-    row = await Event.create(
-        contact=contact, type=event.type, properties=event.properties,
+    row = await batch.new_event(
+        contact, type=event.type, properties=event.properties,
         occurred_at=event.occurred_at, source=event.source,
         idempotency_key=event.idempotency_key[:200], object_key=event.object_key[:200], delivery_id=delivery_id,
     )
