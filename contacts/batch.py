@@ -125,9 +125,10 @@ class Batch:
             kept = self.interest(into, row.product_key, row.title, row.last_seen_at)
             kept.views, kept.purchases = kept.views + row.views, kept.purchases + row.purchases
             kept.last_seen_at = max(kept.last_seen_at, row.last_seen_at)
-        for row in [*self.new_events, *self.new_orders]:  # not written yet: moved as the stored ones are
-            if row.contact_id == contact.id:
-                row.contact_id = into.id
+        unwritten: list[Event | Order] = [*self.new_events, *self.new_orders]
+        for new in unwritten:  # moved as the stored ones are
+            if new.contact_id == contact.id:
+                new.contact_id = into.id
         self.contacts.pop(contact.id, None)
         self.touched.pop(contact.id, None)
         self.forgotten.add(contact.id)
