@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import functools
+import math
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,8 @@ class PendingDelivery:
 Dispatch = Callable[[list[list[int]]], Awaitable[None]]
 
 
+# At most one enqueue (one job) in this many seconds under load.
+DISPATCH_EVERY = 0.025
 # Keeps one INSERT under every database's bound-parameter limit (6 per row).
 MAX_BATCH = 500
 COLUMNS = ("provider", "external_id", "topic", "headers", "body", "received_at")
@@ -92,10 +96,13 @@ async def _write(batch: list[PendingDelivery]) -> dict[tuple[str, str], tuple[in
 
 
 class InboxWriter:
-    def __init__(self, dispatch: Dispatch, writers: int = 2, dispatch_timeout: float = 5.0) -> None:
+    def __init__(self, dispatch: Dispatch, writers: int = 2, dispatch_timeout: float = 5.0,
+                 dispatch_every: float = DISPATCH_EVERY) -> None:
         self.dispatch = dispatch
         self.max_writers = writers
         self.dispatch_timeout = dispatch_timeout
+        self.dispatch_every = dispatch_every
+        self._dispatched_at = -math.inf
         self._pending: list[PendingDelivery] = []
         self._writers: set[asyncio.Task[None]] = set()
         self._gatherer: asyncio.Task[None] | None = None  # the writer still collecting its batch
@@ -172,8 +179,14 @@ class InboxWriter:
             self._start_dispatcher_if_needed()
 
     async def _dispatch_pending(self) -> None:
-        # Whatever batches were written while the last round trip ran go together in the next.
+        # Whatever batches were written while the last round trip ran go together in the next, and
+        # under load at most one enqueue every `dispatch_every`: each job costs the worker's queue
+        # the same few round trips however many deliveries it holds, and too many of them put the
+        # queue (with the journeys' jobs in it) seconds behind. A quiet server enqueues at once.
         while self._undispatched:
+            if (wait := self._dispatched_at + self.dispatch_every - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            self._dispatched_at = time.monotonic()
             batches, self._undispatched = self._undispatched, []
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(self.dispatch_timeout):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from core.services import Services
 from inbox.models import DeliveryStatus, InboundDelivery
-from webhooks.processing import DONE, process_batch
+from webhooks.processing import process_batch
 
 # One transaction holds SQLite's write lock while it runs: the server's inserts wait for it.
 MAX_GROUP = 100
@@ -76,8 +76,11 @@ class GroupApplier:
     async def _apply_group(self, group: list[Waiting]) -> None:
         ids = {delivery_id for waiting in group for delivery_id in waiting.ids}
         try:
-            deliveries = await InboundDelivery.filter(id__in=ids | await self._oldest_pending(ids)).order_by("id")
-            open_ids = {d.id for d in deliveries if d.status not in DONE}
+            listed = await InboundDelivery.filter(id__in=ids | await self._oldest_pending(ids)).order_by("id")
+            # Only pending ones: a failed delivery was decided (a replay makes it pending again),
+            # and one applied by an earlier group is done whatever its job still says.
+            deliveries = [delivery for delivery in listed if delivery.status == DeliveryStatus.PENDING]
+            open_ids = {delivery.id for delivery in deliveries}
             await process_batch(self.services, deliveries)
         except Exception as error:  # every job of the group retries (a transient fault) or fails
             for waiting in group:

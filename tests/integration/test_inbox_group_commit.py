@@ -106,3 +106,18 @@ async def test_a_writer_cancelled_before_it_starts_leaves_no_request_waiting(ser
         task.cancel()
     row_id, created = await asyncio.wait_for(request, 30)  # a successor writer stores it
     assert created and await InboundDelivery.exists(id=row_id)
+
+
+async def test_under_load_the_enqueues_are_spaced_and_each_takes_what_was_written_meanwhile(
+        services: Services) -> None:
+    """A quiet server enqueues at once; then at most one enqueue per `dispatch_every`, holding every
+    batch written since: the worker's queue gets a few jobs a second, not one per INSERT."""
+    recorder = Recorder()
+    writer = InboxWriter(recorder, dispatch_every=0.5)
+    first, _ = await writer.submit(delivery("pace-0"))
+    await asyncio.sleep(0)  # the dispatcher's first round: no wait
+    assert recorder.batches == [[first]]
+    later = [(await writer.submit(delivery(f"pace-{n}")))[0] for n in range(1, 5)]  # four INSERTs
+    assert recorder.calls == 1  # still within the half second
+    await writer.settle()
+    assert recorder.calls == 2 and recorder.batches == [[first], *([row_id] for row_id in later)]
