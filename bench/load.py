@@ -1,11 +1,11 @@
 """Mixed-traffic load: `nurture serve` + a `nurture worker` subprocess on loopback, open loop.
 
 Valid and invalid Shopify orders, form posts, tracking events and signed Slack slash commands
-arrive at a fixed rate (default 300 req/s for 60 s; bounded in count and time, stops by itself).
+arrive at a fixed rate (default 1,000 req/s for 60 s; bounded in count and time, stops by itself).
 Afterwards the worker drains and the database is queried: every valid delivery must be stored
 once and applied (its event exists), and no request may have been answered with a 5xx.
 
-    python -m bench.load --rate 300 --seconds 60
+    python -m bench.load --rate 1000 --seconds 60
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def environment(var_dir: Path, port: int, double_url: str) -> dict[str, str]:
     return env
 
 
-async def main(rate: float = 300, seconds: float = 60, drain_seconds: float = 180) -> list[str]:
+async def main(rate: float = 1000, seconds: float = 60, drain_seconds: float = 180) -> list[str]:
     runner, double_url = await _slack_double()
     created: tuple[str, str] | None = None
     try:
@@ -276,7 +276,7 @@ def report(rate: float, seconds: float, tally: Tally, sent: Counter[str], counts
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rate", type=float, default=300, help="requests per second offered (open loop)")
+    parser.add_argument("--rate", type=float, default=1000, help="requests per second offered (open loop)")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--drain-seconds", type=float, default=180, help="how long the worker may take to drain")
     args = parser.parse_args()

@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.models import Model
 
 from contacts.events import NormalizedEvent
 from contacts.models import Checkout, Contact, Event, Order, ProductInterest
-from contacts.rows import IdBlock
+from contacts.rows import IdBlock, write_all
 
 IDENTITIES = ("email", "shopify_customer_id", "anonymous_id")
 
@@ -231,25 +230,6 @@ async def _named_contacts(events: list[NormalizedEvent]) -> list[Contact]:
     if not wanted:
         return []
     return await Contact.filter(Q(*wanted, join_type="OR")).order_by("id").select_for_update()
-
-
-async def write_all(rows: list[Any], fields: tuple[str, ...] | None = None) -> None:
-    """Save rows of one model with one prepared UPDATE run for each (Model.save builds and sends one
-    statement a row). `fields`: the columns to write, else every one, as `save()` does."""
-    if len(rows) <= 1:
-        for row in rows:
-            await row.save(update_fields=fields)
-        return
-    model: type[Model] = type(rows[0])
-    db = model._meta.db
-    executor = db.executor_class(model=model, db=db)
-    meta = model._meta
-    names = [name for name in (fields or meta.fields_db_projection)
-             if not (meta.fields_map[name].pk or meta.fields_map[name].generated)]
-    sql = executor.get_update_sql(names if fields else None, None)
-    await db.execute_many(sql, [
-        [*(meta.fields_map[name].to_db_value(getattr(row, name), row) for name in names),
-         meta.pk.to_db_value(row.pk, row)] for row in rows])
 
 
 async def _complete_checkouts(completed: dict[str, dt.datetime]) -> None:

@@ -8,6 +8,8 @@ table's own counter up front, builds the rows in memory, and inserts them togeth
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise.models import Model
 
 
@@ -42,3 +44,22 @@ class IdBlock:
             self._next = int(rows[0]["id"]) + 1
         taken, self._next = self._next, self._next + 1
         return taken
+
+
+async def write_all(rows: list[Any], fields: tuple[str, ...] | None = None) -> None:
+    """Save rows of one model with one prepared UPDATE run for each (Model.save builds and sends one
+    statement a row). `fields`: the columns to write, else every one, as `save()` does."""
+    if len(rows) <= 1:
+        for row in rows:
+            await row.save(update_fields=fields)
+        return
+    model: type[Model] = type(rows[0])
+    db = model._meta.db
+    executor = db.executor_class(model=model, db=db)
+    meta = model._meta
+    names = [name for name in (fields or meta.fields_db_projection)
+             if not (meta.fields_map[name].pk or meta.fields_map[name].generated)]
+    sql = executor.get_update_sql(names if fields else None, None)
+    await db.execute_many(sql, [
+        [*(meta.fields_map[name].to_db_value(getattr(row, name), row) for name in names),
+         meta.pk.to_db_value(row.pk, row)] for row in rows])

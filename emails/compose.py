@@ -216,7 +216,7 @@ def _track(rendered: RenderedEmail, draft: Draft, sender: Sender,
         return first.get(match.group(0), match.group(0))
 
     text = _TEXT_URL.sub(swap, rendered.text)
-    return RenderedEmail(subject=rendered.subject, html=html, text=text, links=targets), targets
+    return RenderedEmail(subject=rendered.subject, html=html, text=text, known_links=targets), targets
 
 
 def _full_name(contact: Mapping[str, Any]) -> str:

@@ -22,11 +22,12 @@ and for the text part (converted once from the compiled HTML). Per recipient: Ji
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,13 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
-    links: list[str] = field(default_factory=list)  # original http(s) targets, in document order
+    # Original http(s) targets, in document order: found when first asked for (sending finds them
+    # while it rewrites them, so a second pass over the HTML would be wasted there).
+    known_links: list[str] | None = None
+
+    @functools.cached_property
+    def links(self) -> list[str]:
+        return self.known_links if self.known_links is not None else find_links(self.html)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class CompiledTemplate:
         subject_line = " ".join(run(subject_template, context, self.name).split())
         html = run(self.html, context, self.name)
         text = normalize(run(self.text, context, self.name)) if self.text is not None else html_to_text(html)
-        return RenderedEmail(subject=subject_line, html=html, text=text, links=find_links(html))
+        return RenderedEmail(subject=subject_line, html=html, text=text)
 
 
 class TemplateLibrary:

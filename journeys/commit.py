@@ -14,6 +14,7 @@ back and its steps are committed one by one, so one bad step cannot hold up the 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from contacts.models import Contact
+from contacts.rows import write_all
 from core.queue import enqueue_many
 from core.services import Services
 from journeys.effects import StepEffects, StepScope, apply_actions
@@ -113,22 +115,40 @@ async def _commit_batch(steps: list[Step], now: dt.datetime) -> tuple[list[Step]
                               step.outcome.node or "")
             await apply_actions(scope, step.outcome.actions, effects)
             step.fields = fields_after(step.enrollment, step.outcome, now, effects)
-            if not await Enrollment.filter(id=step.enrollment.id, seq=step.enrollment.seq).update(**step.fields):
-                raise LostRace(step.enrollment.id)
             runs.append(_step_run(step, now))
             traces.append(trace_row(contact.id, step.enrollment.id, step.journey_key, now, step.outcome.kind,
                                     "; ".join([step.outcome.trace, *effects.notes]), step=step.outcome.node))
             jobs += effects.jobs
             if effects.contact_changed:
                 changed.add(contact.id)
-        for contact_id in sorted(changed):
-            await fresh[contact_id].save()
+        await _advance(won)
+        await write_all([fresh[contact_id] for contact_id in sorted(changed)])
         await release_paused([s.enrollment.id for s in won if s.outcome.status in ("completed", "exited")])
         await StepRun.bulk_create(runs)
         await TraceEntry.bulk_create(traces)
         await record_jobs(jobs)
     _hand_back(won, fresh)
     return won, jobs
+
+
+async def _advance(won: list[Step]) -> None:
+    """Move every won step's enrollment on by one prepared UPDATE for the round, then check that
+    each is at its new `seq` (one read). `_still_current` locked the rows at the decided `seq`, so
+    no other writer can have moved one in between: the check is a second guard, as the
+    compare-and-set of a single step was."""
+    if not won:
+        return
+    rows = []
+    for step in won:
+        row = copy.copy(step.enrollment)  # the caller's object changes only once the round committed
+        for name, value in step.fields.items():
+            setattr(row, name, value)
+        rows.append(row)
+    await write_all(rows, tuple(won[0].fields))
+    moved = dict(await Enrollment.filter(id__in=[row.id for row in rows]).values_list("id", "seq"))
+    for row in rows:
+        if moved.get(row.id) != row.seq:
+            raise LostRace(row.id)
 
 
 async def _still_current(steps: list[Step]) -> list[Step]:

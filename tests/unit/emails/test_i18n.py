@@ -7,6 +7,8 @@ import datetime as dt
 import email
 import email.policy
 import quopri
+import random
+from decimal import Decimal
 
 import pytest
 
@@ -84,3 +86,21 @@ def test_a_long_chinese_line_is_cut_between_characters() -> None:
     for line in encoded.split(b"\r\n"):
         assert len(line) <= 76
         quopri.decodestring(line.removesuffix(b"=")).decode("utf-8")  # each line decodes on its own
+
+
+@pytest.mark.parametrize("locale", ["en", "ja", "zh", "tr", "de", "fr", "de_CH", "ar", "hi_IN", "pt_BR", "sv", "nl",
+                                    "es", "ru", "pl", "ko", "en_IN", "fa", "he"])
+def test_money_s_fast_pattern_writes_what_babel_writes(locale: str) -> None:
+    """The pattern taken apart once (emails/filters.CurrencyPattern) gives Babel's own text for
+    every amount, currency and language, or is not used: Babel formats those itself."""
+    from babel.numbers import format_currency
+
+    from emails.filters import _currency_pattern
+
+    rng = random.Random(locale)
+    amounts = [Decimal(0), Decimal("0.005"), Decimal("0.015"), Decimal("2.675"), Decimal("1E+3"), Decimal("-12.5")]
+    amounts += [Decimal(rng.randrange(0, 10**9)).scaleb(-rng.randrange(0, 4)) for _ in range(200)]
+    for code in ("EUR", "USD", "JPY", "KWD", "TRY", "CNY", "CHF", "INR", "GBP", "XXX", "BHD", "CLF"):
+        for amount in amounts:
+            assert money(amount, code, locale) == format_currency(amount, code, locale=locale), (code, amount)
+    assert _currency_pattern("EUR", "en") is not None and _currency_pattern("INR", "hi_IN") is None  # lakhs
