@@ -141,10 +141,10 @@ async def _advance(won: list[Step]) -> None:
     rows = []
     for step in won:
         row = copy.copy(step.enrollment)  # the caller's object changes only once the round committed
-        for name, value in step.fields.items():
+        for name, value in (step.fields or {}).items():
             setattr(row, name, value)
         rows.append(row)
-    await write_all(rows, tuple(won[0].fields))
+    await write_all(rows, tuple(won[0].fields or {}))
     moved = dict(await Enrollment.filter(id__in=[row.id for row in rows]).values_list("id", "seq"))
     for row in rows:
         if moved.get(row.id) != row.seq:

@@ -17,7 +17,7 @@ from contacts.view import contact_view
 from core.services import Services
 from journeys.commit import Step, commit_steps, trace_row
 from journeys.engine import Facts, Outcome, State, decide, settle
-from journeys.facts import gather_facts
+from journeys.facts import SendHistory, gather_facts
 from journeys.models import (
     Enrollment,
     EnrollmentState,
@@ -101,11 +101,11 @@ def clear_caches() -> None:
 
 
 async def facts_for(services: Services, node_kind: str | None, contact: Contact, now: dt.datetime,
-                    priority: int = 0, enrollment_id: int | None = None) -> Facts:
+                    priority: int = 0, enrollment_id: int | None = None, history: SendHistory | None = None) -> Facts:
     # Only email steps need consent, suppression and send history: other steps skip those queries.
     if node_kind == "email":
         return await gather_facts(services.settings.secret_key, contact, now, services.workspace.consent.policy,
-                                  services.workspace.sending, priority, enrollment_id)
+                                  services.workspace.sending, priority, enrollment_id, history)
     return Facts(data=contact_view(contact), timezone=contact.timezone, best_send_hour=contact.best_send_hour)
 
 
@@ -142,6 +142,19 @@ def _share_contacts(enrollments: list[Enrollment]) -> None:
         enrollment.contact = by_id.setdefault(enrollment.contact.id, enrollment.contact)
 
 
+async def _send_history(services: Services, enrollments: list[Enrollment]) -> SendHistory | None:
+    """What the round's email steps read about their contacts, loaded for all of them at once."""
+    emailing = []
+    for enrollment in enrollments:
+        node = loaded(await version_by_id(enrollment.version_id)).program.nodes.get(enrollment.cursor)
+        if node is not None and node.kind == "email":
+            emailing.append(enrollment.contact)
+    if not emailing:
+        return None
+    return await SendHistory.load(services.settings.secret_key, emailing, services.clock.now(),
+                                  services.workspace.sending.cap_window)
+
+
 async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tuple[list[Step], list[Enrollment]]:
     """One node per enrollment; returns the decided steps and the enrollments held for the next round.
 
@@ -153,6 +166,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
     emailing: set[int] = set()
     winners: dict[tuple[int, str], str | None] = {}  # looked up once a round per split
     infos = {journey_id: await journey_info(journey_id) for journey_id in {e.journey_id for e in enrollments}}
+    history = await _send_history(services, enrollments)
     # Higher-priority journeys first: when one contact has two emails due, the higher one goes now
     # and the other is held to the next round, where the cap sees the first send.
     for enrollment in sorted(enrollments, key=lambda e: -infos[e.journey_id].priority):
@@ -168,7 +182,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
                 continue
             emailing.add(enrollment.contact.id)
         facts = await facts_for(services, node.kind if node else None, enrollment.contact, now, info.priority,
-                                enrollment.id)
+                                enrollment.id, history)
         if node is not None and node.kind == "split" and node.step.split.winner_after:
             facts = replace(facts, split_winners=await _winners(winners, enrollment, node, now))
         outcome = decide(plan.program, plan.spec, state_of(enrollment), facts, now,

@@ -14,7 +14,8 @@ from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from redis.exceptions import RedisError
 
-from contacts.models import Consent, Contact
+from contacts.models import Consent, Contact, SuppressionReason
+from contacts.suppression import suppress
 from core.clock import ManualClock
 from core.services import Services
 from emails.models import Message
@@ -25,6 +26,7 @@ from journeys.models import Enrollment, EnrollmentState, Journey, PendingJob, St
 from journeys.runner import run_steps
 from journeys.store import import_spec, latest_version, loaded, publish
 from journeys.validation import load_spec
+from tests.support import QueryLog
 
 Drive = Callable[[], Awaitable[int]]
 NOTIFY = """
@@ -135,6 +137,26 @@ async def test_a_batch_email_knows_its_journey(services: Services, clock: Manual
     journey, enrollments = await _notify_enrollments(clock, 2, mail, consent=Consent.SUBSCRIBED)
     assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 2
     assert {(m.context.get("journey"), m.journey_ref) for m in await Message.all()} == {("mail-once", journey.id)}
+
+
+async def test_a_round_of_email_steps_reads_their_send_history_once(
+        services: Services, clock: ManualClock, query_log: QueryLog) -> None:
+    """Suppressions, recent sends and higher-priority steps due: read for all the round's email
+    steps' contacts together, and each step still decided on its own contact's (one suppressed)."""
+    mail = NOTIFY.replace("notify-once", "mail-many").replace(
+        '  - slack_notify: {to: sales, text: "{{ contact.email }} is here"}', "  - email: cart-reminder")
+    _, enrollments = await _notify_enrollments(clock, 5, mail, consent=Consent.SUBSCRIBED)
+    first = await Contact.get(id=enrollments[0].contact_id)
+    await suppress(services.settings.secret_key, first.email or "", SuppressionReason.HARD_BOUNCE)
+    query_log.queries.clear()
+    assert await run_steps(services, [(e.id, e.seq) for e in enrollments]) == 5
+    reads = [sql for sql, _ in query_log.queries if sql.startswith("SELECT")]
+    # (Queuing each message checks its address again, as sending does: those are not the decision's.)
+    assert sum(1 for sql in reads if 'FROM "suppressions"' in sql and '"email_hash" IN' in sql) == 1
+    assert sum(1 for sql in reads if 'FROM "messages"' in sql and '"marketing"=' in sql) == 1  # the cap's sends
+    assert sum(1 for sql in reads if 'FROM "enrollments"' in sql and '"next_run_at"<=' in sql) == 1  # due ones
+    sent = {m.contact_id for m in await Message.all()}
+    assert len(sent) == 4 and first.id not in sent  # the suppressed one was skipped, the rest sent
 
 
 async def test_a_broken_step_does_not_hold_up_the_one_beside_it(services: Services, clock: ManualClock) -> None:
