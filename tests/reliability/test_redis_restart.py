@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from arq import create_pool
+from redis.asyncio import Redis
 
 from contacts.models import Contact, Order
 from core.clock import ManualClock
@@ -85,8 +86,12 @@ async def _restart_embedded(services: Services, keep_data: bool) -> None:
 
 async def _restart_simulated(services: Services, keep_data: bool) -> int:
     """Kill every connection to our database but the one asking (and lose the data); returns how many."""
-    database = str(services.redis.connection_pool.connection_kwargs.get("db", 0))
-    async with services.redis.client() as admin:
+    pool = services.redis.connection_pool
+    database = str(pool.connection_kwargs.get("db", 0))
+    # The operator's connection is not one of ours: every connection our pool holds is killed, also
+    # when (enqueues being few and spaced) the pool holds a single one.
+    async with Redis(connection_pool=type(pool)(connection_class=pool.connection_class,
+                                                **pool.connection_kwargs)) as admin:
         me = str(await admin.execute_command("CLIENT", "ID"))
         listing = await admin.execute_command("CLIENT", "LIST")
         text = listing.decode() if isinstance(listing, bytes) else str(listing)
