@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
-import functools
 import re
 import secrets
 from collections.abc import Iterable
@@ -123,7 +122,6 @@ def _escape_non_ascii(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(QP_ERRORS, _escape_non_ascii)
 
 
-@functools.lru_cache(maxsize=4096)  # most lines of a template's HTML are the same for every recipient
 def _qp_line(line: bytes) -> bytes:
     if line[-1:] in (b" ", b"\t"):  # a blank at a line end must be encoded: relays strip them
         line = line[:-1] + (b"=20" if line[-1:] == b" " else b"=09")
