@@ -4,7 +4,9 @@ The server's group commit writes what arrives during one INSERT, so under load a
 deliveries; a transaction, the reads a batch shares and the journeys' reads after it cost the
 same for three deliveries as for three hundred. Jobs hand their ids to one applier per worker
 and wait for them: while one batch is applied, the next gathers what the other jobs bring, so
-batches grow with the backlog and nobody waits for a timer (as in inbox/writer.py).
+batches grow with the backlog and nobody waits for a timer (as in inbox/writer.py). A group is
+filled up with the oldest pending deliveries: under a backlog the queue hands out jobs more
+slowly than a batch applies them, and a delivery whose job was lost is not left to the sweeper.
 
 A job still ends only when its deliveries were applied (or failed for good): a worker killed
 meanwhile leaves the job to arq's retry, and the deliveries already done are skipped then.
