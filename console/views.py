@@ -22,7 +22,7 @@ class JourneyRow:
     key: str
     name: str
     status: str
-    version: int
+    version: int | None  # the live version; None for a journey never published
     in_flight: int
     week: JourneyStats  # the last 7 days
 

@@ -24,7 +24,7 @@ from tortoise.expressions import Q
 
 from contacts.events import NormalizedEvent
 from contacts.models import Checkout, Contact, Event, Order, ProductInterest
-from contacts.rows import IdBlock, write_all
+from contacts.rows import IdBlock, insert_all, write_all
 
 IDENTITIES = ("email", "shopify_customer_id", "anonymous_id")
 
@@ -159,11 +159,8 @@ class Batch:
 
     async def write_orders(self) -> None:
         """Insert the orders recorded so far: every reader of orders in a batch calls this first."""
-        if self.new_orders:
-            rows, self.new_orders = self.new_orders, []
-            await Order.bulk_create(rows)
-            for row in rows:
-                row._saved_in_db = True
+        rows, self.new_orders = self.new_orders, []
+        await insert_all(rows)
 
     def complete_checkout(self, token: str, at: dt.datetime) -> None:
         """Marked completed at the end, unless it is by then (the first order from it wins)."""
@@ -190,9 +187,7 @@ class Batch:
         """Write what the batch changed (before its transaction commits)."""
         await write_all(list(self.touched.values()))
         await self.write_orders()
-        await Event.bulk_create(self.new_events)
-        for row in self.new_events:
-            row._saved_in_db = True
+        await insert_all(self.new_events)
         rows = list(self.changed_interests.values())
         await ProductInterest.bulk_create([row for row in rows if row.id is None])
         await write_all([row for row in rows if row.id is not None], ("views", "purchases", "last_seen_at", "title"))

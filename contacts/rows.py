@@ -46,6 +46,14 @@ class IdBlock:
         return taken
 
 
+async def insert_all(rows: list[Any]) -> None:
+    """Insert new rows of one model with one prepared INSERT; they count as saved afterwards."""
+    if rows:
+        await type(rows[0]).bulk_create(rows)
+        for row in rows:
+            row._saved_in_db = True
+
+
 async def write_all(rows: list[Any], fields: tuple[str, ...] | None = None) -> None:
     """Save rows of one model with one prepared UPDATE run for each (Model.save builds and sends one
     statement a row). `fields`: the columns to write, else every one, as `save()` does."""

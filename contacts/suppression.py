@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from tortoise.exceptions import IntegrityError
 
@@ -28,6 +29,12 @@ async def suppress(secret_key: str, email: str, reason: SuppressionReason, detai
 
 async def is_suppressed(secret_key: str, email: str) -> Suppression | None:
     return await Suppression.get_or_none(email_hash=email_hash(secret_key, email))
+
+
+async def suppressions_of(secret_key: str, emails: Iterable[str]) -> dict[str, Suppression]:
+    """The suppressions of these addresses, by their keyed hash (`email_hash`), in one query."""
+    hashes = sorted({email_hash(secret_key, email) for email in emails if email})
+    return {row.email_hash: row for row in await Suppression.filter(email_hash__in=hashes)} if hashes else {}
 
 
 async def lift(secret_key: str, email: str, reason: SuppressionReason) -> None:

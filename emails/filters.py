@@ -78,8 +78,9 @@ def _currency_pattern(code: str, locale: str) -> CurrencyPattern | None:
     """None where Babel's pattern is not a plain prefix, number and suffix grouped by three (Indian
     lakhs, say) or the code is not a currency: Babel formats those itself."""
     try:
-        pattern = Locale.parse(locale).currency_formats["standard"]
-        symbols = Locale.parse(locale).number_symbols["latn"]
+        language = Locale.parse(locale)
+        pattern = language.currency_formats["standard"]
+        symbols = language.number_symbols["latn"]
         symbol = get_currency_symbol(code, locale)
         digits = get_currency_precision(code)
     except (KeyError, ValueError, UnknownLocaleError):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from contacts.consent import why_not_marketable
 from contacts.derived import TOPICS_OFF
 from contacts.models import Contact, Suppression
-from contacts.suppression import email_hash
+from contacts.suppression import email_hash, suppressions_of
 from contacts.view import contact_view
 from core.workspace import SendingConfig
 from emails.models import Message, MessageStatus
@@ -33,12 +33,10 @@ class SendHistory:
                    window: dt.timedelta) -> SendHistory:
         contacts = list(contacts)
         ids = sorted({contact.id for contact in contacts})
-        hashes = sorted({email_hash(secret_key, contact.email) for contact in contacts if contact.email})
         sends = await _recent_sends(ids, now - window)
         refs = sorted({ref for rows in sends.values() for _, ref in rows if ref is not None})
         return cls(
-            suppressed={row.email_hash: row for row in await Suppression.filter(email_hash__in=hashes)} if hashes
-            else {},
+            suppressed=await suppressions_of(secret_key, (contact.email or "" for contact in contacts)),
             sends=sends,
             ranks={int(k): int(v) for k, v in await Journey.filter(id__in=refs).values_list("id", "priority")}
             if refs else {},

@@ -142,13 +142,8 @@ def _share_contacts(enrollments: list[Enrollment]) -> None:
         enrollment.contact = by_id.setdefault(enrollment.contact.id, enrollment.contact)
 
 
-async def _send_history(services: Services, enrollments: list[Enrollment]) -> SendHistory | None:
+async def _send_history(services: Services, emailing: list[Contact]) -> SendHistory | None:
     """What the round's email steps read about their contacts, loaded for all of them at once."""
-    emailing = []
-    for enrollment in enrollments:
-        node = loaded(await version_by_id(enrollment.version_id)).program.nodes.get(enrollment.cursor)
-        if node is not None and node.kind == "email":
-            emailing.append(enrollment.contact)
     if not emailing:
         return None
     return await SendHistory.load(services.settings.secret_key, emailing, services.clock.now(),
@@ -166,7 +161,9 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
     emailing: set[int] = set()
     winners: dict[tuple[int, str], str | None] = {}  # looked up once a round per split
     infos = {journey_id: await journey_info(journey_id) for journey_id in {e.journey_id for e in enrollments}}
-    history = await _send_history(services, enrollments)
+    nodes = {e.id: loaded(await version_by_id(e.version_id)).program.nodes.get(e.cursor) for e in enrollments}
+    history = await _send_history(services, [e.contact for e in enrollments
+                                             if (node := nodes[e.id]) is not None and node.kind == "email"])
     # Higher-priority journeys first: when one contact has two emails due, the higher one goes now
     # and the other is held to the next round, where the cap sees the first send.
     for enrollment in sorted(enrollments, key=lambda e: -infos[e.journey_id].priority):
@@ -175,7 +172,7 @@ async def _decide_round(services: Services, enrollments: list[Enrollment]) -> tu
             continue
         plan = loaded(await version_by_id(enrollment.version_id))
         now = services.clock.now()
-        node = plan.program.nodes.get(enrollment.cursor)
+        node = nodes[enrollment.id]
         if node is not None and node.kind == "email":
             if enrollment.contact.id in emailing:
                 held.append(enrollment)
