@@ -13,7 +13,7 @@ import email.policy
 import email.utils
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from typing import Any
@@ -21,8 +21,8 @@ from typing import Any
 from core.services import OutgoingEmail
 from emails import mime
 from emails.links import open_pixel, rewrite_links
-from emails.render import RenderedEmail, TemplateLibrary, render
-from emails.tokens import sign
+from emails.render import CompiledTemplate, RenderedEmail, TemplateLibrary
+from emails.tokens import click_signer, sign
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # Every C0 control (CR, LF, NUL, ...) and the Unicode line separators that splitlines() honours.
@@ -106,23 +106,42 @@ def compose(
     List-Unsubscribe; with `unsubscribe_post_url` the message also carries RFC 8058's
     List-Unsubscribe-Post. Transactional mail passes neither.
     """
+    body = Body(rendered.subject, mime.quoted_printable(rendered.text), mime.quoted_printable(rendered.html))
+    return _message(body, message_id=message_id, to=to, from_addr=from_addr, reply_to=reply_to,
+                    unsubscribe_url=unsubscribe_url, unsubscribe_post_url=unsubscribe_post_url,
+                    unsubscribe_mailto=unsubscribe_mailto, date=date)
+
+
+@dataclass(frozen=True)
+class Body:
+    """A message's subject line and its two parts, already quoted-printable."""
+
+    subject: str
+    text: bytes
+    html: bytes
+
+
+def _message(body: Body, *, message_id: str, to: Address | str, from_addr: Address, reply_to: Address | None,
+             unsubscribe_url: str | None, unsubscribe_post_url: str | None, unsubscribe_mailto: str | None,
+             date: dt.datetime | None = None) -> OutgoingEmail:
     recipient = to if isinstance(to, Address) else parse_address(to)
+    message_id = one_line(message_id)
     headers = [
-        mime.verbatim("Message-ID", one_line(message_id)),
+        mime.verbatim("Message-ID", message_id),
         mime.verbatim("Date", email.utils.format_datetime(date or dt.datetime.now(dt.UTC))),
         _address_line("From", from_addr),
         _address_line("To", recipient),
     ]
     if reply_to is not None:
         headers.append(_address_line("Reply-To", reply_to))
-    headers.append(mime.unstructured("Subject", one_line(rendered.subject)))
+    headers.append(mime.unstructured("Subject", one_line(body.subject)))
     header_url = unsubscribe_post_url or unsubscribe_url
     if header_url:
         headers.append(mime.verbatim("List-Unsubscribe", _list_unsubscribe(header_url, unsubscribe_mailto)))
     if unsubscribe_post_url:
         headers.append(mime.verbatim("List-Unsubscribe-Post", ONE_CLICK))
-    return mime.alternative("".join(headers), rendered.text, rendered.html, message_id=one_line(message_id),
-                            mail_from=from_addr.addr_spec, recipients=(recipient.addr_spec,))
+    return mime.encoded_alternative("".join(headers), body.text, body.html, message_id=message_id,
+                                    mail_from=from_addr.addr_spec, recipients=(recipient.addr_spec,))
 
 
 @dataclass(frozen=True)
@@ -175,8 +194,10 @@ def tracking_urls(draft: Draft, sender: Sender) -> Tracking:
     )
 
 
-def click_url(sender: Sender, tracking: Tracking, message: int, index: int) -> str:
-    return tracking.click_base + sign(sender.secret_key, "click", {"i": index, "m": message})
+def click_urls(sender: Sender, tracking: Tracking, message: int) -> Callable[[int, str], str]:
+    """The click URL of link `index` of `message` (its target is found again from the index)."""
+    token = click_signer(sender.secret_key, message)
+    return lambda index, _target: tracking.click_base + token(index)
 
 
 # Brand pages templates link to as top-level names (`review_url`...): see core/workspace.py.
@@ -202,21 +223,45 @@ def _context(draft: Draft, sender: Sender, tracking: Tracking) -> dict[str, Any]
 def _track(rendered: RenderedEmail, draft: Draft, sender: Sender,
            tracking: Tracking) -> tuple[RenderedEmail, list[str]]:
     urls: list[str] = []
+    click_url = click_urls(sender, tracking, draft.id)
 
-    def make(index: int, _target: str) -> str:
-        urls.append(click_url(sender, tracking, draft.id, index))
+    def make(index: int, target: str) -> str:
+        urls.append(click_url(index, target))
         return urls[-1]
 
     html, targets = rewrite_links(rendered.html, make)
     html = open_pixel(html, tracking.open_url)
-    # The text part shows the same targets: each points at the click URL of its first occurrence.
+    text = _text_links(rendered.text, targets, urls)
+    return RenderedEmail(subject=rendered.subject, html=html, text=text, known_links=targets), targets
+
+
+def _text_links(text: str, targets: list[str], urls: list[str]) -> str:
+    """The text part shows the same targets: each points at the click URL of its first occurrence."""
     first = {target: urls[i] for i, target in reversed(list(enumerate(targets)))}
 
     def swap(match: re.Match[str]) -> str:
         return first.get(match.group(0), match.group(0))
 
-    text = _TEXT_URL.sub(swap, rendered.text)
-    return RenderedEmail(subject=rendered.subject, html=html, text=text, known_links=targets), targets
+    return _TEXT_URL.sub(swap, text) if first else text
+
+
+def _generic_body(compiled: CompiledTemplate, context: dict[str, Any], subject: str | None, draft: Draft,
+                  sender: Sender, tracking: Tracking) -> tuple[Body, list[str]]:
+    """Render, then find and rewrite the links and encode the parts."""
+    tracked, targets = _track(compiled.render(context, subject), draft, sender, tracking)
+    return Body(tracked.subject, mime.quoted_printable(tracked.text), mime.quoted_printable(tracked.html)), targets
+
+
+def _body(compiled: CompiledTemplate, context: dict[str, Any], subject: str | None, draft: Draft,
+          sender: Sender, tracking: Tracking, generic: bool) -> tuple[Body, list[str]]:
+    template = None if generic else compiled.tracked
+    if template is None:
+        return _generic_body(compiled, context, subject, draft, sender, tracking)
+    context = compiled.context(context)
+    tracker = template.tracker(click_urls(sender, tracking, draft.id), tracking.open_url)
+    html = template.render(context, tracker)
+    text = _text_links(compiled.render_text(context), tracker.targets, tracker.urls)
+    return Body(compiled.render_subject(context, subject), mime.quoted_printable(text), html), tracker.targets
 
 
 def _full_name(contact: Mapping[str, Any]) -> str:
@@ -231,16 +276,19 @@ def sender_address(draft: Draft, sender: Sender) -> Address:
     return address(name, default.addr_spec)
 
 
-def personalise(library: TemplateLibrary, draft: Draft, sender: Sender) -> tuple[OutgoingEmail, list[str]]:
+def personalise(library: TemplateLibrary, draft: Draft, sender: Sender, *,
+                generic: bool = False) -> tuple[OutgoingEmail, list[str]]:
     """Render, track and compose one recipient's message; returns it and the link targets
-    (index i of the list is what the click token {m, i} redirects to)."""
+    (index i of the list is what the click token {m, i} redirects to). `generic` takes the path
+    every template can take, not the template compiled with its tracking (emails/tracked.py):
+    what reaches the reader is the same, which tests hold the compiled path to."""
     tracking = tracking_urls(draft, sender)
-    rendered = render(library, draft.template, _context(draft, sender, tracking),
-                      subject=draft.subject or None, locale=draft.locale)
-    tracked, targets = _track(rendered, draft, sender, tracking)
+    compiled = library.compiled(draft.template, draft.locale)
+    body, targets = _body(compiled, _context(draft, sender, tracking), library.subject_in(draft.subject, draft.locale),
+                          draft, sender, tracking, generic)
     marketing_url = tracking.unsubscribe_url if draft.marketing else None
-    message = compose(
-        tracked,
+    message = _message(
+        body,
         message_id=draft.message_id,
         to=address(_full_name(draft.contact), draft.to),
         from_addr=sender_address(draft, sender),

@@ -140,15 +140,46 @@ def quoted_printable(body: str) -> bytes:
     return b"\r\n".join(map(_qp_line, data.split(b"\n")))
 
 
-def _part(subtype: str, body: str) -> bytes:
+def quoted_printable_piece(text: str) -> str:
+    """`text` quoted-printable encoded as a piece of a body that ends where a line begins: with its
+    own line break, or else a soft one ("=" CRLF, which decodes to nothing). Pieces can then be
+    encoded apart (a template's fixed text once, a recipient's values per message) and joined."""
+    if text.isprintable() and "=" not in text:  # the usual case: one line, at most characters to escape
+        if not text.isascii():
+            # binascii's byte loop is fine on a few bytes (and in C): "€24.00" -> "=E2=82=AC24.00"
+            escaped = binascii.b2a_qp(text.encode("utf-8")) if len(text) < MAX_QP_LINE else b""
+            if 0 < len(escaped) < MAX_QP_LINE:  # one line: binascii breaks lines only past 76
+                return escaped.decode("ascii") + "=\r\n"
+        elif len(text) < MAX_QP_LINE:
+            return text + "=\r\n" if text else ""
+        else:
+            return "".join([text[at:at + MAX_QP_LINE - 1] + "=\r\n" for at in range(0, len(text), MAX_QP_LINE - 1)])
+    encoded = quoted_printable(text).decode("ascii")
+    start = encoded.rfind(CRLF) + 2 if CRLF in encoded else 0
+    last = encoded[start:]
+    if not last:  # the text ended with a line break
+        return encoded
+    if len(last) >= MAX_QP_LINE:  # the soft break's "=" must fit on the line too
+        last = "=\r\n".join(piece.decode("ascii") for piece in _PIECE.findall(last.encode("ascii")))
+    return encoded[:start] + last + "=\r\n"
+
+
+def _part(subtype: str, body: bytes) -> bytes:
     head = (f'Content-Type: text/{subtype}; charset="utf-8"{CRLF}'
             f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}")
-    return head.encode("ascii") + quoted_printable(body)
+    return head.encode("ascii") + body
 
 
 def alternative(headers: str, text: str, html: str, *, message_id: str, mail_from: str,
                 recipients: tuple[str, ...]) -> OutgoingEmail:
     """`headers` (each line ending in CRLF) over a multipart/alternative of `text` then `html`."""
+    return encoded_alternative(headers, quoted_printable(text), quoted_printable(html), message_id=message_id,
+                               mail_from=mail_from, recipients=recipients)
+
+
+def encoded_alternative(headers: str, text: bytes, html: bytes, *, message_id: str, mail_from: str,
+                        recipients: tuple[str, ...]) -> OutgoingEmail:
+    """As `alternative`, with both bodies already quoted-printable."""
     # "=_" never occurs in quoted-printable output ("=" is followed by hex digits or a line end),
     # so this boundary cannot occur inside a part.
     boundary = f"=_{secrets.token_hex(12)}"

@@ -41,6 +41,7 @@ from emails.i18n import SOURCE
 from emails.links import find_links
 from emails.sandbox import HTML_ENV, TEXT_ENV, StrictSandbox, build_env, parse_checked, run, string_template
 from emails.text import html_to_text, normalize
+from emails.tracked import TrackedTemplate, compile_tracked
 
 __all__ = ["CompiledTemplate", "RenderedEmail", "TemplateError", "TemplateLibrary", "render"]
 
@@ -78,14 +79,32 @@ class CompiledTemplate:
     text: Any | None  # jinja2.Template (text env); None: convert the rendered HTML instead
 
     locale: str = SOURCE  # the language its copy was translated into (emails/i18n.py)
+    html_source: str = ""  # the recipient-stage HTML template's text
 
     def render(self, context: dict[str, Any], subject: str | None = None) -> RenderedEmail:
-        subject_template = self.subject if subject is None else string_template(subject, html=False)
-        context = {**context, "locale": self.locale}  # money and dates are written the language's way
-        subject_line = " ".join(run(subject_template, context, self.name).split())
+        context = self.context(context)
         html = run(self.html, context, self.name)
-        text = normalize(run(self.text, context, self.name)) if self.text is not None else html_to_text(html)
-        return RenderedEmail(subject=subject_line, html=html, text=text)
+        text = self.render_text(context) if self.text is not None else html_to_text(html)
+        return RenderedEmail(subject=self.render_subject(context, subject), html=html, text=text)
+
+    def context(self, context: dict[str, Any]) -> dict[str, Any]:
+        """The render context: money and dates are written the language's way."""
+        return {**context, "locale": self.locale}
+
+    def render_subject(self, context: dict[str, Any], subject: str | None = None) -> str:
+        subject_template = self.subject if subject is None else string_template(subject, html=False)
+        return " ".join(run(subject_template, context, self.name).split())
+
+    def render_text(self, context: dict[str, Any]) -> str:
+        """The text part, when it was converted from the HTML once (see `text`)."""
+        assert self.text is not None
+        return normalize(run(self.text, context, self.name))
+
+    @functools.cached_property
+    def tracked(self) -> TrackedTemplate | None:
+        """The HTML part compiled to write a message's body with tracking built in (emails/tracked.py);
+        None when its text part is converted per recipient or the generic path must render it."""
+        return compile_tracked(self.html_source, self.name) if self.text is not None and self.html_source else None
 
 
 class TemplateLibrary:
@@ -162,6 +181,12 @@ class TemplateLibrary:
     def translate(self, text: str, locale: str) -> str:
         """`text` from the catalogs of `locale` when they have it (a journey's built-in subject line)."""
         return str(i18n.translations(self.directories, locale).gettext(text)) if text else text
+
+    def subject_in(self, subject: str | None, locale: str) -> str | None:
+        """A marketer's subject line (None: the template's own) as written for `locale`."""
+        if subject and locale != SOURCE:
+            return self.translate(subject, locale)
+        return subject or None
 
     def compiled(self, name: str, locale: str = SOURCE) -> CompiledTemplate:
         """The compiled current version of `name` in `locale`; compiles (MJML included) only on a change."""
@@ -258,6 +283,7 @@ def _finish(build_template: Any, name: str, compiler: Compiler,
         html=parse_checked(HTML_ENV, html_source, name),
         text=_text_template(TEXT_ENV, html_source, name),
         locale=locale,
+        html_source=html_source,
     )
 
 
@@ -275,6 +301,4 @@ def render(library: TemplateLibrary, name: str, context: dict[str, Any], *,
     """Render template `name` for one recipient in `locale` (a language the library has; see
     `language_for`). `subject` overrides the template's subject line with marketer-written text
     (sandboxed like everything else), translated when the catalogs know it."""
-    if subject and locale != SOURCE:
-        subject = library.translate(subject, locale)
-    return library.compiled(name, locale).render(context, subject)
+    return library.compiled(name, locale).render(context, library.subject_in(subject, locale))

@@ -12,6 +12,7 @@ rendering empty (Jinja's default), so a probing template fails loudly and is rep
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NoReturn
@@ -20,7 +21,7 @@ from babel.support import NullTranslations
 from jinja2 import ChainableUndefined, FunctionLoader, nodes
 from jinja2 import TemplateError as JinjaTemplateError
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
+from jinja2.runtime import Context, new_context
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import pass_context
 from markupsafe import Markup
@@ -36,6 +37,8 @@ _UNSAFE_NAMES = frozenset({"mro", "func_globals", "func_code", "gi_frame", "gi_c
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+# Names and filters our own compiled templates use (emails/tracked.py): never a template author's.
+RESERVED_PREFIX = "_nurture_"
 
 
 class StrictSandbox(SandboxedEnvironment):
@@ -53,7 +56,7 @@ class StrictSandbox(SandboxedEnvironment):
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe")
 
 
-def _new_env(*, autoescape: bool, build_stage: bool = False, **options: Any) -> StrictSandbox:
+def make_env(*, autoescape: bool, build_stage: bool = False, **options: Any) -> StrictSandbox:
     delimiters: dict[str, str] = {}
     if build_stage:
         delimiters = dict(block_start_string="{%@", block_end_string="%}", variable_start_string="{{@",
@@ -71,7 +74,7 @@ def build_env(load: Callable[[str], str], translations: NullTranslations | None 
     language's `lang` and font stack are build-stage globals of the layout."""
 
     # cache_size=0: the library decides freshness by content hash, Jinja must not keep stale copies.
-    env = _new_env(autoescape=False, build_stage=True, loader=FunctionLoader(load), cache_size=0,
+    env = make_env(autoescape=False, build_stage=True, loader=FunctionLoader(load), cache_size=0,
                    extensions=["jinja2.ext.i18n"])
     env.policies["ext.i18n.trimmed"] = True  # a paragraph's line breaks are not part of its message
     env.install_gettext_translations(translations or NullTranslations(), newstyle=False)  # type: ignore[attr-defined]
@@ -79,11 +82,15 @@ def build_env(load: Callable[[str], str], translations: NullTranslations | None 
     return env
 
 
-HTML_ENV = _new_env(autoescape=True)
-TEXT_ENV = _new_env(autoescape=False)
+HTML_ENV = make_env(autoescape=True)
+TEXT_ENV = make_env(autoescape=False)
 
 
 def _walk_unsafe(tree: nodes.Node) -> Iterator[str]:
+    for named in tree.find_all((nodes.Name, nodes.Filter)):
+        reference = named.name if isinstance(named, nodes.Name | nodes.Filter) else ""
+        if reference.startswith(RESERVED_PREFIX):
+            yield reference
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         name: object = None
         if isinstance(node, nodes.Getattr):
@@ -123,10 +130,27 @@ def render_string(source: str, context: dict[str, Any], *, html: bool = False) -
     return run(template, context, "<marketer text>")
 
 
+_GLOBALS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def _render(template: Any, context: dict[str, Any]) -> str:
+    # Template.render as Jinja writes it, less what a message pays three times over for nothing: its
+    # globals (a ChainMap, walked in Python) are flattened once per template, not merged per render.
+    flat = _GLOBALS.get(template)
+    if flat is None:
+        flat = _GLOBALS[template] = dict(template.globals)
+    frame = new_context(template.environment, template.name, template.blocks, {**flat, **context}, shared=True)
+    try:
+        return str(template.environment.concat(template.root_render_func(frame)))
+    except Exception:
+        template.environment.handle_exception()  # re-raises with the template's own line numbers
+        raise
+
+
 def run(template: Any, context: dict[str, Any], name: str) -> str:
     """Render, turning every Jinja failure (including SecurityError) into our TemplateError."""
     try:
-        return str(template.render(context))
+        return _render(template, context)
     except SecurityError as exc:
         raise TemplateError(f"unsafe expression: {exc}", template=name) from exc
     except JinjaTemplateError as exc:
