@@ -26,7 +26,7 @@ import aiosmtplib
 from bench.common import REPO, clean_env, faster, free_port, python, row, server_process
 from core.services import OutgoingEmail
 from emails.compiler import mjml_compiler
-from emails.compose import Draft, Sender, personalise
+from emails.drafts import Draft, Sender, personalise
 from emails.render import TemplateLibrary
 from emails.samples import sample_context
 from emails.transport import SmtpTarget, SmtpTransport

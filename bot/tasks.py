@@ -15,7 +15,7 @@ from bot.task_blocks import TaskView
 from contacts.models import Contact, Event
 from contacts.view import contact_view
 from core.services import Services
-from emails.compose import page_links
+from emails.drafts import page_links
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.render import render

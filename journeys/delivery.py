@@ -20,7 +20,8 @@ from contacts.models import Contact, SuppressionReason
 from contacts.suppression import is_suppressed, suppress
 from core.queue import enqueue_many
 from core.services import Mailer, OutgoingEmail, Services
-from emails.compose import Draft, Sender, parse_address, personalise
+from emails.compose import parse_address
+from emails.drafts import Draft, Sender, personalise
 from emails.errors import TemplateError
 from emails.library import shared_library
 from emails.models import Message, MessageStatus

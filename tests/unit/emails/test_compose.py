@@ -9,7 +9,8 @@ import pytest
 
 import emails
 from core.services import OutgoingEmail
-from emails.compose import Draft, Sender, address, compose, personalise
+from emails.compose import address, compose
+from emails.drafts import Draft, Sender, personalise
 from emails.render import RenderedEmail, TemplateLibrary
 from emails.samples import sample_context
 from emails.tokens import verify

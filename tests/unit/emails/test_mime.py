@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 import emails
 from emails import mime
-from emails.compose import Draft, Sender, address, compose, one_line, personalise
+from emails.compose import address, compose, one_line
+from emails.drafts import Draft, Sender, personalise
 from emails.render import RenderedEmail, TemplateLibrary
 from emails.samples import sample_context
 from tests.support import parse_strictly

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import emails
 from emails import mime
-from emails.compose import Draft, Sender, personalise
+from emails.drafts import Draft, Sender, personalise
 from emails.errors import TemplateError
 from emails.render import TemplateLibrary
 from emails.samples import sample_context
