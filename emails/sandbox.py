@@ -48,8 +48,10 @@ class StrictSandbox(SandboxedEnvironment):
         # `contact.first_name` on a plain dict: Jinja tries the attribute first, and the failed
         # getattr raises and catches an AttributeError before it reads the key, ~80 times a
         # message. A key that is not also a dict attribute gives the same value read directly.
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
-            return obj[attribute]
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            # A missing key (`custom.intro` of a store without one): Jinja's own answer, without its
+            # AttributeError raised and caught on the way.
+            return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> NoReturn:  # type: ignore[override]

@@ -23,6 +23,9 @@ _JINJA_STATEMENT = re.compile(r"\{%.*?%\}", re.DOTALL)
 _SPACES = re.compile(r"[ \t]{2,}")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _HIDDEN = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+# A link line ("text (url)") whose next non-empty line is the same: what _drop_repeated_links drops.
+# (The lookahead keeps it linear: a line is scanned once for " (", then only its end can be ")\n".)
+_REPEATED_LINK = re.compile(r"^(?=[^\n]* \()([^\n]*\))\n+\1$", re.MULTILINE)
 
 
 class _TextBuilder(HTMLParser):
@@ -120,10 +123,10 @@ class _TextBuilder(HTMLParser):
 def normalize(text: str) -> str:
     """Tidy spacing; cheap enough to run per recipient after the text template rendered."""
     # str methods first: Python's re is slow at whitespace scans (~5x here, measured).
-    text = "\n".join(line.strip() for line in text.splitlines())
+    text = "\n".join([line.strip() for line in text.splitlines()])
     if "  " in text or "\t" in text:
         text = _SPACES.sub(" ", text)
-    if " (" in text:
+    if " (" in text and _REPEATED_LINK.search(text):
         text = _drop_repeated_links(text)
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
 

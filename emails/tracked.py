@@ -47,7 +47,7 @@ _HREF = re.compile(r"""(\shref\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _UNTRACKED = re.compile(rf"\s{UNTRACKED_ATTR}(?:[\s=/>])", re.IGNORECASE)
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-_SPECIAL = re.compile(r"[&<>\"']")  # what escaping changes
+_SPECIAL = re.compile(r"[&<>\"'=]")  # what escaping changes, and quoted-printable's "="
 _TAG_IN_MARKUP = re.compile(r"<(?:a|area)\s", re.IGNORECASE)
 _SCHEMES = ("http://", "https://")
 
@@ -103,6 +103,8 @@ def _trackable(target: str) -> bool:
 def _write_value(value: Any, tracker: LinkTracker) -> str:
     """`{{ value }}` as autoescaping writes it, quoted-printable encoded as a piece of the body."""
     if type(value) is str:
+        if len(value) < 76 and value.isascii() and value.isprintable() and not _SPECIAL.search(value):
+            return value + "=\r\n" if value else ""  # quoted_printable_piece's usual case, without the call
         text = str(escape(value)) if _SPECIAL.search(value) else value
     elif hasattr(value, "__html__"):
         text = str(value.__html__())

@@ -8,6 +8,7 @@ import emails
 from emails.compiler import mjml_compiler
 from emails.render import RenderedEmail, TemplateError, TemplateLibrary, render
 from emails.samples import sample_context
+from emails.sandbox import render_string
 from tests.support import SAMPLES
 
 TEMPLATES = Path(emails.__file__).parent / "templates"
@@ -112,6 +113,12 @@ def test_missing_variables_render_empty(library: TemplateLibrary) -> None:
     assert email.subject == "Hi, you left something in your cart"
     assert "Hi there," in email.text
     _parses(email.html)
+
+
+def test_a_missing_key_is_undefined_as_jinja_has_it() -> None:
+    template = "{{ c.nick is defined }}|{{ c.nick.first | fallback('none') }}|{{ c.nick | default('d') }}|{{ c.name }}"
+    for html in (False, True):
+        assert render_string(template, {"c": {"name": "Ada"}}, html=html) == "False|none|d|Ada"
 
 
 def test_values_are_html_escaped_but_not_in_subject_or_text(library: TemplateLibrary) -> None:
