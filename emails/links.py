@@ -23,7 +23,8 @@ _UNTRACKED = re.compile(rf"\s{UNTRACKED_ATTR}(?:[\s=/>])", re.IGNORECASE)
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
-def _trackable(target: str) -> bool:
+def trackable(target: str) -> bool:
+    """Whether an href's target (unescaped, stripped) gets a click URL: http(s) only."""
     return target[:7].lower() == "http://" or target[:8].lower() == "https://"
 
 
@@ -51,7 +52,7 @@ def rewrite_links(html: str, make_click_url: ClickUrlMaker) -> tuple[str, list[s
     def href(match: re.Match[str]) -> str:
         raw = match.group(2) if match.group(2) is not None else match.group(3)
         target = htmllib.unescape(raw).strip()
-        if not _trackable(target):
+        if not trackable(target):
             return match.group(0)
         targets.append(target)
         url = make_click_url(len(targets) - 1, target)

@@ -33,7 +33,7 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from markupsafe import escape
 
-from emails.links import UNTRACKED_ATTR, open_pixel, rewrite_links
+from emails.links import UNTRACKED_ATTR, open_pixel, rewrite_links, trackable
 from emails.mime import quoted_printable_piece
 from emails.sandbox import HTML_ENV, RESERVED_PREFIX, make_env, run
 
@@ -86,7 +86,7 @@ class LinkTracker:
         filled = zip(values, spot.parts[1:], strict=True)
         rendered = spot.parts[0] + "".join(str(escape(value)) + part for value, part in filled)
         target = htmllib.unescape(rendered).strip()
-        if not _trackable(target):
+        if not trackable(target):
             return spot.quote + rendered + spot.quote
         return '"' + htmllib.escape(self.click_url(len(self.targets), target), quote=True) + '"'
 
@@ -94,10 +94,6 @@ class LinkTracker:
         """Links inside a markup value (a marketer's snippet), rewritten as the generic path does."""
         html, _ = rewrite_links(markup, lambda index, target: self.click_url(len(self.targets), target))
         return html
-
-
-def _trackable(target: str) -> bool:
-    return target[:7].lower() == "http://" or target[:8].lower() == "https://"
 
 
 def _write_value(value: Any, tracker: LinkTracker) -> str:
@@ -198,6 +194,8 @@ def _compile_links(source: str) -> tuple[str, list[LinkSite]]:
         raw = match.group(2) if match.group(2) is not None else match.group(3)
         pieces = _EXPRESSION.split(raw)  # fixed text, expression, fixed text, ...
         parts, expressions = tuple(pieces[0::2]), pieces[1::2]
+        if any(delimiter in part for part in parts for delimiter in ("{{", "}}", "{%", "{#")):
+            raise CannotCompile("an href whose Jinja its quotes cut (a quote inside an expression)")
         if any(expression.startswith("-") or expression.endswith("-") for expression in expressions):
             raise CannotCompile("whitespace control inside an href")
         if _never_tracked(parts[0]):
