@@ -224,6 +224,8 @@ def _encode(node: nodes.Node) -> None:
     """Fixed text becomes quoted-printable pieces; every other output goes through OUT."""
     for child in node.iter_child_nodes():
         if isinstance(child, _CAPTURED):
+            if any(_ours(inner) for inner in child.find_all(nodes.Filter)):
+                raise CannotCompile("a link inside a {% set %} block or a macro")  # it would be encoded twice
             continue  # its text becomes a value, encoded where that value is written
         if isinstance(child, nodes.Stmt) and (not isinstance(child, _STRAIGHT) or getattr(child, "recursive", False)):
             raise CannotCompile(f"a {type(child).__name__} statement")

@@ -120,7 +120,9 @@ def test_a_template_the_compiler_does_not_follow_takes_the_generic_path(library:
 
 
 NOT_FOLLOWED = ["<a href='{{ url ~ '&z=1' }}'>quote cut</a>", '<a href="{{ url }}" {% if x %}x{% endif %}>',
-                "<p>{{ '<a href=x>' }}</p>", '<a href="{{- url }}">', "{% filter upper %}x{% endfilter %}"]
+                "<p>{{ '<a href=x>' }}</p>", '<a href="{{- url }}">', "{% filter upper %}x{% endfilter %}",
+                '{% set card %}<a href="{{ url }}">in a set block</a>{% endset %}{{ card }}',
+                '{% macro card() %}<a href="https://shop.example/">in a macro</a>{% endmacro %}{{ card() }}']
 
 
 @pytest.mark.parametrize("html", NOT_FOLLOWED)
