@@ -4,9 +4,11 @@ The standard library's EmailMessage and its generator cost about a millisecond a
 the header registry parses every header it stores and the generator walks every body line in
 Python. Our messages have one fixed shape (a multipart/alternative of a text and an HTML part,
 both quoted-printable, under headers we build ourselves), so they are written here as bytes:
-the bodies are quoted-printable encoded in a few whole-buffer passes, the headers are formatted
-as strings, the envelope comes with them. Tests parse every message back with the standard
-library's strict parser and compare it with what the standard library builds.
+a body is quoted-printable encoded in a few whole-buffer passes, or in pieces that each end
+where a line begins (`quoted_printable_piece`: a template's fixed text once per version, a
+recipient's values per message, see emails/tracked.py); the headers are formatted as strings,
+the envelope comes with them. Tests parse every message back with the standard library's strict
+parser and compare it with what the standard library builds.
 
 Header values are expected to be one line already (see compose.one_line); this module folds
 what may be long (subjects, encoded names) and refuses a line break anywhere else.
