@@ -102,8 +102,8 @@ def compose(
     """
     body = Body(rendered.subject, mime.quoted_printable(rendered.text), mime.quoted_printable(rendered.html))
     return compose_body(body, message_id=message_id, to=to, from_addr=from_addr, reply_to=reply_to,
-                    unsubscribe_url=unsubscribe_url, unsubscribe_post_url=unsubscribe_post_url,
-                    unsubscribe_mailto=unsubscribe_mailto, date=date)
+                        unsubscribe_url=unsubscribe_url, unsubscribe_post_url=unsubscribe_post_url,
+                        unsubscribe_mailto=unsubscribe_mailto, date=date)
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ class Body:
 
 
 def compose_body(body: Body, *, message_id: str, to: Address | str, from_addr: Address, reply_to: Address | None,
-             unsubscribe_url: str | None, unsubscribe_post_url: str | None, unsubscribe_mailto: str | None,
-             date: dt.datetime | None = None) -> OutgoingEmail:
+                 unsubscribe_url: str | None, unsubscribe_post_url: str | None, unsubscribe_mailto: str | None,
+                 date: dt.datetime | None = None) -> OutgoingEmail:
     """As `compose`, for a body already encoded."""
     recipient = to if isinstance(to, Address) else parse_address(to)
     message_id = one_line(message_id)
@@ -135,5 +135,5 @@ def compose_body(body: Body, *, message_id: str, to: Address | str, from_addr: A
         headers.append(mime.verbatim("List-Unsubscribe", _list_unsubscribe(header_url, unsubscribe_mailto)))
     if unsubscribe_post_url:
         headers.append(mime.verbatim("List-Unsubscribe-Post", ONE_CLICK))
-    return mime.encoded_alternative("".join(headers), body.text, body.html, message_id=message_id,
-                                    mail_from=from_addr.addr_spec, recipients=(recipient.addr_spec,))
+    return mime.alternative("".join(headers), body.text, body.html, message_id=message_id,
+                            mail_from=from_addr.addr_spec, recipients=(recipient.addr_spec,))

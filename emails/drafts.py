@@ -17,9 +17,10 @@ from typing import Any
 from core.services import OutgoingEmail
 from emails import mime
 from emails.compose import Body, address, compose_body, parse_address, split_address
-from emails.links import open_pixel, rewrite_links
-from emails.render import CompiledTemplate, RenderedEmail, TemplateLibrary
+from emails.links import open_pixel
+from emails.render import CompiledTemplate, TemplateLibrary
 from emails.tokens import click_signer, sign
+from emails.tracked import LinkTracker
 
 # Tracked URLs in the text part, up to whitespace or the ")" that html_to_text puts after them.
 _TEXT_URL = re.compile(r"https?://[^\s)<>\"]+")
@@ -101,24 +102,9 @@ def _context(draft: Draft, sender: Sender, tracking: Tracking) -> dict[str, Any]
             "preferences_url": tracking.preferences_url or tracking.unsubscribe_url}
 
 
-def _track(rendered: RenderedEmail, draft: Draft, sender: Sender,
-           tracking: Tracking) -> tuple[RenderedEmail, list[str]]:
-    urls: list[str] = []
-    click_url = click_urls(sender, tracking, draft.id)
-
-    def make(index: int, target: str) -> str:
-        urls.append(click_url(index, target))
-        return urls[-1]
-
-    html, targets = rewrite_links(rendered.html, make)
-    html = open_pixel(html, tracking.open_url)
-    text = _text_links(rendered.text, targets, urls)
-    return RenderedEmail(subject=rendered.subject, html=html, text=text, known_links=targets), targets
-
-
-def _text_links(text: str, targets: list[str], urls: list[str]) -> str:
+def _text_links(text: str, tracker: LinkTracker) -> str:
     """The text part shows the same targets: each points at the click URL of its first occurrence."""
-    first = {target: urls[i] for i, target in reversed(list(enumerate(targets)))}
+    first = {target: tracker.urls[i] for i, target in reversed(list(enumerate(tracker.targets)))}
 
     def swap(match: re.Match[str]) -> str:
         return first.get(match.group(0), match.group(0))
@@ -128,9 +114,12 @@ def _text_links(text: str, targets: list[str], urls: list[str]) -> str:
 
 def _generic_body(compiled: CompiledTemplate, context: dict[str, Any], subject: str | None, draft: Draft,
                   sender: Sender, tracking: Tracking) -> tuple[Body, list[str]]:
-    """Render, then find and rewrite the links and encode the parts."""
-    tracked, targets = _track(compiled.render(context, subject), draft, sender, tracking)
-    return Body(tracked.subject, mime.quoted_printable(tracked.text), mime.quoted_printable(tracked.html)), targets
+    """Render, then rewrite the links, add the pixel and encode the parts."""
+    rendered = compiled.render(context, subject)
+    tracker = LinkTracker((), click_urls(sender, tracking, draft.id), tracking.open_url)
+    html = open_pixel(tracker.rewrite(rendered.html), tracking.open_url)
+    text = _text_links(rendered.text, tracker)
+    return Body(rendered.subject, mime.quoted_printable(text), mime.quoted_printable(html)), tracker.targets
 
 
 def _body(compiled: CompiledTemplate, context: dict[str, Any], subject: str | None, draft: Draft,
@@ -141,7 +130,7 @@ def _body(compiled: CompiledTemplate, context: dict[str, Any], subject: str | No
     context = compiled.context(context)
     tracker = template.tracker(click_urls(sender, tracking, draft.id), tracking.open_url)
     html = template.render(context, tracker)
-    text = _text_links(compiled.render_text(context), tracker.targets, tracker.urls)
+    text = _text_links(compiled.render_text(context), tracker)
     return Body(compiled.render_subject(context, subject), mime.quoted_printable(text), html), tracker.targets
 
 

@@ -172,16 +172,10 @@ def _part(subtype: str, body: bytes) -> bytes:
     return head.encode("ascii") + body
 
 
-def alternative(headers: str, text: str, html: str, *, message_id: str, mail_from: str,
+def alternative(headers: str, text: bytes, html: bytes, *, message_id: str, mail_from: str,
                 recipients: tuple[str, ...]) -> OutgoingEmail:
-    """`headers` (each line ending in CRLF) over a multipart/alternative of `text` then `html`."""
-    return encoded_alternative(headers, quoted_printable(text), quoted_printable(html), message_id=message_id,
-                               mail_from=mail_from, recipients=recipients)
-
-
-def encoded_alternative(headers: str, text: bytes, html: bytes, *, message_id: str, mail_from: str,
-                        recipients: tuple[str, ...]) -> OutgoingEmail:
-    """As `alternative`, with both bodies already quoted-printable."""
+    """`headers` (each line ending in CRLF) over a multipart/alternative of `text` then `html`, both
+    already quoted-printable (`quoted_printable`, or pieces joined)."""
     # "=_" never occurs in quoted-printable output ("=" is followed by hex digits or a line end),
     # so this boundary cannot occur inside a part.
     boundary = f"=_{secrets.token_hex(12)}"

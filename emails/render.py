@@ -57,13 +57,12 @@ class RenderedEmail:
     subject: str
     html: str
     text: str
-    # Original http(s) targets, in document order: found when first asked for (sending finds them
-    # while it rewrites them, so a second pass over the HTML would be wasted there).
-    known_links: list[str] | None = None
 
     @functools.cached_property
     def links(self) -> list[str]:
-        return self.known_links if self.known_links is not None else find_links(self.html)
+        """Original http(s) targets, in document order: found when first asked for (sending finds
+        them as it rewrites them, so it does not ask)."""
+        return find_links(self.html)
 
 
 @dataclass(frozen=True)

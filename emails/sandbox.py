@@ -90,7 +90,7 @@ TEXT_ENV = make_env(autoescape=False)
 
 def _walk_unsafe(tree: nodes.Node) -> Iterator[str]:
     for named in tree.find_all((nodes.Name, nodes.Filter)):
-        reference = named.name if isinstance(named, nodes.Name | nodes.Filter) else ""
+        reference: str = getattr(named, "name", "")
         if reference.startswith(RESERVED_PREFIX):
             yield reference
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):

@@ -104,16 +104,14 @@ def click_signer(key: str | bytes, message: int) -> Callable[[int], str]:
     what they share worked out once (a message signs a dozen)."""
     if type(message) is not int:
         return lambda index: sign(key, "click", {"i": index, "m": message})
-    mac = _keyed(_key_bytes(key), "click")
+    raw_key = _key_bytes(key)
     tail = f',"m":{message}}}'
 
     def token(index: int) -> str:
         if type(index) is not int:
             return sign(key, "click", {"i": index, "m": message})
         payload = _b64encode(f'{{"i":{index}{tail}'.encode("ascii"))
-        signed = mac.copy()
-        signed.update(payload.encode("ascii"))
-        return f"{payload}.{_b64encode(signed.digest())}"
+        return f"{payload}.{_signature(raw_key, 'click', payload)}"
 
     return token
 

@@ -47,7 +47,7 @@ _HREF = re.compile(r"""(\shref\s*=\s*)(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _UNTRACKED = re.compile(rf"\s{UNTRACKED_ATTR}(?:[\s=/>])", re.IGNORECASE)
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
-_SPECIAL = re.compile(r"[&<>\"'=]")  # what escaping changes, and quoted-printable's "="
+_SPECIAL = re.compile(r"[&<>\"']")  # what escaping changes
 _TAG_IN_MARKUP = re.compile(r"<(?:a|area)\s", re.IGNORECASE)
 _SCHEMES = ("http://", "https://")
 
@@ -65,7 +65,7 @@ class CannotCompile(Exception):
 
 
 class LinkTracker:
-    """One message's links: each tracked target in document order, and the click URL it got."""
+    """One message's links, on either path: each tracked target in document order, and the click URL it got."""
 
     def __init__(self, sites: Sequence[LinkSite], make_click_url: Callable[[int, str], str], open_url: str) -> None:
         self.sites = sites
@@ -99,8 +99,6 @@ class LinkTracker:
 def _write_value(value: Any, tracker: LinkTracker) -> str:
     """`{{ value }}` as autoescaping writes it, quoted-printable encoded as a piece of the body."""
     if type(value) is str:
-        if len(value) < 76 and value.isascii() and value.isprintable() and not _SPECIAL.search(value):
-            return value + "=\r\n" if value else ""  # quoted_printable_piece's usual case, without the call
         text = str(escape(value)) if _SPECIAL.search(value) else value
     elif hasattr(value, "__html__"):
         text = str(value.__html__())
@@ -239,6 +237,6 @@ def _encode_output(output: nodes.Output) -> None:
     for index, child in enumerate(output.nodes):
         if isinstance(child, nodes.TemplateData):
             child.data = quoted_printable_piece(child.data)
-        elif not (isinstance(child, nodes.Filter) and child.name in (LINK, OPEN)):
+        elif not _ours(child):
             output.nodes[index] = nodes.Filter(child, OUT, [nodes.Name(TRACKER, "load")], [], None, None,
                                                lineno=child.lineno)
